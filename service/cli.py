@@ -1,0 +1,160 @@
+"""The `aanwezig` command line. Every command that touches data takes --db
+(default: $AANWEZIG_DB or ./aanwezig.duckdb)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+app = typer.Typer(help="Aanwezig: differentially private school-attendance statistics.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+
+DbOption = Annotated[Path, typer.Option("--db", envvar="AANWEZIG_DB",
+                                        help="DuckDB database file")]
+DEFAULT_DB = Path("aanwezig.duckdb")
+DEFAULT_YEAR = "2025-2026"
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def _settings(db: Path, mode: str | None = None):
+    from service.settings import Settings
+
+    overrides = {"db": db}
+    if mode:
+        overrides["mode"] = mode
+    return Settings(**overrides)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="folder to write one sub-folder per school into")],
+    pupils: Annotated[int, typer.Option(help="number of pupils (national: about 2.5 million)")] = 2_500_000,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
+    school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")] = DEFAULT_YEAR,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+) -> None:
+    """Write synthetic upload files for every school of the register (test data only)."""
+    from service.synth import write_synthetic
+
+    with _progress() as bar:
+        task = bar.add_task("generating schools", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = write_synthetic(out, pupils=pupils, seed=seed, school_year=school_year,
+                                  fmt=fmt, progress=tick)
+    console.print(summary)
+
+
+@app.command()
+def ingest(
+    files: Annotated[Optional[list[Path]], typer.Argument(help="enrolment and absence files of one batch")] = None,
+    school: Annotated[Optional[str], typer.Option(help="school id (BRIN + vestiging), e.g. 12AB00")] = None,
+    directory: Annotated[Optional[Path], typer.Option("--dir", help="folder with one sub-folder per school")] = None,
+    db: DbOption = DEFAULT_DB,
+    school_year: Annotated[Optional[str], typer.Option(help="school year (default: from the dates)")] = None,
+) -> None:
+    """Validate, pseudonymise and store uploads (all-or-nothing per batch), then rebuild the
+    derived tables."""
+    from service.db import connect
+    from service.ingest import IngestError, UnknownSchool, files_from_paths, ingest_files
+
+    settings = _settings(db)
+    con = connect(db)
+    years: set[str] = set()
+    if directory is not None:
+        _ingest_folder(con, settings, directory)
+        years = {r[0] for r in con.execute("SELECT DISTINCT school_year FROM batch").fetchall()}
+    elif school and files:
+        try:
+            report = ingest_files(con, settings, school, files_from_paths(files), school_year)
+        except (IngestError, UnknownSchool) as exc:
+            console.print(f"[red]refused:[/red] {exc}")
+            raise typer.Exit(code=1)
+        console.print(f"batch {report.batch_id} for {report.school_id} {report.school_year}: "
+                      f"{report.status} ({report.enrolment_rows} enrolment rows, "
+                      f"{report.absence_rows} absence rows)")
+        if report.status == "unchanged":
+            console.print("the same content was uploaded before: nothing changed")
+        years = {report.school_year}
+    else:
+        console.print("give --school and the files of one batch, or --dir")
+        raise typer.Exit(code=2)
+    _derive(con, years)
+
+
+def _ingest_folder(con, settings, directory: Path):
+    from service.ingest_dir import batch_folders, ingest_directory
+
+    total = len(batch_folders(directory))
+    with _progress() as bar:
+        task = bar.add_task("ingesting batches", total=total)
+        report = ingest_directory(con, settings, directory,
+                                  progress=lambda n: bar.advance(task, n))
+    console.print(f"batches: {dict(report.statuses)}; rows: {report.enrolment_rows} enrolments, "
+                  f"{report.absence_rows} absences; refused: {len(report.refused)}")
+    for school, problem in list(report.refused.items())[:5]:
+        console.print(f"[red]{school}[/red]: {problem}")
+    return report
+
+
+def _derive(con, years) -> None:
+    from service.derive import rebuild
+
+    for year in sorted(years):
+        with console.status(f"deriving per-pupil tables for {year}"):
+            start = time.perf_counter()
+            summary = rebuild(con, year)
+        console.print(f"derived {year} in {time.perf_counter() - start:.1f} s: {summary}")
+
+
+@app.command()
+def demo(
+    pupils: Annotated[int, typer.Option(help="synthetic pupils (national: 2500000)")] = 250_000,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
+    db: DbOption = DEFAULT_DB,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API and page at the end")] = True,
+    host: Annotated[str, typer.Option(help="address to serve on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
+) -> None:
+    """Build a synthetic Netherlands in a DuckDB file, ingest it, derive, publish, serve."""
+    from service.db import connect
+    from service.register import load_register
+    from service.synth import write_synthetic
+
+    os.environ.setdefault("AANWEZIG_MODE", "demo")
+    settings = _settings(db, mode="demo")
+    con = connect(db)
+    load_register(con)
+    schools = con.execute("SELECT count(*) FROM school").fetchone()[0]
+    console.print(f"register: {schools} schools in {db}")
+    data = db.parent / f"{db.stem}-uploads"
+    already = con.execute("SELECT count(*) FROM batch").fetchone()[0]
+    if already:
+        console.print(f"{already} batches already ingested: skipping generation")
+    else:
+        if data.exists():
+            shutil.rmtree(data)
+        with _progress() as bar:
+            task = bar.add_task(f"generating {pupils:,} pupils", total=None)
+            summary = write_synthetic(data, pupils=pupils, seed=seed, school_year=DEFAULT_YEAR,
+                                      progress=lambda d, t: bar.update(task, completed=d, total=t))
+        console.print(summary)
+        _ingest_folder(con, settings, data)
+        shutil.rmtree(data)
+    _derive(con, [DEFAULT_YEAR])
+    con.close()
+

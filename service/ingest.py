@@ -1,0 +1,342 @@
+"""Ingest of one school's upload batch: validate everything, pseudonymise, store all-or-nothing.
+
+A batch is the enrolment table and the absence table of one school for one school year
+(format: docs/upload-format.md). The steps:
+
+1. parse both files as text columns (CSV or Parquet); a header or parse problem is an error;
+2. validate every row in DuckDB SQL (sql/validate_*.sql) against the public register and
+   calendar; collect every problem with file, row and field (capped at ``max_errors``);
+3. if anything is wrong, raise :class:`IngestError` — nothing has been written;
+4. replace each distinct pupil number by its keyed HMAC (computed once per pupil, in memory);
+   raw numbers never reach a database table, a file or a log line;
+5. in ONE transaction: an identical active batch makes this a no-op ("unchanged"); otherwise
+   the new rows are inserted and an earlier batch for the same school and year is replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal, Sequence
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from cryptography.hazmat.primitives import hashes, hmac
+
+import sql
+from service.settings import Settings
+
+ENROLMENT_COLUMNS = (
+    "pupil_number", "birth_year", "grade", "residence_municipality", "enrolled_from", "enrolled_to",
+)
+ABSENCE_COLUMNS = ("pupil_number", "date", "hours", "reason")
+REASONS = ("sick", "authorised", "unauthorised", "late", "suspended")
+GRADE_MAX = {"PO": 8, "SBO": 8, "SO": 8, "VO": 6, "VSO": 6}
+OLDEST_BIRTH_YEAR = 1995
+
+_write_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    """One uploaded file: its name (says which table and which format) and its bytes."""
+
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: which file, which data row (1 = first row after the header; 0 = the
+    file as a whole or its header), which field, and what was expected."""
+
+    file: str
+    row: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, row {self.row}" if self.row else self.file
+        return f"{where}, field {self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What happened to a batch. Counts are of uploaded rows, which the school sent."""
+
+    batch_id: int
+    school_id: str
+    school_year: str
+    status: Literal["stored", "unchanged", "replaced"]
+    enrolment_rows: int
+    absence_rows: int
+    replaced_batch_id: int | None = None
+
+
+class IngestError(Exception):
+    """The batch has problems; nothing of it was stored."""
+
+    def __init__(self, errors: list[RowError], truncated: bool = False):
+        self.errors = errors
+        self.truncated = truncated
+        more = " (more not shown)" if truncated else ""
+        lines = "\n".join(f"  {e}" for e in errors[:20])
+        super().__init__(f"{len(errors)} problem(s) in the upload{more}; nothing was stored:\n{lines}")
+
+
+class UnknownSchool(Exception):
+    """The school id is not in the public register."""
+
+    def __init__(self, school_id: str):
+        self.school_id = school_id
+        super().__init__(f"school {school_id!r} is not in the register of schools")
+
+
+@dataclass
+class _Parsed:
+    enrolment: pa.Table | None = None
+    absence: pa.Table | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def school_year_of(day: date) -> str:
+    """The school year (1 August – 31 July) that contains `day`, e.g. '2025-2026'."""
+    start = day.year if day.month >= 8 else day.year - 1
+    return f"{start}-{start + 1}"
+
+
+def _kind(name: str) -> Literal["enrolment", "absence"] | None:
+    lower = Path(name).name.lower()
+    if "enrol" in lower:
+        return "enrolment"
+    if "absen" in lower:
+        return "absence"
+    return None
+
+
+def _parse_file(f: UploadFile, columns: tuple[str, ...]) -> tuple[pa.Table | None, list[RowError]]:
+    """Read a CSV or Parquet file into text columns named `columns`, with a row_no column."""
+    suffix = Path(f.name).suffix.lower()
+    try:
+        if suffix == ".csv":
+            table = pacsv.read_csv(
+                io.BytesIO(f.content),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in columns}, strings_can_be_null=False
+                ),
+            )
+        elif suffix == ".parquet":
+            table = pq.read_table(io.BytesIO(f.content))
+        else:
+            return None, [RowError(f.name, 0, "file", "expected a .csv or .parquet file")]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        # pyarrow's message may quote a line of the file (and so a pupil number): keep only
+        # the row number and the kind of problem.
+        text = str(exc)
+        row = re.search(r"[Rr]ow #?(\d+)", text)
+        what = "not valid UTF-8 text" if "UTF8" in text or "UTF-8" in text else (
+            "a row has the wrong number of fields" if "Expected" in text and "columns" in text
+            else "could not be read as " + ("CSV (UTF-8, comma-separated, with a header)"
+                                            if suffix == ".csv" else "Parquet"))
+        return None, [RowError(f.name, int(row.group(1)) - 1 if row else 0, "file", what)]
+    found = table.column_names
+    errors = [RowError(f.name, 0, c, "required column is missing from the header")
+              for c in columns if c not in found]
+    errors += [RowError(f.name, 0, c, "unexpected column (expected: " + ", ".join(columns) + ")")
+               for c in found if c not in columns]
+    if errors:
+        return None, errors
+    cols = []
+    for c in columns:
+        col = table.column(c)
+        if not pa.types.is_string(col.type):
+            col = pc.cast(col, pa.string())
+        cols.append(col)
+    table = pa.table(cols, names=list(columns))
+    row_no = pa.array(range(1, table.num_rows + 1), type=pa.int64())
+    return table.add_column(0, "row_no", row_no), []
+
+
+def _parse(files: Sequence[UploadFile]) -> _Parsed:
+    parsed = _Parsed()
+    for f in files:
+        kind = _kind(f.name)
+        if kind is None:
+            parsed.errors.append(RowError(f.name, 0, "file",
+                                          "file name must contain 'enrol' or 'absen' to say which table it is"))
+            continue
+        if kind in parsed.names:
+            parsed.errors.append(RowError(f.name, 0, "file",
+                                          f"a second {kind} file in one batch (first: {parsed.names[kind]})"))
+            continue
+        parsed.names[kind] = f.name
+        parsed.digests[kind] = hashlib.sha256(f.content).hexdigest()
+        columns = ENROLMENT_COLUMNS if kind == "enrolment" else ABSENCE_COLUMNS
+        table, errors = _parse_file(f, columns)
+        parsed.errors += errors
+        setattr(parsed, kind, table)
+    for kind, example in (("enrolment", "enrolments.csv"), ("absence", "absences.csv")):
+        if kind not in parsed.names:
+            parsed.errors.append(RowError(example, 0, "file", f"the batch has no {kind} file"))
+    return parsed
+
+
+def content_hash(parsed: _Parsed) -> str:
+    """sha256 over the sha256 of each table's file, in a fixed order."""
+    text = "|".join(f"{k}:{parsed.digests[k]}" for k in sorted(parsed.digests))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _school(con: duckdb.DuckDBPyConnection, school_id: str) -> tuple[str, str]:
+    row = con.execute("SELECT sector, holiday_region FROM school WHERE school_id = ?",
+                      [school_id]).fetchone()
+    if row is None:
+        raise UnknownSchool(school_id)
+    return row[0], row[1]
+
+
+def _infer_year(con: duckdb.DuckDBPyConnection, parsed: _Parsed) -> str | None:
+    first = con.execute(
+        "SELECT min(try_strptime(enrolled_from, '%Y-%m-%d'))::DATE FROM upload_enrolment"
+    ).fetchone()[0]
+    return school_year_of(first) if first is not None else None
+
+
+def _validate(con, parsed: _Parsed, school_year: str, sector: str, region: str,
+              max_errors: int) -> list[RowError]:
+    year = con.execute("SELECT first_day, last_day FROM school_year WHERE school_year = ?",
+                       [school_year]).fetchone()
+    if year is None:
+        return [RowError(parsed.names["enrolment"], 0, "enrolled_from",
+                         f"school year {school_year} has no calendar in the register")]
+    first_day, last_day = year
+    start = int(school_year[:4])
+    params = {
+        "school_year": school_year, "first_day": first_day, "last_day": last_day,
+        "min_birth": OLDEST_BIRTH_YEAR, "max_birth": start - 2,
+        "grade_max": GRADE_MAX[sector], "sector": sector,
+    }
+    errors = [RowError(parsed.names["enrolment"], r, f, m) for r, f, m in con.execute(
+        sql.load("validate_enrolment") + f" LIMIT {int(max_errors) + 1}", params).fetchall()]
+    day_minutes = con.execute("SELECT day_minutes FROM sector_day WHERE sector = ?",
+                              [sector]).fetchone()[0]
+    params_abs = {"school_year": school_year, "last_day": last_day, "region": region,
+                  "day_minutes": day_minutes}
+    errors += [RowError(parsed.names["absence"], r, f, m) for r, f, m in con.execute(
+        sql.load("validate_absence") + f" LIMIT {int(max_errors) + 1}", params_abs).fetchall()]
+    return errors
+
+
+def pseudonymise(numbers: pa.Array, key: bytes) -> pa.Array:
+    """Keyed HMAC-SHA256 (hex) of each pupil number, computed once per distinct number."""
+    distinct = pc.unique(numbers)
+    base = hmac.HMAC(key, hashes.SHA256())
+    keys = []
+    for number in distinct.to_pylist():
+        h = base.copy()
+        h.update(number.encode("ascii"))
+        keys.append(h.finalize().hex())
+    return pc.take(pa.array(keys, type=pa.string()), pc.index_in(numbers, value_set=distinct))
+
+
+def _write_lock(con: duckdb.DuckDBPyConnection) -> threading.Lock:
+    path = con.execute(
+        "SELECT coalesce(path, database_name) FROM duckdb_databases() "
+        "WHERE database_name = current_database()").fetchone()[0]
+    with _locks_guard:
+        return _write_locks.setdefault(str(path), threading.Lock())
+
+
+def _store(con, parsed: _Parsed, school_id: str, school_year: str, digest: str,
+           key: bytes) -> BatchReport:
+    enrol, absent = parsed.enrolment, parsed.absence
+    both = pa.chunked_array(enrol.column("pupil_number").chunks + absent.column("pupil_number").chunks)
+    pupil_keys = pseudonymise(both.combine_chunks(), key)
+    n_enrol = enrol.num_rows
+    clean_enrol = enrol.drop_columns(["pupil_number"]).append_column(
+        "pupil_key", pupil_keys.slice(0, n_enrol))
+    clean_absent = absent.drop_columns(["pupil_number"]).append_column(
+        "pupil_key", pupil_keys.slice(n_enrol))
+    con.register("clean_enrolment", clean_enrol)
+    con.register("clean_absence", clean_absent)
+    con.unregister("upload_enrolment")
+    con.unregister("upload_absence")
+    with _write_lock(con):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            earlier = con.execute(
+                "SELECT batch_id, content_hash FROM batch WHERE school_id = ? AND school_year = ? "
+                "AND status = 'active'", [school_id, school_year]).fetchone()
+            if earlier is not None and earlier[1] == digest:
+                con.execute("ROLLBACK")
+                return BatchReport(earlier[0], school_id, school_year, "unchanged",
+                                   enrol.num_rows, absent.num_rows)
+            batch_id = con.execute("SELECT nextval('batch_seq')").fetchone()[0]
+            con.execute(
+                "INSERT INTO batch VALUES (?, ?, ?, now()::TIMESTAMP, ?, ?, ?, 'active', NULL)",
+                [batch_id, school_id, school_year, digest, enrol.num_rows, absent.num_rows])
+            con.execute(sql.load("insert_upload"), {
+                "batch_id": batch_id, "school_id": school_id, "school_year": school_year})
+            con.execute(sql.load("insert_upload_absence"), {
+                "batch_id": batch_id, "school_id": school_id, "school_year": school_year})
+            replaced = None
+            if earlier is not None:
+                replaced = earlier[0]
+                con.execute("DELETE FROM enrolment WHERE batch_id = ?", [replaced])
+                con.execute("DELETE FROM absence WHERE batch_id = ?", [replaced])
+                con.execute("UPDATE batch SET status = 'replaced', replaced_by = ? WHERE batch_id = ?",
+                            [batch_id, replaced])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("clean_enrolment")
+            con.unregister("clean_absence")
+    return BatchReport(batch_id, school_id, school_year, "replaced" if replaced else "stored",
+                       enrol.num_rows, absent.num_rows, replaced)
+
+
+def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, school_id: str,
+                 files: Sequence[UploadFile], school_year: str | None = None) -> BatchReport:
+    """Validate and store one batch for `school_id`; all-or-nothing.
+
+    Raises :class:`UnknownSchool` for a school outside the register and :class:`IngestError`
+    listing every problem (file, row, field, expectation) when anything is wrong.
+    """
+    sector, region = _school(con, school_id)
+    parsed = _parse(files)
+    if parsed.errors:
+        raise IngestError(parsed.errors[: settings.max_errors], len(parsed.errors) > settings.max_errors)
+    cur = con.cursor()
+    cur.register("upload_enrolment", parsed.enrolment)
+    cur.register("upload_absence", parsed.absence)
+    try:
+        year = school_year or _infer_year(cur, parsed)
+        if year is None:
+            errors = [RowError(parsed.names["enrolment"], 0, "enrolled_from",
+                               "no enrolment rows with a valid date: cannot tell the school year")]
+        else:
+            errors = _validate(cur, parsed, year, sector, region, settings.max_errors)
+        if errors:
+            raise IngestError(errors[: settings.max_errors], len(errors) > settings.max_errors)
+        return _store(cur, parsed, school_id, year, content_hash(parsed),
+                      settings.hmac_key.encode("utf-8"))
+    finally:
+        cur.close()
+
+
+def files_from_paths(paths: Sequence[Path]) -> list[UploadFile]:
+    """Read upload files from disk."""
+    return [UploadFile(Path(p).name, Path(p).read_bytes()) for p in paths]

@@ -1,0 +1,66 @@
+"""Settings from the environment (prefix ``AANWEZIG_``), validated once at start-up.
+
+Outside ``demo``/``dev`` mode the secrets (pupil-number HMAC key, release signing key,
+admin bootstrap key) must be set and must not be the development defaults; the
+validator refuses to build settings otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_HMAC_KEY = "dev-only-hmac-key-not-for-production"
+DEV_ADMIN_KEY = "dev-only-admin-key-not-for-production"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads. Documented in docs/settings.md (a test checks)."""
+
+    model_config = SettingsConfigDict(env_prefix="AANWEZIG_", extra="ignore")
+
+    mode: Literal["production", "dev", "demo"] = Field(
+        "production", description="production refuses missing or development secrets"
+    )
+    db: Path = Field(Path("aanwezig.duckdb"), description="path of the DuckDB database file")
+    hmac_key: str = Field(
+        "", description="secret key for pseudonymising pupil numbers (HMAC-SHA256)"
+    )
+    signing_key: str = Field(
+        "", description="Ed25519 private key for signing releases, base64 of the 32 raw bytes"
+    )
+    admin_key: str = Field("", description="bootstrap API key with the admin role")
+    max_upload_bytes: int = Field(
+        64 * 1024 * 1024, description="largest accepted upload (bytes, all files together)"
+    )
+    max_errors: int = Field(100, description="most validation errors listed per batch")
+
+    @model_validator(mode="after")
+    def _secrets(self) -> "Settings":
+        if self.mode in ("dev", "demo"):
+            if not self.hmac_key:
+                self.hmac_key = DEV_HMAC_KEY
+            if not self.admin_key:
+                self.admin_key = DEV_ADMIN_KEY
+            return self
+        problems = []
+        if not self.hmac_key or self.hmac_key == DEV_HMAC_KEY or len(self.hmac_key) < 32:
+            problems.append("AANWEZIG_HMAC_KEY must be set to a secret of at least 32 characters")
+        if not self.admin_key or self.admin_key == DEV_ADMIN_KEY or len(self.admin_key) < 24:
+            problems.append("AANWEZIG_ADMIN_KEY must be set to a secret of at least 24 characters")
+        if not self.signing_key:
+            problems.append("AANWEZIG_SIGNING_KEY must be set (base64 Ed25519 private key)")
+        else:
+            try:
+                raw = base64.b64decode(self.signing_key, validate=True)
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                problems.append("AANWEZIG_SIGNING_KEY must be base64 of 32 raw bytes")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
