@@ -162,7 +162,7 @@ def _parse_file(f: UploadFile, columns: tuple[str, ...]) -> tuple[pa.Table | Non
         col = table.column(c)
         if not pa.types.is_string(col.type):
             col = pc.cast(col, pa.string())
-        cols.append(col)
+        cols.append(pc.fill_null(col, ""))
     table = pa.table(cols, names=list(columns))
     row_no = pa.array(range(1, table.num_rows + 1), type=pa.int64())
     return table.add_column(0, "row_no", row_no), []
@@ -206,11 +206,17 @@ def _school(con: duckdb.DuckDBPyConnection, school_id: str) -> tuple[str, str]:
     return row[0], row[1]
 
 
-def _infer_year(con: duckdb.DuckDBPyConnection, parsed: _Parsed) -> str | None:
+def _infer_year(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The school year of the earliest valid enrolment date, if the register knows it;
+    otherwise the register's latest school year (row errors then say what is wrong)."""
     first = con.execute(
         "SELECT min(try_strptime(enrolled_from, '%Y-%m-%d'))::DATE FROM upload_enrolment"
     ).fetchone()[0]
-    return school_year_of(first) if first is not None else None
+    known = [r[0] for r in con.execute(
+        "SELECT school_year FROM school_year ORDER BY school_year").fetchall()]
+    if first is not None and school_year_of(first) in known:
+        return school_year_of(first)
+    return known[-1] if known else None
 
 
 def _validate(con, parsed: _Parsed, school_year: str, sector: str, region: str,
@@ -323,10 +329,10 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, school_id: 
     cur.register("upload_enrolment", parsed.enrolment)
     cur.register("upload_absence", parsed.absence)
     try:
-        year = school_year or _infer_year(cur, parsed)
+        year = school_year or _infer_year(cur)
         if year is None:
             errors = [RowError(parsed.names["enrolment"], 0, "enrolled_from",
-                               "no enrolment rows with a valid date: cannot tell the school year")]
+                               "the register has no school year with a calendar")]
         else:
             errors = _validate(cur, parsed, year, sector, region, settings.max_errors)
         if errors:
