@@ -198,49 +198,63 @@ def content_hash(parsed: _Parsed) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _school(con: duckdb.DuckDBPyConnection, school_id: str) -> tuple[str, str]:
-    row = con.execute("SELECT sector, holiday_region FROM school WHERE school_id = ?",
-                      [school_id]).fetchone()
-    if row is None:
-        raise UnknownSchool(school_id)
-    return row[0], row[1]
+@dataclass
+class _Batch:
+    """One batch on its way through validation and storage."""
+
+    school_id: str
+    parsed: _Parsed
+    sector: str = ""
+    region: str = ""
+    year: str | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+    enrol_offset: int = 0
+    absence_offset: int = 0
+    result: BatchReport | Exception | None = None
 
 
-def _infer_year(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The school year of the earliest valid enrolment date, if the register knows it;
-    otherwise the register's latest school year (row errors then say what is wrong)."""
-    first = con.execute(
-        "SELECT min(try_strptime(enrolled_from, '%Y-%m-%d'))::DATE FROM upload_enrolment"
-    ).fetchone()[0]
-    known = [r[0] for r in con.execute(
-        "SELECT school_year FROM school_year ORDER BY school_year").fetchall()]
-    if first is not None and school_year_of(first) in known:
-        return school_year_of(first)
-    return known[-1] if known else None
+def _register_rows(con: duckdb.DuckDBPyConnection) -> tuple[dict, dict, dict]:
+    schools = {r[0]: (r[1], r[2]) for r in con.execute(
+        "SELECT school_id, sector, holiday_region FROM school").fetchall()}
+    years = {r[0]: (r[1], r[2]) for r in con.execute(
+        "SELECT school_year, first_day, last_day FROM school_year").fetchall()}
+    minutes = dict(con.execute("SELECT sector, day_minutes FROM sector_day").fetchall())
+    return schools, years, minutes
 
 
-def _validate(con, parsed: _Parsed, school_year: str, sector: str, region: str,
-              max_errors: int) -> list[RowError]:
-    year = con.execute("SELECT first_day, last_day FROM school_year WHERE school_year = ?",
-                       [school_year]).fetchone()
-    if year is None:
-        return [RowError(parsed.names["enrolment"], 0, "enrolled_from",
-                         f"school year {school_year} has no calendar in the register")]
-    first_day, last_day = year
-    start = int(school_year[:4])
-    params = {
-        "school_year": school_year, "first_day": first_day, "last_day": last_day,
-        "min_birth": OLDEST_BIRTH_YEAR, "max_birth": start - 2,
-        "grade_max": GRADE_MAX[sector], "sector": sector,
-    }
-    errors = [RowError(parsed.names["enrolment"], r, f, m) for r, f, m in con.execute(
-        sql.load("validate_enrolment") + f" LIMIT {int(max_errors) + 1}", params).fetchall()]
-    day_minutes = con.execute("SELECT day_minutes FROM sector_day WHERE sector = ?",
-                              [sector]).fetchone()[0]
-    params_abs = {"school_year": school_year, "last_day": last_day, "region": region,
-                  "day_minutes": day_minutes}
-    errors += [RowError(parsed.names["absence"], r, f, m) for r, f, m in con.execute(
-        sql.load("validate_absence") + f" LIMIT {int(max_errors) + 1}", params_abs).fetchall()]
+def _with_batch_no(table: pa.Table, batch_no: int) -> pa.Table:
+    return table.add_column(0, "batch_no", pa.array([batch_no] * table.num_rows, type=pa.int64()))
+
+
+def _infer_years(con: duckdb.DuckDBPyConnection, known: dict) -> dict[int, str]:
+    """Per batch: the school year of its earliest valid enrolment date if the register knows
+    it, otherwise the register's latest school year (row errors then say what is wrong)."""
+    latest = max(known) if known else None
+    out = {}
+    for batch_no, first in con.execute(
+            "SELECT batch_no, min(try_strptime(enrolled_from, '%Y-%m-%d'))::DATE "
+            "FROM upload_enrolment GROUP BY batch_no").fetchall():
+        year = school_year_of(first) if first is not None else None
+        out[batch_no] = year if year in known else latest
+    return out
+
+
+def _batch_table(batches: list[_Batch], minutes: dict) -> pa.Table:
+    rows = [(i, b.year, b.first_day, b.last_day, b.sector, GRADE_MAX[b.sector], OLDEST_BIRTH_YEAR,
+             int(b.year[:4]) - 2, b.region, minutes[b.sector]) for i, b in enumerate(batches)]
+    names = ["batch_no", "school_year", "first_day", "last_day", "sector", "grade_max",
+             "min_birth", "max_birth", "holiday_region", "day_minutes"]
+    return pa.table({n: [r[k] for r in rows] for k, n in enumerate(names)})
+
+
+def _validate(con: duckdb.DuckDBPyConnection, batches: list[_Batch], max_errors: int) -> dict[int, list[RowError]]:
+    """Every problem of every batch, by batch number (capped at max_errors + 1 each)."""
+    errors: dict[int, list[RowError]] = {}
+    for table, name in (("enrolment", "validate_enrolment"), ("absence", "validate_absence")):
+        for batch_no, row, fld, message in con.execute(sql.load(name), {"cap": max_errors}).fetchall():
+            file = batches[batch_no].parsed.names[table]
+            errors.setdefault(batch_no, []).append(RowError(file, row, fld, message))
     return errors
 
 
@@ -259,59 +273,131 @@ def pseudonymise(numbers: pa.Array, key: bytes) -> pa.Array:
 def _write_lock(con: duckdb.DuckDBPyConnection) -> threading.Lock:
     path = con.execute(
         "SELECT coalesce(path, database_name) FROM duckdb_databases() "
-        "WHERE database_name = current_database()").fetchone()[0]
+        "WHERE database_name = current_database()").fetchall()[0][0]
     with _locks_guard:
         return _write_locks.setdefault(str(path), threading.Lock())
 
 
-def _store(con, parsed: _Parsed, school_id: str, school_year: str, digest: str,
-           key: bytes) -> BatchReport:
-    enrol, absent = parsed.enrolment, parsed.absence
-    both = pa.chunked_array(enrol.column("pupil_number").chunks + absent.column("pupil_number").chunks)
-    pupil_keys = pseudonymise(both.combine_chunks(), key)
-    n_enrol = enrol.num_rows
-    clean_enrol = enrol.drop_columns(["pupil_number"]).append_column(
-        "pupil_key", pupil_keys.slice(0, n_enrol))
-    clean_absent = absent.drop_columns(["pupil_number"]).append_column(
-        "pupil_key", pupil_keys.slice(n_enrol))
-    con.register("clean_enrolment", clean_enrol)
-    con.register("clean_absence", clean_absent)
-    con.unregister("upload_enrolment")
-    con.unregister("upload_absence")
-    with _write_lock(con):
-        con.execute("BEGIN TRANSACTION")
-        try:
-            earlier = con.execute(
-                "SELECT batch_id, content_hash FROM batch WHERE school_id = ? AND school_year = ? "
-                "AND status = 'active'", [school_id, school_year]).fetchone()
-            if earlier is not None and earlier[1] == digest:
+def _store(con, batch: _Batch, enrol: pa.Table, absent: pa.Table, lock: threading.Lock) -> BatchReport:
+    """One transaction: a no-op for identical content, else insert (and replace an earlier
+    batch of the same school and year). `enrol`/`absent` carry pupil keys, not numbers."""
+    digest = content_hash(batch.parsed)
+    school_id, year = batch.school_id, batch.year
+    con.register("clean_enrolment", enrol)
+    con.register("clean_absence", absent)
+    try:
+        with lock:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                earlier = con.execute(
+                    "SELECT batch_id, content_hash FROM batch WHERE school_id = ? AND school_year = ? "
+                    "AND status = 'active'", [school_id, year]).fetchone()
+                if earlier is not None and earlier[1] == digest:
+                    con.execute("ROLLBACK")
+                    return BatchReport(earlier[0], school_id, year, "unchanged",
+                                       enrol.num_rows, absent.num_rows)
+                batch_id = con.execute("SELECT nextval('batch_seq')").fetchone()[0]
+                con.execute(
+                    "INSERT INTO batch VALUES (?, ?, ?, now()::TIMESTAMP, ?, ?, ?, 'active', NULL)",
+                    [batch_id, school_id, year, digest, enrol.num_rows, absent.num_rows])
+                params = {"batch_id": batch_id, "school_id": school_id, "school_year": year}
+                con.execute(sql.load("insert_upload"), {**params, "last_day": batch.last_day})
+                con.execute(sql.load("insert_upload_absence"), params)
+                replaced = None
+                if earlier is not None:
+                    replaced = earlier[0]
+                    con.execute("DELETE FROM enrolment WHERE batch_id = ?", [replaced])
+                    con.execute("DELETE FROM absence WHERE batch_id = ?", [replaced])
+                    con.execute("UPDATE batch SET status = 'replaced', replaced_by = ? "
+                                "WHERE batch_id = ?", [batch_id, replaced])
+                con.execute("COMMIT")
+            except BaseException:
                 con.execute("ROLLBACK")
-                return BatchReport(earlier[0], school_id, school_year, "unchanged",
-                                   enrol.num_rows, absent.num_rows)
-            batch_id = con.execute("SELECT nextval('batch_seq')").fetchone()[0]
-            con.execute(
-                "INSERT INTO batch VALUES (?, ?, ?, now()::TIMESTAMP, ?, ?, ?, 'active', NULL)",
-                [batch_id, school_id, school_year, digest, enrol.num_rows, absent.num_rows])
-            con.execute(sql.load("insert_upload"), {
-                "batch_id": batch_id, "school_id": school_id, "school_year": school_year})
-            con.execute(sql.load("insert_upload_absence"), {
-                "batch_id": batch_id, "school_id": school_id, "school_year": school_year})
-            replaced = None
-            if earlier is not None:
-                replaced = earlier[0]
-                con.execute("DELETE FROM enrolment WHERE batch_id = ?", [replaced])
-                con.execute("DELETE FROM absence WHERE batch_id = ?", [replaced])
-                con.execute("UPDATE batch SET status = 'replaced', replaced_by = ? WHERE batch_id = ?",
-                            [batch_id, replaced])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.unregister("clean_enrolment")
-            con.unregister("clean_absence")
-    return BatchReport(batch_id, school_id, school_year, "replaced" if replaced else "stored",
+                raise
+    finally:
+        con.unregister("clean_enrolment")
+        con.unregister("clean_absence")
+    return BatchReport(batch_id, school_id, year, "replaced" if replaced else "stored",
                        enrol.num_rows, absent.num_rows, replaced)
+
+
+def ingest_many(con: duckdb.DuckDBPyConnection, settings: Settings,
+                batches: Sequence[tuple[str, Sequence[UploadFile]]],
+                school_year: str | None = None) -> list[BatchReport | IngestError | UnknownSchool]:
+    """Validate several batches together (one SQL pass) and store each valid one in its own
+    transaction. Returns, per batch in order, its report or the error that refused it."""
+    cur = con.cursor()
+    try:
+        return _ingest_many(cur, settings, batches, school_year)
+    finally:
+        cur.close()
+
+
+def _ingest_many(cur, settings, batches, school_year):
+    schools, years, minutes = _register_rows(cur)
+    work = [_Batch(school_id, _parse(files)) for school_id, files in batches]
+    valid: list[_Batch] = []
+    for b in work:
+        if b.school_id not in schools:
+            b.result = UnknownSchool(b.school_id)
+        elif b.parsed.errors:
+            b.result = IngestError(b.parsed.errors[: settings.max_errors],
+                                   len(b.parsed.errors) > settings.max_errors)
+        else:
+            b.sector, b.region = schools[b.school_id]
+            valid.append(b)
+    if valid:
+        enrol = pa.concat_tables([_with_batch_no(b.parsed.enrolment, i) for i, b in enumerate(valid)])
+        absent = pa.concat_tables([_with_batch_no(b.parsed.absence, i) for i, b in enumerate(valid)])
+        cur.register("upload_enrolment", enrol)
+        cur.register("upload_absence", absent)
+        inferred = _infer_years(cur, years) if school_year is None else {}
+        for i, b in enumerate(valid):
+            b.year = school_year or inferred.get(i) or (max(years) if years else None)
+        missing = [b for b in valid if b.year not in years]
+        for b in missing:
+            b.result = IngestError([RowError(b.parsed.names["enrolment"], 0, "enrolled_from",
+                                             f"school year {b.year} has no calendar in the register")])
+        valid = [b for b in valid if b.result is None]
+    if valid:
+        # renumber so batch_no indexes `valid`
+        enrol = pa.concat_tables([_with_batch_no(b.parsed.enrolment, i) for i, b in enumerate(valid)])
+        absent = pa.concat_tables([_with_batch_no(b.parsed.absence, i) for i, b in enumerate(valid)])
+        for b in valid:
+            b.first_day, b.last_day = years[b.year]
+        cur.register("upload_enrolment", enrol)
+        cur.register("upload_absence", absent)
+        cur.register("upload_batch", _batch_table(valid, minutes))
+        try:
+            errors = _validate(cur, valid, settings.max_errors)
+        finally:
+            for view in ("upload_enrolment", "upload_absence", "upload_batch"):
+                cur.unregister(view)
+        for i, b in enumerate(valid):
+            if i in errors:
+                b.result = IngestError(errors[i][: settings.max_errors],
+                                       len(errors[i]) > settings.max_errors)
+        _store_valid(cur, settings, [b for b in valid if b.result is None])
+    return [b.result for b in work]
+
+
+def _store_valid(cur, settings: Settings, valid: list[_Batch]) -> None:
+    if not valid:
+        return
+    enrol_tables = [b.parsed.enrolment for b in valid]
+    absence_tables = [b.parsed.absence for b in valid]
+    numbers = pa.chunked_array([t.column("pupil_number").combine_chunks() for t in enrol_tables + absence_tables])
+    keys = pseudonymise(numbers.combine_chunks(), settings.hmac_key.encode("utf-8"))
+    lock = _write_lock(cur)
+    offset = 0
+    clean = []
+    for table in enrol_tables + absence_tables:
+        clean.append(table.drop_columns(["pupil_number"]).append_column(
+            "pupil_key", keys.slice(offset, table.num_rows)))
+        offset += table.num_rows
+    n = len(valid)
+    for b, enrol, absent in zip(valid, clean[:n], clean[n:]):
+        b.result = _store(cur, b, enrol, absent, lock)
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, school_id: str,
@@ -321,26 +407,10 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, school_id: 
     Raises :class:`UnknownSchool` for a school outside the register and :class:`IngestError`
     listing every problem (file, row, field, expectation) when anything is wrong.
     """
-    sector, region = _school(con, school_id)
-    parsed = _parse(files)
-    if parsed.errors:
-        raise IngestError(parsed.errors[: settings.max_errors], len(parsed.errors) > settings.max_errors)
-    cur = con.cursor()
-    cur.register("upload_enrolment", parsed.enrolment)
-    cur.register("upload_absence", parsed.absence)
-    try:
-        year = school_year or _infer_year(cur)
-        if year is None:
-            errors = [RowError(parsed.names["enrolment"], 0, "enrolled_from",
-                               "the register has no school year with a calendar")]
-        else:
-            errors = _validate(cur, parsed, year, sector, region, settings.max_errors)
-        if errors:
-            raise IngestError(errors[: settings.max_errors], len(errors) > settings.max_errors)
-        return _store(cur, parsed, school_id, year, content_hash(parsed),
-                      settings.hmac_key.encode("utf-8"))
-    finally:
-        cur.close()
+    result = ingest_many(con, settings, [(school_id, files)], school_year)[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def files_from_paths(paths: Sequence[Path]) -> list[UploadFile]:

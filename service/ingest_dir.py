@@ -10,7 +10,7 @@ from typing import Callable
 
 import duckdb
 
-from service.ingest import BatchReport, IngestError, UnknownSchool, files_from_paths, ingest_files
+from service.ingest import files_from_paths, ingest_many
 from service.settings import Settings
 
 
@@ -30,20 +30,24 @@ def batch_folders(root: Path) -> list[Path]:
 
 
 def ingest_directory(con: duckdb.DuckDBPyConnection, settings: Settings, root: Path,
-                     progress: Callable[[int], None] | None = None) -> DirectoryReport:
-    """Ingest every school folder under `root` (one batch each). A refused batch is
-    reported and skipped; the others are stored."""
+                     progress: Callable[[int], None] | None = None,
+                     chunk: int = 200) -> DirectoryReport:
+    """Ingest every school folder under `root` (one batch each; validated `chunk` batches at
+    a time in one SQL pass, each stored in its own transaction). A refused batch is reported
+    and skipped; the others are stored."""
     report = DirectoryReport()
-    for folder in batch_folders(root):
-        files = [p for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".parquet")]
-        try:
-            result: BatchReport = ingest_files(con, settings, folder.name, files_from_paths(files))
-        except (IngestError, UnknownSchool) as exc:
-            report.refused[folder.name] = str(exc)
-        else:
-            report.statuses[result.status] += 1
-            report.enrolment_rows += result.enrolment_rows
-            report.absence_rows += result.absence_rows
+    folders = batch_folders(root)
+    for start in range(0, len(folders), chunk):
+        part = folders[start:start + chunk]
+        batches = [(f.name, files_from_paths([p for p in sorted(f.iterdir())
+                                              if p.suffix in (".csv", ".parquet")])) for f in part]
+        for folder, result in zip(part, ingest_many(con, settings, batches)):
+            if isinstance(result, Exception):
+                report.refused[folder.name] = str(result)
+            else:
+                report.statuses[result.status] += 1
+                report.enrolment_rows += result.enrolment_rows
+                report.absence_rows += result.absence_rows
         if progress:
-            progress(1)
+            progress(len(part))
     return report

@@ -1,4 +1,4 @@
--- Store a validated, pseudonymised absence table (view clean_absence: no pupil numbers).
+-- Store one validated, pseudonymised absence table (view clean_absence: no pupil numbers).
 -- Hours become integer minutes (fixed point).
 INSERT INTO absence
 SELECT $batch_id, $school_id, $school_year, pupil_key,
@@ -6,4 +6,3 @@ SELECT $batch_id, $school_id, $school_year, pupil_key,
        round(CAST(hours AS DECIMAL(6, 2)) * 60)::SMALLINT,
        reason
 FROM clean_absence
-ORDER BY row_no

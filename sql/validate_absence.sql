@@ -1,54 +1,66 @@
--- Every problem in an uploaded absence table, one row per (row, field).
--- Input views: upload_absence(row_no, pupil_number, date, hours, reason) all VARCHAR, and
--- upload_enrolment as in validate_enrolment.sql. Never echo pupil_number values.
+-- Every problem in uploaded absence tables, one row per (batch, row, field), at most $cap + 1
+-- per batch. Input views: upload_absence(batch_no, row_no, pupil_number, date, hours, reason)
+-- as text, upload_enrolment as in validate_enrolment.sql, and upload_batch(batch_no,
+-- school_year, last_day, holiday_region, day_minutes). Never echo pupil_number values.
 WITH e AS (
-    SELECT pupil_number,
-        try_strptime(enrolled_from, '%Y-%m-%d')::DATE AS d_from,
-        CASE WHEN coalesce(trim(enrolled_to), '') = '' THEN $last_day::DATE
-             ELSE try_strptime(enrolled_to, '%Y-%m-%d')::DATE END AS d_to
-    FROM upload_enrolment
+    SELECT u.batch_no, u.pupil_number,
+        try_strptime(u.enrolled_from, '%Y-%m-%d')::DATE AS d_from,
+        CASE WHEN trim(u.enrolled_to) = '' THEN b.last_day
+             ELSE try_strptime(u.enrolled_to, '%Y-%m-%d')::DATE END AS d_to
+    FROM upload_enrolment u JOIN upload_batch b USING (batch_no)
 ),
 t AS (
-    SELECT *,
-        try_strptime("date", '%Y-%m-%d')::DATE AS d,
-        CASE WHEN regexp_full_match(coalesce(hours, ''), '[0-9]+(\.[0-9]{1,2})?')
-             THEN TRY_CAST(hours AS DECIMAL(6, 2)) END AS h
-    FROM upload_absence
+    SELECT u.*, b.school_year, b.holiday_region, b.day_minutes,
+        try_strptime(u."date", '%Y-%m-%d')::DATE AS d,
+        CASE WHEN regexp_full_match(u.hours, '[0-9]+(\.[0-9]{1,2})?')
+             THEN TRY_CAST(u.hours AS DECIMAL(6, 2)) END AS h,
+        regexp_full_match(u.pupil_number, '[0-9]{9}') AS number_ok
+    FROM upload_absence u JOIN upload_batch b USING (batch_no)
+),
+checked AS (
+    SELECT t.*,
+        c.day IS NOT NULL AS school_day,
+        t.reason IN ('sick', 'authorised', 'unauthorised', 'late', 'suspended') AS reason_ok,
+        sum(t.h) OVER day_rows AS day_total,
+        count(*) OVER day_rows AS day_count
+    FROM t LEFT JOIN calendar_day c
+      ON c.school_year = t.school_year AND c.holiday_region = t.holiday_region AND c.day = t.d
+    WINDOW day_rows AS (PARTITION BY t.batch_no, t.pupil_number, t.d)
+),
+enrolled AS (
+    -- absence rows whose pupil is enrolled at this school on that date
+    SELECT DISTINCT t.batch_no, t.row_no
+    FROM t JOIN e ON e.batch_no = t.batch_no AND e.pupil_number = t.pupil_number
+    WHERE t.d BETWEEN e.d_from AND e.d_to
 ),
 problems AS (
-    SELECT row_no, 'pupil_number' AS field,
+    SELECT batch_no, row_no, 'pupil_number' AS field,
            'expected 9 digits that pass the 11-test (BSN/PGN)' AS message
-    FROM t
-    WHERE NOT regexp_full_match(coalesce(pupil_number, ''), '[0-9]{9}')
+    FROM checked WHERE NOT number_ok
     UNION ALL
-    SELECT row_no, 'date',
-           'expected a school day (YYYY-MM-DD) of holiday region ' || $region || ' in school year ' || $school_year || ', got ''' || coalesce("date", '') || ''''
-    FROM t
-    WHERE d IS NULL OR d NOT IN (
-        SELECT day FROM calendar_day WHERE school_year = $school_year AND holiday_region = $region)
+    SELECT batch_no, row_no, 'date',
+           'expected a school day (YYYY-MM-DD) of holiday region ' || holiday_region || ' in school year ' || school_year || ', got ''' || "date" || ''''
+    FROM checked WHERE NOT school_day
     UNION ALL
-    SELECT row_no, 'hours',
-           'expected hours > 0 and at most ' || round($day_minutes / 60.0, 2) || ' (one school day), with at most two decimals, got ''' || coalesce(hours, '') || ''''
-    FROM t WHERE h IS NULL OR h <= 0 OR h * 60 > $day_minutes
+    SELECT batch_no, row_no, 'hours',
+           'expected hours > 0 and at most ' || round(day_minutes / 60.0, 2) || ' (one school day), with at most two decimals, got ''' || hours || ''''
+    FROM checked WHERE h IS NULL OR h <= 0 OR h * 60 > day_minutes
     UNION ALL
-    SELECT row_no, 'reason',
-           'expected one of sick, authorised, unauthorised, late, suspended, got ''' || coalesce(reason, '') || ''''
-    FROM t WHERE coalesce(reason, '') NOT IN ('sick', 'authorised', 'unauthorised', 'late', 'suspended')
+    SELECT batch_no, row_no, 'reason',
+           'expected one of sick, authorised, unauthorised, late, suspended, got ''' || reason || ''''
+    FROM checked WHERE NOT reason_ok
     UNION ALL
-    SELECT row_no, 'pupil_number',
+    SELECT c.batch_no, c.row_no, 'pupil_number',
            'no enrolment of this pupil at this school on that date in the enrolment file'
-    FROM t
-    WHERE d IS NOT NULL AND regexp_full_match(coalesce(pupil_number, ''), '[0-9]{9}')
-      AND NOT EXISTS (SELECT 1 FROM e WHERE e.pupil_number = t.pupil_number
-                      AND t.d BETWEEN e.d_from AND e.d_to)
+    FROM checked c ANTI JOIN enrolled USING (batch_no, row_no)
+    WHERE c.d IS NOT NULL AND c.number_ok
     UNION ALL
-    -- several rows for one pupil and day may not add up to more than the school day
-    SELECT row_no, 'hours',
+    SELECT batch_no, row_no, 'hours',
            'the absences of this pupil on this date add up to more than one school day ('
-           || round($day_minutes / 60.0, 2) || ' hours)'
-    FROM (SELECT row_no, sum(h) OVER (PARTITION BY pupil_number, d) AS day_total,
-                 count(*) OVER (PARTITION BY pupil_number, d) AS day_rows
-          FROM t WHERE d IS NOT NULL AND h IS NOT NULL)
-    WHERE day_rows > 1 AND day_total * 60 > $day_minutes
+           || round(day_minutes / 60.0, 2) || ' hours)'
+    FROM checked
+    WHERE day_count > 1 AND d IS NOT NULL AND day_total * 60 > day_minutes
 )
-SELECT row_no, field, message FROM problems ORDER BY row_no, field
+SELECT batch_no, row_no, field, message FROM problems
+QUALIFY row_number() OVER (PARTITION BY batch_no ORDER BY row_no, field) <= $cap + 1
+ORDER BY batch_no, row_no, field
