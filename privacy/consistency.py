@@ -49,7 +49,9 @@ __all__ = [
     "LevelResult",
     "Measured",
     "Reconciled",
+    "controlled_round",
     "interval",
+    "nested_chain",
     "reconcile",
 ]
 
@@ -241,6 +243,9 @@ def _chain(by_name: dict[str, Level], chain: Sequence[str] | None) -> list[Level
     if unknown:
         raise ConsistencyError("chain names a level that was not measured", unknown[0])
     levels = sorted((by_name[n] for n in chain), key=lambda lv: lv.n_groups)
+    for lv in levels:
+        if (lv.group_of_leaf < 0).any():
+            raise ConsistencyError("a rounding chain level must cover every leaf", lv.name)
     for coarse, fine in zip(levels, levels[1:]):
         if not _nested(fine, coarse):
             raise ConsistencyError(f"level is not nested in {coarse.name!r}", fine.name)
@@ -268,3 +273,105 @@ def interval(
     if nonnegative:
         lower, upper = np.maximum(lower, 0.0), np.maximum(upper, 0.0)
     return lower, upper
+
+
+# ── Non-negative integers: top-down projection and controlled rounding ───────────
+
+
+def _nested(fine: Level, coarse: Level) -> bool:
+    """Every group of `fine` lies inside one group of `coarse` (both cover every leaf)."""
+    f, c = fine.group_of_leaf, coarse.group_of_leaf
+    if (f < 0).any() or (c < 0).any():
+        return False
+    parent = np.full(fine.n_groups, -1, dtype=np.int64)
+    parent[f] = c
+    return bool((parent[f] == c).all())
+
+
+def nested_chain(levels: Sequence[Level]) -> list[Level]:
+    """Longest chain of fully covering levels, each nested in the next (coarse → fine).
+    Ties go to the level measured first."""
+    full = [lv for lv in levels if lv.group_of_leaf.size and (lv.group_of_leaf >= 0).all()]
+    order = sorted(range(len(full)), key=lambda i: full[i].n_groups)
+    best: dict[int, list[Level]] = {}
+    for pos, i in enumerate(order):
+        prev: list[Level] = []
+        for j in order[:pos]:
+            if full[j].n_groups < full[i].n_groups and len(best[j]) > len(prev) and _nested(full[i], full[j]):
+                prev = best[j]
+        best[i] = prev + [full[i]]
+    return max(best.values(), key=len, default=[])
+
+
+def controlled_round(
+    leaf_estimate: np.ndarray,
+    leaf_variance: np.ndarray,
+    chain: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    *,
+    nonnegative: bool = True,
+) -> np.ndarray:
+    """Integer leaves from consistent WLS values, top-down along a nested chain.
+
+    `chain` lists (group_of_leaf, group estimate, group variance) coarse → fine. Starting from
+    the total, each level's values are moved to the nearest non-negative values (in the
+    variance-weighted norm) that sum to their parent's value, then rounded so that they sum
+    to their parent's integer (largest remainder: each value goes to its floor or ceiling).
+    """
+    n = leaf_estimate.size
+    total = float(leaf_estimate.sum())
+    parent_value = np.array([max(total, 0.0) if nonnegative else total])
+    parent_integer = np.rint(parent_value).astype(np.int64)
+    parent_of_leaf = np.zeros(n, dtype=np.int64)
+    steps = list(chain) + [(np.arange(n), leaf_estimate, leaf_variance)]
+    for group_of_leaf, estimate, variance in steps:
+        parent = np.full(estimate.size, -1, dtype=np.int64)
+        parent[group_of_leaf] = parent_of_leaf
+        active = np.flatnonzero(parent >= 0)
+        value = np.zeros(estimate.size)
+        value[active] = _project(estimate[active], variance[active], parent[active], parent_value, nonnegative)
+        integer = np.zeros(estimate.size, dtype=np.int64)
+        integer[active] = _largest_remainder(value[active], parent[active], parent_integer)
+        parent_of_leaf, parent_value, parent_integer = group_of_leaf, value, integer
+    return parent_integer
+
+
+def _project(x: np.ndarray, v: np.ndarray, parent: np.ndarray, target: np.ndarray, nonnegative: bool) -> np.ndarray:
+    """Per parent p: argmin Σ (z − x)²/v subject to Σ z = target[p] (and z ≥ 0)."""
+    v = np.where(v > 0, v, np.finfo(float).tiny)
+    if not nonnegative:
+        sum_x = np.bincount(parent, weights=x, minlength=target.size)
+        sum_v = np.bincount(parent, weights=v, minlength=target.size)
+        shift = np.divide(target - sum_x, sum_v, out=np.zeros(target.size), where=sum_v > 0)
+        return x + shift[parent] * v
+    # Weighted simplex projection: z = max(x − τ v, 0) with τ chosen so that Σ z = target.
+    breakpoint = x / v
+    order = np.lexsort((-breakpoint, parent))
+    ps, xs, vs, bs = parent[order], x[order], v[order], breakpoint[order]
+    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
+    run = np.repeat(starts, np.diff(np.r_[starts, ps.size]))
+    cx, cv = np.cumsum(xs), np.cumsum(vs)
+    cx = cx - (cx[run] - xs[run])
+    cv = cv - (cv[run] - vs[run])
+    tau_k = (cx - target[ps]) / cv
+    last = np.full(target.size, -1, dtype=np.int64)
+    np.maximum.at(last, ps, np.where(bs > tau_k, np.arange(ps.size), -1))
+    tau = np.where(last >= 0, tau_k[np.maximum(last, 0)], np.inf)
+    zs = np.where(target[ps] > 0, np.maximum(xs - tau[ps] * vs, 0.0), 0.0)
+    out = np.empty_like(zs)
+    out[order] = zs
+    return out
+
+
+def _largest_remainder(value: np.ndarray, parent: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per parent p: integers that sum to target[p], each the floor or ceiling of its value
+    (when the values sum to within 1 of the target), extra units to the largest remainders."""
+    floor = np.floor(value + 1e-9)
+    remainder = value - floor
+    short = target - np.bincount(parent, weights=floor, minlength=target.size).round().astype(np.int64)
+    order = np.lexsort((-remainder, parent))
+    ps = parent[order]
+    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
+    rank = np.arange(ps.size) - np.repeat(starts, np.diff(np.r_[starts, ps.size]))
+    bump = np.zeros(value.size, dtype=np.int64)
+    bump[order] = (rank < short[ps]).astype(np.int64)
+    return floor.astype(np.int64) + bump

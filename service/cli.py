@@ -17,6 +17,10 @@ app = typer.Typer(help="Aanwezig: differentially private school-attendance stati
                   no_args_is_help=True, add_completion=False)
 console = Console()
 
+from service.keys_cli import keys_app  # noqa: E402  (aanwezig keys create|revoke|list)
+
+app.add_typer(keys_app, name="keys")
+
 DbOption = Annotated[Path, typer.Option("--db", envvar="AANWEZIG_DB",
                                         help="DuckDB database file")]
 DEFAULT_DB = Path("aanwezig.duckdb")
@@ -158,3 +162,15 @@ def demo(
     _derive(con, [DEFAULT_YEAR])
     con.close()
 
+
+
+@app.command()
+def serve(
+    db: DbOption = DEFAULT_DB,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Serve the HTTP API and the page with uvicorn."""
+    from service.app import serve as run_server
+
+    run_server(_settings(db), host, port)

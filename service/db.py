@@ -14,4 +14,6 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     con = duckdb.connect(str(path), read_only=read_only)
     if not read_only:
         con.execute(sql.load("schema"))
+        con.execute(sql.load("ledger"))
+        con.execute(sql.load("auth"))
     return con

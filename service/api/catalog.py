@@ -1,0 +1,69 @@
+"""GET /v1/catalog: what can be asked — measures, dimensions, area levels, every area with
+its code, name and parent, and the datasets (school years).
+
+Everything here is public (the register and the catalogue); nothing depends on pupil data,
+so the catalogue never tells whether a group has pupils.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from service.api import PREFIX
+from service.deps import DbDep
+
+router = APIRouter(prefix=PREFIX, tags=["catalog"])
+
+LEVELS: list[dict[str, Any]] = [
+    {"level": "country", "name": "country", "parent_level": None},
+    {"level": "province", "name": "province (provincie)", "parent_level": "country"},
+    {"level": "municipality", "name": "municipality (gemeente)", "parent_level": "province"},
+    {"level": "rmc", "name": "RMC region (regionaal meld- en coördinatiepunt)",
+     "parent_level": "country"},
+    {"level": "swv_po", "name": "samenwerkingsverband passend onderwijs, primary",
+     "parent_level": "country"},
+    {"level": "swv_vo", "name": "samenwerkingsverband passend onderwijs, secondary",
+     "parent_level": "country"},
+    {"level": "school", "name": "school location (vestiging)", "parent_level": None},
+]
+
+SECTORS = ["PO", "SBO", "SO", "VSO", "VO"]
+
+DIMENSIONS: list[dict[str, Any]] = [
+    {"name": "area", "description": "an area at one of the levels",
+     "values": [level["level"] for level in LEVELS]},
+    {"name": "sector", "description": "school sector", "values": SECTORS},
+    {"name": "period", "description": "school year, month or ISO week",
+     "values": ["school_year", "month", "iso_week"]},
+]
+
+
+def _measures() -> dict[str, Any]:
+    """The measure catalogue from service.catalogue, once that module exists."""
+    try:
+        from service.catalogue import catalogue_document
+    except ModuleNotFoundError as exc:
+        if exc.name != "service.catalogue":
+            raise
+        return {}
+    return dict(catalogue_document())
+
+
+@router.get("/catalog", summary="Measures, dimensions, areas and datasets")
+def catalog(db: DbDep) -> dict[str, Any]:
+    areas = db.execute("SELECT level, code, name, parent_level, parent_code FROM area "
+                       "ORDER BY level, code").fetchall()
+    years = db.execute("SELECT school_year, first_day, last_day FROM school_year "
+                       "ORDER BY school_year").fetchall()
+    document: dict[str, Any] = {"measures": [], "dimensions": DIMENSIONS}
+    document.update(_measures())
+    document.update({
+        "levels": LEVELS,
+        "areas": [{"level": lv, "code": c, "name": n, "parent_level": pl, "parent_code": pc}
+                  for lv, c, n, pl, pc in areas],
+        "datasets": [{"id": y, "school_year": y, "first_day": f.isoformat(),
+                      "last_day": last.isoformat()} for y, f, last in years],
+    })
+    return document

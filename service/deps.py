@@ -1,0 +1,66 @@
+"""Dependencies as `Annotated` aliases, so route signatures read like types.
+
+- `SettingsDep`: the app's Settings (no import-time singleton: `create_app` stores them);
+- `DbDep`: a DuckDB cursor of the app's one connection, opened per request and closed after;
+- `CurrentKey`: the authenticated caller, already checked against the role matrix.
+
+`enforce_access` is installed on the whole app: it finds the matched route's entry in
+service.roles and refuses the request before the handler runs (deny by default: a route
+without an entry refuses everyone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import duckdb
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from service import auth, roles
+from service.settings import Settings
+
+api_key_header = APIKeyHeader(name=auth.API_KEY_HEADER, auto_error=False,
+                              description="API key; ask the data steward for one")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Iterator[duckdb.DuckDBPyConnection]:
+    cursor = request.app.state.con.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_db)]
+
+
+def enforce_access(request: Request, settings: SettingsDep, db: DbDep) -> auth.ApiKey | None:
+    """Authenticate (unless the route is public) and check the role matrix.
+
+    Returns the key, or None on a public route. Raises MissingKey/InvalidKey (401) or
+    AccessDenied (403)."""
+    route = request.scope.get("route")
+    access = roles.access_for(request.method, getattr(route, "path", ""))
+    if access is not None and access.public:
+        return None
+    key = auth.authenticate(db, settings, request.headers.get(auth.API_KEY_HEADER))
+    roles.check(access, key)
+    return key
+
+
+def current_key(key: Annotated[auth.ApiKey | None, Depends(enforce_access)],
+                _header: Annotated[str | None, Security(api_key_header)] = None) -> auth.ApiKey:
+    """The caller's key on a non-public route (documents the header in OpenAPI)."""
+    if key is None:
+        raise auth.MissingKey()
+    return key
+
+
+CurrentKey = Annotated[auth.ApiKey, Depends(current_key)]

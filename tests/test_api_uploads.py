@@ -1,0 +1,116 @@
+"""POST /v1/uploads: own school only, the batch report, 400 listing every row error with
+nothing stored, 413 over the size limit, idempotent re-uploads, concurrency."""
+
+from __future__ import annotations
+
+import threading
+
+from api_fixtures import (PUPILS, client, keys, settings, upload_files,  # noqa: F401
+                          enrolments_csv)
+from ingest_fixtures import SCHOOL_PO, SCHOOL_VO
+
+
+def batches(client) -> int:
+    cur = client.app.state.con.cursor()
+    try:
+        return cur.execute("SELECT count(*) FROM batch").fetchone()[0]
+    finally:
+        cur.close()
+
+
+def test_upload_stores_then_is_unchanged_then_replaced(client, keys):
+    school = keys.header("school")
+    first = client.post("/v1/uploads", files=upload_files(), headers=school)
+    assert first.status_code == 201, first.text
+    report = first.json()
+    assert report["status"] == "stored" and report["school_id"] == SCHOOL_PO
+    assert report["school_year"] == "2025-2026"
+    assert (report["enrolment_rows"], report["absence_rows"]) == (3, 2)
+    assert first.headers["cache-control"] == "no-store"
+
+    again = client.post("/v1/uploads", files=upload_files(), headers=school,
+                        data={"school": SCHOOL_PO.lower()})
+    assert again.status_code == 200
+    assert again.json()["status"] == "unchanged"
+    assert again.json()["batch_id"] == report["batch_id"]
+
+    corrected = client.post("/v1/uploads", files=upload_files(hours="4"), headers=school)
+    assert corrected.status_code == 201
+    assert corrected.json()["status"] == "replaced"
+    assert corrected.json()["replaced_batch_id"] == report["batch_id"]
+    assert batches(client) == 2
+
+
+def test_a_school_cannot_upload_for_another_school(client, keys):
+    response = client.post("/v1/uploads", files=upload_files(), data={"school": SCHOOL_VO},
+                           headers=keys.header("school"))
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert batches(client) == 0
+
+
+def test_a_bad_file_gives_400_with_every_row_error_and_stores_nothing(client, keys):
+    bad = enrolments_csv().replace(b"2017,3,GM0363", b"2017,99,GM9999")
+    files = [("files", ("enrolments.csv", bad, "text/csv")), upload_files()[1]]
+    response = client.post("/v1/uploads", files=files, headers=keys.header("school"))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "urn:aanwezig:problem:invalid-upload"
+    assert body["truncated"] is False
+    fields = {(e["file"], e["row"], e["field"]) for e in body["errors"]}
+    assert ("enrolments.csv", 1, "grade") in fields
+    assert ("enrolments.csv", 1, "residence_municipality") in fields
+    assert all(e["in"] == "file" and e["message"] for e in body["errors"])
+    assert not any(p in response.text for p in PUPILS), "a pupil number in an error"
+    assert batches(client) == 0
+
+
+def test_missing_files_is_400(client, keys):
+    response = client.post("/v1/uploads", data={"school": SCHOOL_PO},
+                           headers=keys.header("school"))
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"in": "body", "field": "files", "message": "Field required"}]
+
+
+def test_an_upload_over_the_size_limit_is_413_and_stores_nothing(client, keys, settings):
+    padding = b"x" * (settings.max_upload_bytes + 1)
+    files = upload_files() + [("files", ("notes.txt", padding, "text/plain"))]
+    response = client.post("/v1/uploads", files=files, headers=keys.header("school"))
+    assert response.status_code == 413
+    assert response.json()["status"] == 413
+    assert batches(client) == 0
+
+
+def test_a_school_that_left_the_register_gets_400(client, keys):
+    cur = client.app.state.con.cursor()
+    cur.execute("DELETE FROM school WHERE school_id = ?", [SCHOOL_PO])
+    cur.close()
+    response = client.post("/v1/uploads", files=upload_files(), headers=keys.header("school"))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "school"
+
+
+def test_two_concurrent_uploads_of_the_same_batch_store_it_once(client, keys):
+    results = []
+
+    def upload() -> None:
+        results.append(client.post("/v1/uploads", files=upload_files(),
+                                   headers=keys.header("school")))
+
+    threads = [threading.Thread(target=upload) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in results) == [200, 201]
+    assert sorted(r.json()["status"] for r in results) == ["stored", "unchanged"]
+    assert batches(client) == 1
+
+
+def test_the_database_file_never_holds_the_raw_pupil_numbers(client, keys, settings):
+    assert client.post("/v1/uploads", files=upload_files(),
+                       headers=keys.header("school")).status_code == 201
+    client.app.state.con.execute("CHECKPOINT")
+    raw = settings.db.read_bytes()
+    assert not any(p.encode() in raw for p in PUPILS)
