@@ -174,3 +174,51 @@ def serve(
     from service.app import serve as run_server
 
     run_server(_settings(db), host, port)
+
+
+@app.command()
+def release(
+    school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")] = DEFAULT_YEAR,
+    db: DbOption = DEFAULT_DB,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the budget plan and expected intervals; spend nothing")] = False,
+) -> None:
+    """Publish the yearly standard release from the standard pool (shows the plan first)."""
+    from rich.table import Table
+
+    from service.db import connect
+    from service.publish_standard import plan_table, publish_standard
+
+    settings = _settings(db)
+    con = connect(db)
+    plan = plan_table(con, school_year)
+    table = Table(title=f"Standard release {school_year}: budget plan (95% half-widths before reconciliation)")
+    for column in plan.columns:
+        table.add_column(str(column))
+    for row in plan.itertuples(index=False):
+        table.add_row(*[f"{v:,.4g}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+    if dry_run:
+        console.print("dry run: nothing was spent")
+        return
+    with console.status("computing, signing and storing the standard release"):
+        stored = publish_standard(con, settings, school_year)
+    record = stored.record
+    state = "published" if stored.newly_charged else "already published (no budget spent)"
+    console.print(f"release {record.release_id} {state}; content sha256 {record.content_hash}")
+
+
+@app.command()
+def verify(
+    folder: Annotated[Path, typer.Argument(help="unpacked download: datapackage.json, datapackage.json.sig and the files")],
+    public_key: Annotated[Path, typer.Option(help="the service's public key (PEM, from GET /v1/signing-key)")],
+) -> None:
+    """Verify a downloaded release offline: the signature over datapackage.json and the
+    sha256 of every file it lists."""
+    from service.release_files import VerificationError, verify_directory
+
+    try:
+        checked = verify_directory(folder, public_key.read_bytes())
+    except (VerificationError, OSError, ValueError) as exc:
+        console.print(f"[red]NOT verified:[/red] {exc}")
+        raise typer.Exit(code=1)
+    console.print(f"verified: {', '.join(checked)}")

@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from service.calendar import REGIONS, school_days, start_year
-from service.register import Register, build_register
+from service.synth_register import Register, build_register
 from service.synth_absence import REASONS, Segments, absences
 
 NATIONAL_PUPILS = 2_500_000

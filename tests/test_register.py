@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from service import register as register_module
+from service import synth_register as register_module
 from service.calendar import (
     REGIONS,
     BadSchoolYear,
@@ -16,8 +16,8 @@ from service.calendar import (
     school_days,
 )
 from service.db import connect
-from service.register import HOLIDAY_REGION, build_register, load_register, municipalities
-from service.register_swv import water_links
+from service.synth_register import HOLIDAY_REGION, build_register, load_register, municipalities
+from service.synth_register_swv import water_links
 
 
 @pytest.fixture(scope="module")

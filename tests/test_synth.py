@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from service.calendar import REGIONS, school_days
-from service.register import DAY_MINUTES, build_register
+from service.synth_register import DAY_MINUTES, build_register
 from service.synth import draw_school_sizes, write_synthetic
 
 YEAR = "2025-2026"
