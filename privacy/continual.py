@@ -7,9 +7,9 @@ fixed before the first week is released. A *node* of height ``h`` is the dyadic 
 weeks ``[k·2^h + 1, (k+1)·2^h]``; only nodes that end by week ``T`` and have ``h <= height``
 exist. A node is noised once, in the week it completes (its last week), with the discrete
 Gaussian ``N_Z(0, σ²)`` from OpenDP, and is never changed afterwards. Any range of weeks
-``[a, b]`` (one week, a rolling 4-week window, year to date ``[1, t]``) is the sum of at most
-``2·(height+1)`` disjoint nodes (:meth:`TreeShape.cover`; a prefix needs at most one node per
-height), so its noise has the exact variance ``|cover|·Var(N_Z(0, σ²))`` and its error grows
+``[a, b]`` (one week, a rolling 4-week window, year to date ``[1, t]``) is the sum of a few
+disjoint nodes (:meth:`TreeShape.cover`; a prefix ``[1, t]`` needs ``⌊t/2^H⌋`` nodes of the top
+height ``H`` and at most one of each lower height — at most ``H + 1`` for the full tree), so its noise has the exact variance ``|cover|·Var(N_Z(0, σ²))`` and its error grows
 with the number of nodes — logarithmically — not with the number of weeks. ``height = 0`` is
 the degenerate tree of single weeks (the "split the budget over the weeks" baseline, but with
 pupil-level accounting).

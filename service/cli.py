@@ -222,3 +222,27 @@ def verify(
         console.print(f"[red]NOT verified:[/red] {exc}")
         raise typer.Exit(code=1)
     console.print(f"verified: {', '.join(checked)}")
+
+
+@app.command("release-week")
+def release_week_command(
+    school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")],
+    week: Annotated[int, typer.Option(help="school week (1 = first school week of the year)")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Publish one week of the weekly series (spends its planned share of the weekly pool)."""
+    from privacy.ledger import BudgetExhausted
+    from service.db import connect
+    from service.weekly import WeeklyError, release_week
+
+    con = connect(db)
+    try:
+        stored = release_week(con, _settings(db), school_year, week)
+    except (WeeklyError, BudgetExhausted) as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(code=1)
+    finally:
+        con.close()
+    state = "published" if stored.newly_charged else "already published (no charge)"
+    console.print(f"week {week} of {school_year}: {state} as {stored.record.release_id}, "
+                  f"{stored.record.micro} micro-rho")

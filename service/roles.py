@@ -50,6 +50,9 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/v1/keys"): _roles(Role.admin),
     ("POST", "/v1/keys"): _roles(Role.admin),
     ("DELETE", "/v1/keys/{key_id}"): _roles(Role.admin),
+    ("POST", "/v1/weekly/{school_year}/weeks/{week}"): _roles(Role.admin),
+    ("GET", "/v1/weekly/{school_year}/series"): PUBLIC,
+    ("GET", "/v1/weekly/{school_year}/warnings"): PUBLIC,
     ("GET", "/v1/budget"): _roles(Role.researcher, Role.policy, Role.admin),
     # Releases are differentially private: reading one spends no budget.
     ("GET", "/v1/releases"): PUBLIC,

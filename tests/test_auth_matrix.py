@@ -45,6 +45,11 @@ EXAMPLES = {
         {"path": {"release_id": "RNOSUCHRELEASE", "level": "municipality", "code": "GM0363"}},
     ("GET", "/v1/signing-key"): {},
     ("GET", "/v1/regions/{level}/{code}/archive"): {"path": {"level": "municipality", "code": "GM0363"}},
+    ("POST", "/v1/weekly/{school_year}/weeks/{week}"): {"path": {"school_year": "2025-2026", "week": 1}},
+    ("GET", "/v1/weekly/{school_year}/series"):
+        {"path": {"school_year": "2025-2026"},
+         "params": {"measure": "attendance_rate_4wk", "level": "municipality", "area": "GM0363"}},
+    ("GET", "/v1/weekly/{school_year}/warnings"): {"path": {"school_year": "2025-2026"}},
 }
 
 
