@@ -31,27 +31,7 @@ from scipy.stats import norm
 #: How much the error at each level matters to users (docs/releases.md). Municipality and
 #: samenwerkingsverband are where regions act; schools are many and small.
 LEVEL_WEIGHTS = {"school": 1.0, "municipality": 2.0, "swv": 1.5, "rmc": 1.0,
-                 "province": 0.5, "country": 0.5}
-
-
-@dataclass(frozen=True)
-class TotalDef:
-    """An integer total over pupils with its per-pupil bound and its weight in the plan."""
-
-    name: str
-    bound: BoundSpec
-    weight: float = 1.0
-
-
-@dataclass(frozen=True)
-class MeasureDef:
-    """A published measure: a sum of totals, or a ratio of two sums of totals."""
-
-    name: str
-    unit: str                          # pupils | share | rate
-    numerator: tuple[str, ...]
-    denominator: tuple[str, ...] = ()
-    complement: bool = False           # publish 1 - ratio (attendance rate)
+                 "province": 0.5, "country": 0.5, "sector": 0.5}
 
 
 @dataclass(frozen=True)
@@ -75,21 +55,32 @@ class TotalResult:
     gain: dict[str, float] = field(default_factory=dict)
 
 
-def plan_tables(totals: list[TotalDef], level_names: list[str], rho: Rho) -> dict[tuple[str, str], Rho]:
-    """ρ per (total, level). Weights: the total's weight × the level's weight, divided by the
+@dataclass(frozen=True)
+class Table:
+    """One noised table: a total (or a joint table of totals one pupil touches one cell of)
+    with its per-pupil bound and its weight in the budget plan."""
+
+    name: str
+    totals: tuple[str, ...]
+    bound: BoundSpec
+    weight: float = 1.0
+
+
+def plan_tables(tables: list[Table], level_names: list[str], rho: Rho) -> dict[tuple[str, str], Rho]:
+    """ρ per (table, level). Weights: the table's weight × the level's weight, divided by the
     squared sensitivity so that every table is judged on its error relative to one pupil."""
     from privacy.bounds import sensitivity
 
     demands = []
-    for t in totals:
+    for t in tables:
         l2 = sensitivity(t.bound).l2
         for lvl in level_names:
             demands.append(LevelDemand(f"{t.name}@{lvl}", t.weight * LEVEL_WEIGHTS[lvl] / (l2 * l2), t.bound))
     split = split_budget(demands, rho, "min_weighted_variance")
-    return {(t.name, lvl): split[f"{t.name}@{lvl}"] for t in totals for lvl in level_names}
+    return {(t.name, lvl): split[f"{t.name}@{lvl}"] for t in tables for lvl in level_names}
 
 
-def predicted_half_widths(totals: list[TotalDef], level_names: list[str], rho: Rho) -> pd.DataFrame:
+def predicted_half_widths(totals: list[Table], level_names: list[str], rho: Rho) -> pd.DataFrame:
     """Before spending: the raw 95% half-width per total and level (reconciliation only
     narrows it)."""
     plan = plan_tables(totals, level_names, rho)
@@ -102,9 +93,11 @@ def predicted_half_widths(totals: list[TotalDef], level_names: list[str], rho: R
     return pd.DataFrame(rows)
 
 
-def noisy_total(leaf: np.ndarray, total: TotalDef, areas: AreaLevels,
+def noisy_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
                 plan: dict[tuple[str, str], Rho]) -> TotalResult:
-    """Noise every level of one total with OpenDP and reconcile. `leaf` is private."""
+    """Noise every level of one total with OpenDP and reconcile. `leaf` is private. For a
+    joint table, call once per member total with the table's plan: one pupil touches one
+    cell of the whole table, so the table's ρ is spent once."""
     measurements, plans = [], {}
     p = plan_gaussian(total.bound, plan[(total.name, "school")])
     plans["school"] = p
@@ -131,7 +124,7 @@ def _sum(results: dict[str, TotalResult], names: tuple[str, ...], level: str):
     return est, var, integer
 
 
-def measure_cells(measure: MeasureDef, results: dict[str, TotalResult], level: str,
+def measure_cells(measure, results: dict[str, TotalResult], level: str,
                   alpha: float = 0.05) -> dict[str, np.ndarray]:
     """Estimate, interval and sd of one measure for every group of one level."""
     n_est, n_var, n_int = _sum(results, measure.numerator, level)
@@ -161,13 +154,13 @@ def measure_cells(measure: MeasureDef, results: dict[str, TotalResult], level: s
     return {"estimate": est, "lower": lower, "upper": upper, "sd": sd}
 
 
-def cells_frame(measures: list[MeasureDef], results: dict[str, TotalResult], areas: AreaLevels,
+def cells_frame(measures: list, results: dict[str, TotalResult], areas: AreaLevels,
                 alpha: float = 0.05) -> pd.DataFrame:
     """Every measure × level × area as one tidy table (sector 'all')."""
     frames = []
     for m in measures:
         lead = results[m.numerator[0]]
-        for level in ["country", "province", "rmc", "swv", "municipality", "school"]:
+        for level in ["country", "sector", "province", "rmc", "swv", "municipality", "school"]:
             if level != "school" and level not in areas.levels:
                 continue
             vals = measure_cells(m, results, level, alpha)

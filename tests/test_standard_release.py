@@ -1,0 +1,179 @@
+"""The standard release end to end on a small synthetic Netherlands: every register area
+present, counts add up across levels, the budget is charged once, a repeat is free and
+byte-identical, and downloads verify."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from privacy.budget import Rho
+from privacy.ledger import BudgetExhausted
+from service.app import create_app
+from service.db import connect
+from service.derive import rebuild
+from service.ingest_dir import ingest_directory
+from service.publish_standard import LEVELS, compute_standard_release, publish_standard
+from service.register import load_register
+from service.release import cells, ledger
+from service.release_files import VerificationError, verify_files
+from service.settings import Settings
+from service.synth import write_synthetic
+
+YEAR = "2025-2026"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A database with 4,000 synthetic pupils ingested and derived (built once)."""
+    root = tmp_path_factory.mktemp("std")
+    write_synthetic(root / "uploads", pupils=4_000, seed=7)
+    settings = Settings(mode="dev", db=root / "std.duckdb")
+    con = connect(settings.db)
+    load_register(con)
+    report = ingest_directory(con, settings, root / "uploads")
+    assert not report.refused
+    rebuild(con, YEAR)
+    yield con, settings
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def published(built):
+    con, settings = built
+    return publish_standard(con, settings, YEAR)
+
+
+def test_every_register_area_and_school_is_released(built, published):
+    con, _ = built
+    frame = cells(published.record)
+    released = set(zip(frame.level, frame.area_code))
+    for level, column in (("municipality", "municipality"), ("province", "province"),
+                          ("rmc", "rmc")):
+        codes = {r[0] for r in con.execute("SELECT code FROM area WHERE level = ?", [column]).fetchall()}
+        assert {(level, c) for c in codes} <= released, level
+    swv = {r[0] for r in con.execute("SELECT code FROM area WHERE level IN ('swv_po','swv_vo')").fetchall()}
+    assert {("swv", c) for c in swv} <= released
+    schools = {r[0] for r in con.execute("SELECT school_id FROM school").fetchall()}
+    assert {("school", s) for s in schools} <= released
+    # empty schools are published too, not suppressed: every measure for every school
+    per_school = frame[frame.level == "school"].groupby("measure").size()
+    assert (per_school == len(schools)).all()
+    assert len(schools) == 8420
+
+
+def test_counts_add_up_across_levels(built, published):
+    con, _ = built
+    frame = cells(published.record)
+    register = con.execute("SELECT school_id, municipality_code, province_code FROM school").df()
+    for measure in ("enrolled", "chronic_count", "severe_count", "long_term_count", "band_0_5"):
+        m = frame[(frame.measure == measure) & (frame.sector == "all")]
+        school = m[m.level == "school"].set_index("area_code").estimate
+        muni = m[m.level == "municipality"].set_index("area_code").estimate
+        prov = m[m.level == "province"].set_index("area_code").estimate
+        country = m[m.level == "country"].estimate.iloc[0]
+        by_muni = register.assign(v=register.school_id.map(school)).groupby("municipality_code").v.sum()
+        pd.testing.assert_series_equal(by_muni.sort_index(), muni.reindex(by_muni.index).sort_index(),
+                                       check_names=False)
+        by_prov = muni.groupby(register.drop_duplicates("municipality_code")
+                               .set_index("municipality_code").province_code).sum()
+        assert (by_prov.sort_index() == prov.reindex(by_prov.index).sort_index()).all()
+        assert prov.sum() == country == school.sum()
+        assert (m.estimate >= 0).all() and (m.lower <= m.estimate).all() and (m.estimate <= m.upper).all()
+    # enrolled = sum of the five bands, chronic = bands from 10 %
+    b = {name: frame[(frame.measure == name) & (frame.level == "municipality")].estimate.to_numpy()
+         for name in ("enrolled", "chronic_count", "band_0_5", "band_5_10", "band_10_20",
+                      "band_20_50", "band_50_plus")}
+    assert (b["enrolled"] == b["band_0_5"] + b["band_5_10"] + b["band_10_20"] + b["band_20_50"]
+            + b["band_50_plus"]).all()
+    assert (b["chronic_count"] == b["band_10_20"] + b["band_20_50"] + b["band_50_plus"]).all()
+
+
+def test_the_release_is_close_to_the_truth_where_it_should_be(built):
+    """At the country level the noise is small against thousands of pupils (a release that
+    ignored the data would fail this); the truth comes from the test-only aggregate path."""
+    con, _ = built
+    from service.aggregate import leaf_totals
+
+    truth = leaf_totals(con, YEAR)
+    release = compute_standard_release(con, YEAR, Rho.of("0.6"))
+    country = release.cells[(release.cells.level == "country") & (release.cells.sector == "all")]
+    enrolled = country[country.measure == "enrolled"].iloc[0]
+    true_enrolled = int(truth.totals["enrolled"].values.sum())
+    assert enrolled.lower <= true_enrolled <= enrolled.upper
+    assert abs(enrolled.estimate - true_enrolled) < 100
+    rate = country[country.measure == "absence_rate"].iloc[0]
+    true_rate = truth.totals["absent_minutes"].values.sum() / truth.totals["possible_minutes"].values.sum()
+    assert rate.lower <= true_rate <= rate.upper and abs(rate.estimate - true_rate) < 0.01
+
+
+def test_budget_is_charged_once_and_a_repeat_is_free_and_identical(built, published):
+    con, settings = built
+    spent = {r.key.pool: r.spent_micro for r in ledger(con).budget_rows(YEAR) if r.key.scope == "pool"}
+    assert spent["standard"] == published.record.micro == 600_000
+    again = publish_standard(con, settings, YEAR)
+    assert not again.newly_charged
+    assert again.record.payload == published.record.payload
+    assert again.record.signature == published.record.signature
+    spent_after = {r.key.pool: r.spent_micro for r in ledger(con).budget_rows(YEAR) if r.key.scope == "pool"}
+    assert spent_after == spent
+
+
+def test_a_release_that_does_not_fit_the_pool_is_refused_and_nothing_is_stored(built, published):
+    con, settings = built
+    before = con.execute("SELECT count(*) FROM release").fetchone()[0]
+    with pytest.raises(BudgetExhausted):
+        publish_standard(con, settings, YEAR, rho=Rho.of("0.3"))  # pool has 0 left
+    assert con.execute("SELECT count(*) FROM release").fetchone()[0] == before
+
+
+def test_downloads_verify_and_a_flipped_byte_fails(built, published):
+    con, settings = built
+    release_id = published.record.release_id
+    with TestClient(create_app(settings)) as client:
+        pem = client.get("/v1/signing-key").text
+        archive = client.get(f"/v1/releases/{release_id}", params={"format": "zip"})
+        assert archive.status_code == 200
+        with zipfile.ZipFile(io.BytesIO(archive.content)) as zf:
+            files = {n: zf.read(n) for n in zf.namelist() if not n.endswith(".sig")}
+            signature = zf.read("datapackage.json.sig")
+        assert verify_files(files, signature, pem)
+        csv = client.get(f"/v1/releases/{release_id}", headers={"Accept": "text/csv"})
+        assert csv.headers["content-type"].startswith("text/csv") and csv.content == files["release.csv"]
+        broken = dict(files)
+        data = bytearray(broken["release.csv"])
+        data[len(data) // 2] ^= 0x01
+        broken["release.csv"] = bytes(data)
+        with pytest.raises(VerificationError):
+            verify_files(broken, signature, pem)
+        area = client.get(f"/v1/releases/{release_id}/areas/municipality/GM0363")
+        with zipfile.ZipFile(io.BytesIO(area.content)) as zf:
+            files = {n: zf.read(n) for n in zf.namelist() if not n.endswith(".sig")}
+            assert verify_files(files, zf.read("datapackage.json.sig"), pem)
+        rows = json.loads(files["release.json"])["rows"]
+        levels = {r[1] for r in rows}
+        assert levels == {"country", "province", "municipality", "school"}
+        assert {r[2] for r in rows if r[1] == "municipality"} == {"GM0363"}
+
+
+def test_the_release_holds_no_true_values(built, published):
+    """The payload carries only noisy, post-processed numbers: most schools with pupils are
+    published with a value other than their true count (a release of true values would not)."""
+    con, _ = built
+    from service.aggregate import leaf_totals
+
+    truth = leaf_totals(con, YEAR)
+    frame = cells(published.record)
+    school = frame[(frame.level == "school") & (frame.measure == "enrolled")].set_index("area_code")
+    true = pd.Series(truth.totals["enrolled"].values, index=truth.school_ids)
+    populated = true[true >= 5]
+    assert len(populated) > 30
+    assert (school.estimate.reindex(populated.index).to_numpy() != populated.to_numpy()).mean() > 0.5
+    assert set(LEVELS) >= {"school", "municipality"}
+    assert np.isfinite(frame.sd.dropna()).all()
