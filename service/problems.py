@@ -38,7 +38,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from privacy.ledger import BudgetExhausted
 from service import auth, ingest
+from service.dimensions import CatalogueError
+from service.release_subset import UnknownArea
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:aanwezig:problem:"
@@ -101,6 +104,10 @@ class InternalError(Problem):
     pass
 
 
+class BudgetExhaustedProblem(Problem):
+    status, slug, title = 409, "budget-exhausted", "Privacy budget exhausted"
+
+
 class HttpStatusProblem(Problem):
     """A plain HTTP status (unknown path, wrong method, body too large): type about:blank."""
 
@@ -153,6 +160,15 @@ EXCEPTION_TABLE: dict[type[BaseException], Callable[[Any], Problem]] = {
     auth.KeyNotFound: lambda exc: NotFound("no API key with this id"),
     ingest.IngestError: _ingest_error,
     ingest.UnknownSchool: _unknown_school,
+    CatalogueError: lambda exc: InvalidInput(
+        "the query is not in the catalogue", errors=[{"in": "body", "field": exc.field,
+                                                      "message": exc.message}]),
+    BudgetExhausted: lambda exc: BudgetExhaustedProblem(
+        f"the privacy budget ({exc.scope}) cannot pay for this request; nothing was spent",
+        scope=exc.scope, requested_rho_micro=exc.requested_micro,
+        remaining_rho_micro=exc.remaining_micro),
+    UnknownArea: lambda exc: InvalidInput("unknown area", errors=[{"in": "path", "field": "code",
+                                                                  "message": str(exc)}]),
     duckdb.Error: lambda exc: InternalError(),
 }
 """Exception class → problem. Looked up along the MRO, so subclasses inherit an entry."""

@@ -54,6 +54,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/v1/weekly/{school_year}/series"): PUBLIC,
     ("GET", "/v1/weekly/{school_year}/warnings"): PUBLIC,
     ("GET", "/v1/budget"): _roles(Role.researcher, Role.policy, Role.admin),
+    ("POST", "/v1/queries"): _roles(Role.researcher, Role.admin),
     # Releases are differentially private: reading one spends no budget.
     ("GET", "/v1/releases"): PUBLIC,
     ("GET", "/v1/releases/{release_id}"): PUBLIC,

@@ -17,3 +17,26 @@ def _clean_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith("AANWEZIG_"):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def synthetic_nl(tmp_path_factory):
+    """A database with 4,000 synthetic pupils ingested and derived, built once per run and
+    shared (tests that spend budget use their own pool or principal)."""
+    from service.db import connect
+    from service.derive import rebuild
+    from service.ingest_dir import ingest_directory
+    from service.register import load_register
+    from service.settings import Settings
+    from service.synth import write_synthetic
+
+    root = tmp_path_factory.mktemp("nl")
+    write_synthetic(root / "uploads", pupils=4_000, seed=7)
+    settings = Settings(mode="dev", db=root / "nl.duckdb")
+    con = connect(settings.db)
+    load_register(con)
+    report = ingest_directory(con, settings, root / "uploads")
+    assert not report.refused
+    rebuild(con, "2025-2026")
+    yield con, settings
+    con.close()

@@ -37,6 +37,8 @@ EXAMPLES = {
     ("POST", "/v1/keys"): {"json": {"role": "policy", "label": "matrix"}},
     ("DELETE", "/v1/keys/{key_id}"): {"path": {"key_id": "k_0000000000000000"}},
     ("GET", "/v1/budget"): {},
+    ("POST", "/v1/queries"): {"json": {"measure": "enrolled", "group_by": ["province"],
+                                       "budget": {"rho": "0.001"}, "dry_run": True}},
     ("GET", "/v1/releases"): {},
     ("GET", "/v1/releases/{release_id}"): {"path": {"release_id": "RNOSUCHRELEASE"}},
     ("GET", "/v1/releases/{release_id}/datapackage"): {"path": {"release_id": "RNOSUCHRELEASE"}},

@@ -16,32 +16,16 @@ from fastapi.testclient import TestClient
 from privacy.budget import Rho
 from privacy.ledger import BudgetExhausted
 from service.app import create_app
-from service.db import connect
-from service.derive import rebuild
-from service.ingest_dir import ingest_directory
 from service.publish_standard import LEVELS, compute_standard_release, publish_standard
-from service.register import load_register
 from service.release import cells, ledger
 from service.release_files import VerificationError, verify_files
-from service.settings import Settings
-from service.synth import write_synthetic
 
 YEAR = "2025-2026"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """A database with 4,000 synthetic pupils ingested and derived (built once)."""
-    root = tmp_path_factory.mktemp("std")
-    write_synthetic(root / "uploads", pupils=4_000, seed=7)
-    settings = Settings(mode="dev", db=root / "std.duckdb")
-    con = connect(settings.db)
-    load_register(con)
-    report = ingest_directory(con, settings, root / "uploads")
-    assert not report.refused
-    rebuild(con, YEAR)
-    yield con, settings
-    con.close()
+def built(synthetic_nl):
+    return synthetic_nl
 
 
 @pytest.fixture(scope="module")
