@@ -1,0 +1,200 @@
+"""The statistics catalogue: declared per-pupil bounds, integer totals, measures, validation.
+
+One source of truth for the bounds. The constants below are passed as parameters into the
+SQL that clamps every per-pupil value (sql/derive_*.sql, sql/aggregate_*.sql), and every
+`Total` carries the `BoundSpec` built from the same constants; `privacy.bounds.sensitivity`
+turns that spec into the sensitivity. Nothing else states a bound.
+
+Privacy argument. The unit is one pupil in one school year. `pupil_year` has one row per
+pupil (derive groups by pupil and keeps one main school), so in any grouping over public keys
+a pupil lands in at most one cell of each total's vector, and adds to it a value clamped in
+SQL to ``[bound.lower, bound.upper]``: counts are 0/1, minute totals lie in
+``[0, MAX_YEAR_MINUTES]``. The five absence bands are exclusive: a pupil adds 1 to exactly one
+of them, so the band histogram as one table has `BoundSpec(0, 1, max_cells=1)`
+(`JOINT_TABLES`). Measures are ratios of totals: post-processing of noisy totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from privacy.bounds import BoundSpec
+from service.dimensions import DIMENSIONS, CatalogueError, validate_dimensions
+
+#: Longest school day (VO and VSO: 6 h); PO, SBO and SO have 300 minutes (`sector_day`).
+MAX_DAY_MINUTES = 360
+#: A Dutch school year has at most 41 school weeks of 5 days. `service.derive.rebuild`
+#: refuses a calendar with more school days, so the clamp below never cuts a real year short.
+MAX_SCHOOL_DAYS = 205
+#: Largest possible (and absent) minutes of one pupil in one school year: the bound of every
+#: minute total.
+MAX_YEAR_MINUTES = MAX_SCHOOL_DAYS * MAX_DAY_MINUTES
+#: Largest possible minutes of one pupil in one school week (pupil_week clamp).
+MAX_WEEK_MINUTES = 5 * MAX_DAY_MINUTES
+#: Long-term absence: a run of at least this many consecutive fully absent school days.
+LONG_TERM_DAYS = 20
+#: The legal signal: at least 16 h unauthorised absence within 4 school weeks.
+SIGNAL_MINUTES = 16 * 60
+SIGNAL_WEEKS = 4
+
+COUNT = BoundSpec(lower=0, upper=1, max_cells=1)
+MINUTES = BoundSpec(lower=0, upper=MAX_YEAR_MINUTES, max_cells=1)
+
+REASONS = ("sick", "authorised", "unauthorised", "late", "suspended")
+REASON_LABELS = {"sick": ("ziek", "sick"), "authorised": ("geoorloofd", "authorised"),
+                 "unauthorised": ("ongeoorloofd", "unauthorised"), "late": ("te laat", "late"),
+                 "suspended": ("geschorst", "suspended")}
+#: Absence bands: (lower %, upper %) of absent/possible minutes; band k is [lower, upper).
+BANDS = ((0, 5), (5, 10), (10, 20), (20, 50), (50, 100))
+
+
+def derive_parameters() -> dict[str, int]:
+    """The per-pupil clamps, as SQL parameters of sql/derive_*.sql."""
+    return {"max_year_minutes": MAX_YEAR_MINUTES, "max_week_minutes": MAX_WEEK_MINUTES,
+            "max_school_days": MAX_SCHOOL_DAYS, "long_term_days": LONG_TERM_DAYS,
+            "signal_minutes": SIGNAL_MINUTES, "signal_weeks": SIGNAL_WEEKS}
+
+
+@dataclass(frozen=True)
+class Total:
+    """An integer sum over pupils of a clamped per-pupil value (column ``t_<name>`` of
+    sql/aggregate_contributions.sql), with what one pupil can add to it."""
+
+    name: str
+    unit: str          # pupils | minutes
+    label_nl: str
+    label_en: str
+    bound: BoundSpec
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A published measure: a sum of totals, or a ratio of two totals (post-processing)."""
+
+    name: str
+    unit: str          # pupils | share | rate (shares and rates shown as %)
+    label_nl: str
+    label_en: str
+    definition: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...] = ()
+    complement: bool = False     # 1 - numerator/denominator (attendance rate)
+
+    def evaluate(self, totals: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The measure from (noisy or, in tests, true) totals: a sum, or a ratio of sums (nan
+        where the denominator is not positive). Post-processing only."""
+        num = sum(np.asarray(totals[n], dtype=float) for n in self.numerator)
+        if not self.denominator:
+            return num
+        den = sum(np.asarray(totals[n], dtype=float) for n in self.denominator)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        return 1.0 - ratio if self.complement else ratio
+
+
+def _totals() -> tuple[Total, ...]:
+    out = [Total("enrolled", "pupils", "ingeschreven leerlingen", "pupils enrolled", COUNT),
+           Total("possible_minutes", "minutes", "mogelijke minuten", "possible minutes", MINUTES),
+           Total("absent_minutes", "minutes", "afwezige minuten", "absent minutes", MINUTES)]
+    out += [Total(f"{r}_minutes", "minutes", f"afwezige minuten, {nl}", f"absent minutes, {en}",
+                  MINUTES) for r, (nl, en) in REASON_LABELS.items()]
+    out += [Total("chronic", "pupils", "leerlingen ≥ 10% afwezig", "pupils ≥ 10% absent", COUNT),
+            Total("severe", "pupils", "leerlingen ≥ 50% afwezig", "pupils ≥ 50% absent", COUNT),
+            Total("long_term", "pupils", "langdurig afwezig", "long-term absent", COUNT),
+            Total("signal16", "pupils", "16-urensignaal", "16-hour signal", COUNT)]
+    out += [Total(f"band_{k}", "pupils", f"leerlingen {lo}–{hi}% afwezig",
+                  f"pupils {lo}–{hi}% absent", COUNT) for k, (lo, hi) in enumerate(BANDS)]
+    return tuple(out)
+
+
+TOTALS: dict[str, Total] = {t.name: t for t in _totals()}
+#: Totals that form one table when noised together, with the bound of that table.
+JOINT_TABLES: dict[str, tuple[tuple[str, ...], BoundSpec]] = {
+    "band": (tuple(f"band_{k}" for k in range(len(BANDS))), BoundSpec(0, 1, max_cells=1)),
+}
+
+
+def _measures() -> tuple[Measure, ...]:
+    out = [
+        Measure("enrolled", "pupils", "ingeschreven leerlingen", "pupils enrolled",
+                "pupils enrolled on at least one school day of the year, counted once at their "
+                "main school", ("enrolled",)),
+        Measure("absence_rate", "rate", "verzuimpercentage", "absence rate",
+                "absent minutes / possible minutes, all reasons", ("absent_minutes",),
+                ("possible_minutes",)),
+        Measure("attendance_rate", "rate", "aanwezigheidspercentage", "attendance rate",
+                "1 − absence rate", ("absent_minutes",), ("possible_minutes",), complement=True),
+    ]
+    out += [Measure(f"absence_rate_{r}", "rate", f"verzuimpercentage, {nl}",
+                    f"absence rate, {en}", f"{r} absent minutes / possible minutes",
+                    (f"{r}_minutes",), ("possible_minutes",))
+            for r, (nl, en) in REASON_LABELS.items()]
+    for name, pct, nl, en in (("chronic", 10, "chronisch verzuim", "chronic absence"),
+                              ("severe", 50, "ernstig verzuim", "severe absence")):
+        out.append(Measure(f"{name}_count", "pupils", f"{nl} (leerlingen)", f"{en} (pupils)",
+                           f"pupils absent ≥ {pct}% of their possible minutes", (name,)))
+        out.append(Measure(f"{name}_share", "share", f"{nl} (aandeel)", f"{en} (share)",
+                           f"pupils absent ≥ {pct}% / pupils enrolled", (name,), ("enrolled",)))
+    out += [
+        Measure("long_term_count", "pupils", "langdurig verzuim", "long-term absence",
+                f"pupils absent {LONG_TERM_DAYS} or more consecutive school days (four school "
+                "weeks; thuiszitters proxy)", ("long_term",)),
+        Measure("signal16_count", "pupils", "16-urensignaal", "16-hour signal",
+                f"pupils with ≥ {SIGNAL_MINUTES // 60} h unauthorised absence within "
+                f"{SIGNAL_WEEKS} consecutive school weeks", ("signal16",)),
+    ]
+    out += [Measure(f"band_{lo}_{hi}" if hi < 100 else f"band_{lo}_plus", "pupils",
+                    f"leerlingen {lo}–{hi}% afwezig" if hi < 100 else f"leerlingen ≥ {lo}% afwezig",
+                    f"pupils {lo}–{hi}% absent" if hi < 100 else f"pupils ≥ {lo}% absent",
+                    f"pupils whose absent/possible minutes lie in [{lo}%, {hi}%)" if hi < 100
+                    else f"pupils whose absent/possible minutes are ≥ {lo}%", (f"band_{k}",))
+            for k, (lo, hi) in enumerate(BANDS)]
+    return tuple(out)
+
+
+MEASURES: dict[str, Measure] = {m.name: m for m in _measures()}
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A validated query: a known measure, public group-by dimensions, public filters."""
+
+    measure: str
+    group_by: tuple[str, ...]
+    filters: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def totals(self) -> tuple[Total, ...]:
+        m = MEASURES[self.measure]
+        return tuple(TOTALS[n] for n in dict.fromkeys(m.numerator + m.denominator))
+
+
+def validate_query(measure: object, group_by: object = (), filters: object = None) -> QuerySpec:
+    """Check a query against the catalogue; raise `CatalogueError(field, message)` for an
+    unknown measure, an unknown or non-public dimension, or a malformed filter value."""
+    if not isinstance(measure, str) or measure not in MEASURES:
+        raise CatalogueError("measure", f"unknown measure; known: {', '.join(MEASURES)}")
+    group, flt = validate_dimensions(group_by, filters)
+    return QuerySpec(measure, group, flt)
+
+
+def catalogue_document() -> dict:
+    """The public catalogue (JSON-able, for GET /v1/catalog): measures, totals with their
+    bounds, dimensions. Nothing here depends on pupil data."""
+    return {
+        "measures": [{"name": m.name, "unit": m.unit, "label": {"nl": m.label_nl, "en": m.label_en},
+                      "definition": m.definition, "numerator": list(m.numerator),
+                      "denominator": list(m.denominator), "complement": m.complement,
+                      "display": "count" if m.unit == "pupils" else "percent"}
+                     for m in MEASURES.values()],
+        "totals": [{"name": t.name, "unit": t.unit, "label": {"nl": t.label_nl, "en": t.label_en},
+                    "bound": {"lower": t.bound.lower, "upper": t.bound.upper,
+                              "max_cells": t.bound.max_cells}} for t in TOTALS.values()],
+        "dimensions": [{"name": d.name, "label": {"nl": d.label_nl, "en": d.label_en},
+                        "keys": d.key_description} for d in DIMENSIONS.values()],
+        "bounds": {"max_day_minutes": MAX_DAY_MINUTES, "max_school_days": MAX_SCHOOL_DAYS,
+                   "max_year_minutes": MAX_YEAR_MINUTES, "long_term_days": LONG_TERM_DAYS,
+                   "signal_minutes": SIGNAL_MINUTES, "signal_weeks": SIGNAL_WEEKS},
+    }

@@ -1,0 +1,11 @@
+-- Sums of every clamped per-pupil contribution per combination of group columns. The keys and
+-- where slots are filled ONLY from the column whitelist in service/dimensions.py (k0, k1, … and
+-- list_contains($f0, column) …); filter values are bound as parameters. Groups absent here
+-- are zero; the key set itself comes from the register (service/aggregate.py).
+WITH c AS (
+{contributions}
+)
+SELECT {keys}sum(COLUMNS('^t_'))::BIGINT
+FROM c
+WHERE {where}
+GROUP BY ALL

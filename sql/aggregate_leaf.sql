@@ -1,0 +1,9 @@
+-- ONE scan: per school of the public register (zeros included, school_id order) the sum of
+-- every clamped per-pupil contribution (the CTE body is sql/aggregate_contributions.sql).
+WITH c AS (
+{contributions}
+)
+SELECT s.school_id, coalesce(sum(COLUMNS('^t_')), 0)::BIGINT
+FROM school s LEFT JOIN c ON c.school_id = s.school_id
+GROUP BY s.school_id
+ORDER BY s.school_id

@@ -1,0 +1,119 @@
+-- Per-pupil preparation for one school year (temporary tables, dropped with the connection's
+-- transaction scope by service.derive). Only ACTIVE batches count. Every statement ends with
+-- a semicolon at the end of a line; parameters: $school_year, $max_year_minutes.
+
+-- d_day: every date of the school year per holiday region, with the number of school days
+-- up to and including it (upto) and strictly before it (before). Days of an enrolment
+-- [from, to] = upto(to) - before(from); its first/last school day index = before(from) + 1 /
+-- upto(to).
+CREATE OR REPLACE TEMP TABLE d_day AS
+WITH yr AS (
+    SELECT first_day, last_day FROM school_year WHERE school_year = $school_year
+), dates AS (
+    SELECT unnest(range(first_day::TIMESTAMP, last_day::TIMESTAMP + INTERVAL 1 DAY, INTERVAL 1 DAY))::DATE AS day
+    FROM yr
+), regions AS (
+    SELECT DISTINCT holiday_region FROM calendar_day WHERE school_year = $school_year
+), marked AS (
+    SELECT r.holiday_region, d.day, (c.day IS NOT NULL)::INTEGER AS is_school
+    FROM regions r CROSS JOIN dates d
+    LEFT JOIN calendar_day c
+      ON c.school_year = $school_year AND c.holiday_region = r.holiday_region AND c.day = d.day
+)
+SELECT holiday_region, day,
+       sum(is_school) OVER (PARTITION BY holiday_region ORDER BY day)::INTEGER AS upto,
+       (sum(is_school) OVER (PARTITION BY holiday_region ORDER BY day) - is_school)::INTEGER AS before
+FROM marked;
+
+-- d_week: the school weeks of each region as day_index ranges.
+CREATE OR REPLACE TEMP TABLE d_week AS
+SELECT holiday_region, week_index, min(day_index) AS first_idx, max(day_index) AS last_idx,
+       arg_min(iso_year, day_index) AS iso_year, arg_min(iso_week, day_index) AS iso_week
+FROM calendar_day WHERE school_year = $school_year
+GROUP BY holiday_region, week_index;
+
+-- d_enrol: active enrolment rows with their school days (0 rows dropped).
+CREATE OR REPLACE TEMP TABLE d_enrol AS
+SELECT e.pupil_key, e.school_id, s.sector, s.holiday_region, sd.day_minutes,
+       e.grade, e.birth_year, e.residence_code, e.enrolled_from,
+       f.before + 1 AS from_idx, t.upto AS to_idx, t.upto - f.before AS days
+FROM enrolment e
+JOIN batch b ON b.batch_id = e.batch_id AND b.status = 'active' AND b.school_year = $school_year
+JOIN school s ON s.school_id = e.school_id
+JOIN sector_day sd ON sd.sector = s.sector
+JOIN school_year y ON y.school_year = $school_year
+JOIN d_day f ON f.holiday_region = s.holiday_region AND f.day = greatest(e.enrolled_from, y.first_day)
+JOIN d_day t ON t.holiday_region = s.holiday_region AND t.day = least(e.enrolled_to, y.last_day)
+WHERE e.school_year = $school_year AND t.upto - f.before > 0;
+
+-- d_pupil: one row per pupil with at least one possible school day (pid: a dense integer id
+-- for fast grouping below, local to this rebuild): the main school (most
+-- possible minutes; ties: lowest school_id), its attributes from the latest enrolment there,
+-- and possible minutes over ALL enrolments clamped to the region's year at the main school's
+-- day length and to $max_year_minutes (the declared bound).
+CREATE OR REPLACE TEMP TABLE d_pupil AS
+WITH per_school AS (
+    SELECT pupil_key, school_id,
+           any_value(sector) AS sector, any_value(holiday_region) AS holiday_region,
+           any_value(day_minutes) AS day_minutes,
+           sum(days * day_minutes) AS possible,
+           arg_max(grade, enrolled_from) AS grade,
+           arg_max(birth_year, enrolled_from) AS birth_year,
+           arg_max(residence_code, enrolled_from) AS residence_code
+    FROM d_enrol GROUP BY pupil_key, school_id
+), ranked AS (
+    SELECT *,
+           row_number() OVER (PARTITION BY pupil_key ORDER BY possible DESC, school_id) AS rank,
+           count(*) OVER (PARTITION BY pupil_key) AS n_schools,
+           sum(possible) OVER (PARTITION BY pupil_key) AS possible_all
+    FROM per_school
+), year_days AS (
+    SELECT holiday_region, count(*) AS days FROM calendar_day
+    WHERE school_year = $school_year GROUP BY holiday_region
+)
+SELECT row_number() OVER ()::INTEGER AS pid,
+       r.pupil_key, r.school_id, r.sector, r.holiday_region, r.day_minutes,
+       r.grade, r.birth_year, r.residence_code, r.n_schools::INTEGER AS n_schools,
+       least(r.possible_all, yd.days * r.day_minutes, $max_year_minutes)::INTEGER AS possible
+FROM ranked r JOIN year_days yd USING (holiday_region)
+WHERE r.rank = 1;
+
+-- d_absday: one row per pupil and absence day, minutes by reason, with the day capped at
+-- one school day (the longest day of the schools that recorded it) by filling the reasons in
+-- a fixed order (sick, authorised, unauthorised, late, suspended) so that they add up to the
+-- capped day. Absences recorded by any school count (one pupil, one place). The day's
+-- day_index/week_index come from the calendar of the pupil's MAIN school (NULL if that
+-- region has no school day then).
+CREATE OR REPLACE TEMP TABLE d_absday AS
+WITH raw AS (
+    SELECT p.pid, a.day, max(sd.day_minutes) AS cap,
+           coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'sick'), 0) AS sick,
+           coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'authorised'), 0) AS authorised,
+           coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'unauthorised'), 0) AS unauthorised,
+           coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'late'), 0) AS late,
+           coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'suspended'), 0) AS suspended
+    FROM absence a
+    JOIN batch b ON b.batch_id = a.batch_id AND b.status = 'active' AND b.school_year = $school_year
+    JOIN school s ON s.school_id = a.school_id
+    JOIN sector_day sd ON sd.sector = s.sector
+    JOIN d_pupil p ON p.pupil_key = a.pupil_key
+    WHERE a.school_year = $school_year AND a.minutes > 0
+    GROUP BY p.pid, a.day
+), filled AS (
+    SELECT pid, day, cap,
+           least(sick, cap) AS sick,
+           least(authorised, cap - least(sick, cap)) AS authorised,
+           least(unauthorised, cap - least(sick + authorised, cap)) AS unauthorised,
+           least(late, cap - least(sick + authorised + unauthorised, cap)) AS late,
+           least(suspended, cap - least(sick + authorised + unauthorised + late, cap)) AS suspended
+    FROM raw
+)
+SELECT f.pid, f.cap::SMALLINT AS cap, f.sick::SMALLINT AS sick,
+       f.authorised::SMALLINT AS authorised, f.unauthorised::SMALLINT AS unauthorised,
+       f.late::SMALLINT AS late, f.suspended::SMALLINT AS suspended,
+       (f.sick + f.authorised + f.unauthorised + f.late + f.suspended)::SMALLINT AS absent,
+       c.day_index::SMALLINT AS day_index, c.week_index::SMALLINT AS week_index
+FROM filled f
+JOIN d_pupil p USING (pid)
+LEFT JOIN calendar_day c
+  ON c.school_year = $school_year AND c.holiday_region = p.holiday_region AND c.day = f.day;

@@ -1,0 +1,39 @@
+-- Derived per-pupil tables (docs/architecture.md). Rebuilt per school year by
+-- service.derive.rebuild; created empty here so that readers never meet a missing table.
+CREATE TABLE IF NOT EXISTS pupil_year (
+    school_year            VARCHAR,
+    pupil_key              VARCHAR,
+    school_id              VARCHAR,
+    sector                 VARCHAR,
+    grade                  SMALLINT,
+    grade_band             VARCHAR,
+    residence_code         VARCHAR,
+    birth_year             SMALLINT,
+    possible_minutes       INTEGER,
+    absent_minutes         INTEGER,
+    sick_minutes           INTEGER,
+    authorised_minutes     INTEGER,
+    unauthorised_minutes   INTEGER,
+    late_minutes           INTEGER,
+    suspended_minutes      INTEGER,
+    longest_absent_run     INTEGER,
+    long_term              BOOLEAN,
+    signal16               BOOLEAN,
+    signal16_weeks         INTEGER,
+    chronic                BOOLEAN,
+    severe                 BOOLEAN,
+    band                   TINYINT,
+    n_schools              INTEGER
+);
+CREATE TABLE IF NOT EXISTS pupil_week (
+    school_year            VARCHAR,
+    pupil_key              VARCHAR,
+    week_index             INTEGER,
+    iso_year               INTEGER,
+    iso_week               INTEGER,
+    school_id              VARCHAR,
+    sector                 VARCHAR,
+    possible_minutes       INTEGER,
+    absent_minutes         INTEGER,
+    unauthorised_minutes   INTEGER
+);
