@@ -160,7 +160,49 @@ def demo(
         _ingest_folder(con, settings, data)
         shutil.rmtree(data)
     _derive(con, [DEFAULT_YEAR])
+    from service.publish_standard import publish_standard
+
+    with console.status("publishing the standard release (noise, consistency, signature)"):
+        stored = publish_standard(con, settings, DEFAULT_YEAR)
+    state = "published" if stored.newly_charged else "already published"
+    console.print(f"standard release {stored.record.release_id} {state}")
+    _demo_weeks(con, settings)
+    keys = _demo_keys(con, settings)
     con.close()
+    base = f"http://{host}:{port}"
+    console.print(f"\npage:     {base}/\nAPI:      {base}/v1/catalog\nOpenAPI:  {base}/v1/openapi.json")
+    console.print(f"release:  {base}/v1/releases/{stored.record.release_id}?format=csv")
+    for role, secret in keys.items():
+        console.print(f"demo key ({role}): {secret}", soft_wrap=True)
+    console.print('send a key as header "X-API-Key"; e.g. curl -H "X-API-Key: <key>" '
+                  f"{base}/v1/budget", soft_wrap=True)
+    if serve:
+        from service.app import serve as run_server
+
+        run_server(settings, host, port)
+
+
+def _demo_weeks(con, settings, weeks: int = 12) -> None:
+    """Publish the first weeks of the weekly series (each spends its planned share)."""
+    try:
+        from service import weekly
+    except ImportError:  # pragma: no cover - the weekly series is optional in the demo
+        return
+    with console.status(f"publishing weeks 1-{weeks} of the weekly series"):
+        for week in range(1, weeks + 1):
+            weekly.release_week(con, settings, DEFAULT_YEAR, week)
+
+
+def _demo_keys(con, settings) -> dict[str, str]:
+    """One demo API key per role (shown once; stored only as a keyed hash)."""
+    from service.auth import create_key
+
+    school = con.execute("SELECT school_id FROM school s WHERE EXISTS (SELECT 1 FROM batch b "
+                         "WHERE b.school_id = s.school_id) ORDER BY school_id LIMIT 1").fetchone()[0]
+    scopes = {"school": school, "researcher": "demo-researcher", "region": "municipality:GM0363",
+              "policy": None, "admin": None}
+    return {f"{role} {scope or ''}".strip(): create_key(con, settings, role, scope, "demo")[1]
+            for role, scope in scopes.items()}
 
 
 

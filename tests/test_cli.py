@@ -1,0 +1,88 @@
+"""The command line end to end with Typer's CliRunner on a real DuckDB file: the demo
+(without serving), a single-school ingest that is refused with row and field, release
+dry-run and verify."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from typer.testing import CliRunner
+
+from service.cli import app
+
+runner = CliRunner()
+
+
+def test_demo_builds_ingests_derives_publishes_and_prints_keys(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "demo.duckdb"
+    result = runner.invoke(app, ["demo", "--pupils", "3000", "--seed", "3", "--db", str(db), "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "standard release" in result.output and "published" in result.output
+    for role in ("school", "researcher", "region", "policy", "admin"):
+        assert f"demo key ({role}" in result.output
+    import duckdb
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM release WHERE kind = 'standard'").fetchone()[0] == 1
+    # pupils enrolled on no school day at all (a few synthetic enrolments fall in holidays)
+    # are not pupil-years by definition
+    assert 2_970 <= con.execute("SELECT count(*) FROM pupil_year").fetchone()[0] <= 3_000
+    con.close()
+    # run again: nothing is generated twice, the release is not charged twice
+    again = runner.invoke(app, ["demo", "--db", str(db), "--no-serve"])
+    assert again.exit_code == 0, again.output
+    assert "already ingested" in again.output and "already published" in again.output
+
+    # a region downloads its area and verifies it offline
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+    settings = Settings(mode="demo", db=db)
+    with TestClient(create_app(settings)) as client:
+        release_id = client.get("/v1/releases", params={"kind": "standard"}).json()["data"][0]["release_id"]
+        zipped = client.get(f"/v1/releases/{release_id}/areas/municipality/GM0363").content
+        (tmp_path / "key.pem").write_text(client.get("/v1/signing-key").text)
+    folder = tmp_path / "download"
+    zipfile.ZipFile(io.BytesIO(zipped)).extractall(folder)
+    ok = runner.invoke(app, ["verify", str(folder), "--public-key", str(tmp_path / "key.pem")])
+    assert ok.exit_code == 0 and "verified" in ok.output
+    csv = folder / "release.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"GM0363", b"GM0364", 1))
+    bad = runner.invoke(app, ["verify", str(folder), "--public-key", str(tmp_path / "key.pem")])
+    assert bad.exit_code == 1 and "NOT verified" in bad.output
+
+
+def test_ingest_refuses_a_bad_batch_with_row_and_field(tmp_path):
+    from ingest_fixtures import ABSENCE_HEADER, ENROL_HEADER, csv, load_tiny_register, valid_bsn
+    from service.db import connect
+
+    db = tmp_path / "i.duckdb"
+    con = connect(db)
+    load_tiny_register(con)
+    con.close()
+    (tmp_path / "enrolments.csv").write_bytes(csv([[valid_bsn(1), 2017, 3, "GM0363", "2025-09-01", None]], ENROL_HEADER))
+    (tmp_path / "absences.csv").write_bytes(csv([[valid_bsn(1), "2025-09-06", 1, "sick"]], ABSENCE_HEADER))
+    result = runner.invoke(app, ["ingest", "--db", str(db), "--school", "12AB00",
+                                 str(tmp_path / "enrolments.csv"), str(tmp_path / "absences.csv")],
+                           env={"AANWEZIG_MODE": "dev"})
+    assert result.exit_code == 1
+    assert "absences.csv, row 1, field date" in result.output
+
+
+def test_release_dry_run_prints_the_plan_and_spends_nothing(tmp_path):
+    from service.db import connect
+    from service.register import load_register
+
+    db = tmp_path / "r.duckdb"
+    con = connect(db)
+    load_register(con)
+    con.close()
+    result = runner.invoke(app, ["release", "--db", str(db), "--dry-run"], env={"AANWEZIG_MODE": "dev"})
+    assert result.exit_code == 0, result.output
+    assert "municipality" in result.output and "nothing was spent" in result.output
+    import duckdb
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM release").fetchone()[0] == 0
+    con.close()
