@@ -38,8 +38,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import hashlib
+
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 from scipy.linalg import cho_factor, cho_solve
 from scipy.stats import norm
 
@@ -190,11 +193,8 @@ def reconcile(
     dinv = 1.0 / d
     z = dinv * rhs
     if n_cols:
-        m_inner = (u.T @ sp.diags(dinv) @ u).toarray() + np.diag(group_var)
-        factor = cho_factor(m_inner, lower=True, check_finite=False)
-        m_inv = cho_solve(factor, np.eye(n_cols), check_finite=False)
+        m_inv, quad = _inverse(u, rows_a, cols_a, dinv, group_var)
         x = z - dinv * (u @ (m_inv @ (u.T @ z)))
-        quad = np.asarray(u.multiply(u @ m_inv).sum(axis=1)).ravel()
         leaf_var = dinv - dinv**2 * quad
         totals = u.T @ x
         totals_var = group_var * (1.0 - group_var * np.diag(m_inv))
@@ -233,6 +233,39 @@ def reconcile(
         leaf_raw_variance=float(leaf_raw_variance),
         chain=tuple(lv.name for lv in chain_levels),
     )
+
+
+_INVERSES: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _inverse(u: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, dinv: np.ndarray,
+             group_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """M⁻¹ = (C + UᵀD⁻¹U)⁻¹ and the per-leaf quadratic form diag(U M⁻¹ Uᵀ).
+
+    Scaling every variance by c scales D⁻¹, C and so M by c; both are cached for the
+    structure and M/s with s = D⁻¹ of the first leaf (so M⁻¹ = (M/s)⁻¹ / s): a release
+    reconciles many totals whose per-level variances differ only by a factor (the planner gives every table the same split over
+    levels), and one factorisation serves them all. Public inputs only (structure, variances).
+    """
+    scale = float(dinv[0]) if dinv.size else 1.0
+    key = hashlib.sha256(b"".join([rows.tobytes(), cols.tobytes(), (dinv / scale).round(12).tobytes(),
+                                   (group_var / scale).round(12).tobytes()])).digest()
+    if key not in _INVERSES:
+        with threadpool_limits(1, user_api="blas"):  # a ~600² solve: threads only add contention
+            _INVERSES[key] = _solve(u, dinv / scale, group_var / scale)
+        if len(_INVERSES) > 8:
+            _INVERSES.pop(next(iter(_INVERSES)))
+    m_inv, quad = _INVERSES[key]
+    return m_inv / scale, quad / scale
+
+
+def _solve(u: sp.csr_matrix, dinv: np.ndarray, group_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The dense inner solve of the Woodbury identity, and diag(U M⁻¹ Uᵀ)."""
+    m_inner = (u.T @ sp.diags(dinv) @ u).toarray() + np.diag(group_var)
+    factor = cho_factor(m_inner, lower=True, check_finite=False)
+    m_inv = cho_solve(factor, np.eye(m_inner.shape[0]), check_finite=False)
+    quad = np.asarray(u.multiply(u @ m_inv).sum(axis=1)).ravel()
+    return m_inv, quad
 
 
 def _chain(by_name: dict[str, Level], chain: Sequence[str] | None) -> list[Level]:

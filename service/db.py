@@ -9,9 +9,16 @@ import duckdb
 import sql
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+#: DuckDB spills to disk beyond this, so national-scale derivation stays well under 8 GB.
+MEMORY_LIMIT = "5GB"
+
+
+def connect(path: Path | str, *, read_only: bool = False,
+            memory_limit: str = MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the database at `path` with the schema applied."""
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only,
+                         config={"memory_limit": memory_limit, "preserve_insertion_order": False})
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         con.execute(sql.load("schema"))
         con.execute(sql.load("ledger"))

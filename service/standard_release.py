@@ -173,21 +173,19 @@ def cells_frame(measures: list, results: dict[str, TotalResult], areas: AreaLeve
                 "scale": plan.scale})
             frames.append(frame)
     cells = pd.concat(frames, ignore_index=True)
-    decimals = np.where(cells["unit"] == "pupils", 0, 6)
-    for col in ("estimate", "lower", "upper"):
-        cells[col] = [round(float(v), int(d)) if math.isfinite(v) else None
-                      for v, d in zip(cells[col], decimals)]
-    cells["sd"] = [round(float(v), 6) if math.isfinite(v) else None for v in cells["sd"]]
+    counts = (cells["unit"] == "pupils").to_numpy()
+    for col in ("estimate", "lower", "upper", "sd"):
+        values = cells[col].to_numpy(dtype=float)
+        rounded = np.where(counts & (col != "sd"), np.round(values, 0), np.round(values, 6))
+        cells[col] = pd.Series(rounded, dtype=object).where(np.isfinite(rounded), None)
     cells["scale"] = cells["scale"].round(6)
-    cells["flags"] = [_flags(lo, est, unit) for lo, est, unit in
-                      zip(cells["lower"], cells["estimate"], cells["unit"])]
+    includes_0 = cells["lower"].to_numpy(dtype=float) <= 0
+    no_estimate = cells["estimate"].isna().to_numpy()
+    cells["flags"] = [FLAGS[(a, b)] for a, b in zip(includes_0, no_estimate)]
     return cells
 
 
-def _flags(lower, estimate, unit) -> list[str]:
-    flags = []
-    if lower is not None and lower <= 0:
-        flags.append("interval_includes_0")
-    if estimate is None:
-        flags.append("no_estimate_denominator_not_positive")
-    return flags
+#: flags per (interval includes 0, no estimate because the noisy denominator is not positive)
+FLAGS = {(False, False): [], (True, False): ["interval_includes_0"],
+         (False, True): ["no_estimate_denominator_not_positive"],
+         (True, True): ["interval_includes_0", "no_estimate_denominator_not_positive"]}
