@@ -288,3 +288,7 @@ def release_week_command(
     state = "published" if stored.newly_charged else "already published (no charge)"
     console.print(f"week {week} of {school_year}: {state} as {stored.record.release_id}, "
                   f"{stored.record.micro} micro-rho")
+
+
+if __name__ == "__main__":
+    app()

@@ -78,7 +78,8 @@ def rebuild(con: duckdb.DuckDBPyConnection, school_year: str) -> DeriveSummary:
         for name in ("derive_prepare", "derive_pupil_year", "derive_pupil_week"):
             for statement in statements(name):
                 _run(con, statement, params)
-        for temp in ("d_absday", "d_pupil", "d_enrol", "d_week", "d_day"):
+        for temp in ("d_absday", "d_pupil", "d_enrol", "d_batch", "d_calendar", "d_region",
+                     "d_week", "d_day"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         pupils = con.execute("SELECT count(*) FROM pupil_year WHERE school_year = ?",
                              [school_year]).fetchone()[0]

@@ -32,6 +32,24 @@ SELECT holiday_region, week_index, min(day_index) AS first_idx, max(day_index) A
 FROM calendar_day WHERE school_year = $school_year
 GROUP BY holiday_region, week_index;
 
+-- d_region: a small integer per holiday region; d_calendar: school days keyed by one
+-- integer (region_no * 1000 + days since the year's first day) for fast joins.
+CREATE OR REPLACE TEMP TABLE d_region AS
+SELECT holiday_region, (row_number() OVER (ORDER BY holiday_region))::INTEGER AS region_no
+FROM (SELECT DISTINCT holiday_region FROM calendar_day WHERE school_year = $school_year);
+
+CREATE OR REPLACE TEMP TABLE d_calendar AS
+SELECT r.region_no * 1000 + (c.day - y.first_day) AS cal_key, c.day_index, c.week_index
+FROM calendar_day c JOIN d_region r USING (holiday_region)
+JOIN school_year y ON y.school_year = c.school_year
+WHERE c.school_year = $school_year;
+
+-- d_batch: the active batches of the year with their school's day minutes.
+CREATE OR REPLACE TEMP TABLE d_batch AS
+SELECT b.batch_id, sd.day_minutes
+FROM batch b JOIN school s ON s.school_id = b.school_id JOIN sector_day sd ON sd.sector = s.sector
+WHERE b.status = 'active' AND b.school_year = $school_year;
+
 -- d_enrol: active enrolment rows with their school days (0 rows dropped).
 CREATE OR REPLACE TEMP TABLE d_enrol AS
 SELECT e.pupil_key, e.school_id, s.sector, s.holiday_region, sd.day_minutes,
@@ -56,7 +74,7 @@ WITH per_school AS (
     SELECT pupil_key, school_id,
            any_value(sector) AS sector, any_value(holiday_region) AS holiday_region,
            any_value(day_minutes) AS day_minutes,
-           sum(days * day_minutes) AS possible,
+           sum(days * day_minutes) AS possible, count(*) AS n_enrol,
            arg_max(grade, enrolled_from) AS grade,
            arg_max(birth_year, enrolled_from) AS birth_year,
            arg_max(residence_code, enrolled_from) AS residence_code
@@ -65,7 +83,8 @@ WITH per_school AS (
     SELECT *,
            row_number() OVER (PARTITION BY pupil_key ORDER BY possible DESC, school_id) AS rank,
            count(*) OVER (PARTITION BY pupil_key) AS n_schools,
-           sum(possible) OVER (PARTITION BY pupil_key) AS possible_all
+           sum(possible) OVER (PARTITION BY pupil_key) AS possible_all,
+           sum(n_enrol) OVER (PARTITION BY pupil_key) AS n_enrol_all
     FROM per_school
 ), year_days AS (
     SELECT holiday_region, count(*) AS days FROM calendar_day
@@ -74,8 +93,9 @@ WITH per_school AS (
 SELECT row_number() OVER ()::INTEGER AS pid,
        r.pupil_key, r.school_id, r.sector, r.holiday_region, r.day_minutes,
        r.grade, r.birth_year, r.residence_code, r.n_schools::INTEGER AS n_schools,
+       r.n_enrol_all::INTEGER AS n_enrol, dr.region_no,
        least(r.possible_all, yd.days * r.day_minutes, $max_year_minutes)::INTEGER AS possible
-FROM ranked r JOIN year_days yd USING (holiday_region)
+FROM ranked r JOIN year_days yd USING (holiday_region) JOIN d_region dr USING (holiday_region)
 WHERE r.rank = 1;
 
 -- d_absday: one row per pupil and absence day, minutes by reason, with the day capped at
@@ -86,21 +106,19 @@ WHERE r.rank = 1;
 -- region has no school day then).
 CREATE OR REPLACE TEMP TABLE d_absday AS
 WITH raw AS (
-    SELECT p.pid, a.day, max(sd.day_minutes) AS cap,
+    SELECT p.pid, a.day, any_value(p.region_no) AS region_no, max(b.day_minutes) AS cap,
            coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'sick'), 0) AS sick,
            coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'authorised'), 0) AS authorised,
            coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'unauthorised'), 0) AS unauthorised,
            coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'late'), 0) AS late,
            coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'suspended'), 0) AS suspended
     FROM absence a
-    JOIN batch b ON b.batch_id = a.batch_id AND b.status = 'active' AND b.school_year = $school_year
-    JOIN school s ON s.school_id = a.school_id
-    JOIN sector_day sd ON sd.sector = s.sector
+    JOIN d_batch b ON b.batch_id = a.batch_id
     JOIN d_pupil p ON p.pupil_key = a.pupil_key
     WHERE a.school_year = $school_year AND a.minutes > 0
     GROUP BY p.pid, a.day
 ), filled AS (
-    SELECT pid, day, cap,
+    SELECT pid, day, region_no, cap,
            least(sick, cap) AS sick,
            least(authorised, cap - least(sick, cap)) AS authorised,
            least(unauthorised, cap - least(sick + authorised, cap)) AS unauthorised,
@@ -114,6 +132,5 @@ SELECT f.pid, f.cap::SMALLINT AS cap, f.sick::SMALLINT AS sick,
        (f.sick + f.authorised + f.unauthorised + f.late + f.suspended)::SMALLINT AS absent,
        c.day_index::SMALLINT AS day_index, c.week_index::SMALLINT AS week_index
 FROM filled f
-JOIN d_pupil p USING (pid)
-LEFT JOIN calendar_day c
-  ON c.school_year = $school_year AND c.holiday_region = p.holiday_region AND c.day = f.day;
+JOIN school_year y ON y.school_year = $school_year
+LEFT JOIN d_calendar c ON c.cal_key = f.region_no * 1000 + (f.day - y.first_day);

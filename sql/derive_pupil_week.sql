@@ -1,45 +1,49 @@
 -- pupil_week for one school year from the temporary tables of derive_prepare.sql; replaces
 -- that year's rows and keeps the other years. One row per pupil (of pupil_year) and school
 -- week with possible minutes > 0; the school of every week is the pupil's main school of the
--- year. Weeks of an enrolment are those of its school's holiday region. Clamps: possible <=
--- $max_week_minutes, absent <= possible, unauthorised <= absent. Parameters: $school_year,
--- $max_week_minutes.
+-- year. Weeks (and their ISO week) are those of the enrolment's school's holiday region.
+-- Clamps: possible <= $max_week_minutes, absent <= possible, unauthorised <= absent.
+-- Parameters: $school_year, $max_week_minutes.
 CREATE OR REPLACE TABLE pupil_week AS
-WITH enrol_weeks AS (
-    SELECT p.pid, e.holiday_region, e.day_minutes, e.from_idx, e.to_idx,
-           unnest(range(cf.week_index, ct.week_index + 1)) AS week_index
+WITH enrol AS (    -- 2.5 M rows: integer keys and the pupil's attributes, before the expansion
+    SELECT p.pid, p.n_enrol, p.pupil_key, p.school_id, p.sector, e.holiday_region,
+           e.day_minutes, e.from_idx, e.to_idx, cf.week_index AS first_week,
+           ct.week_index AS last_week
     FROM d_enrol e
     JOIN d_pupil p USING (pupil_key)
     JOIN calendar_day cf ON cf.school_year = $school_year AND cf.holiday_region = e.holiday_region
                         AND cf.day_index = e.from_idx
     JOIN calendar_day ct ON ct.school_year = $school_year AND ct.holiday_region = e.holiday_region
                         AND ct.day_index = e.to_idx
-), possible AS (
-    SELECT ew.pid, ew.week_index,
-           sum((least(ew.to_idx, w.last_idx) - greatest(ew.from_idx, w.first_idx) + 1)
-               * ew.day_minutes) AS minutes
-    FROM enrol_weeks ew
-    JOIN d_week w ON w.holiday_region = ew.holiday_region AND w.week_index = ew.week_index
-    GROUP BY ew.pid, ew.week_index
+), enrol_week AS ( -- one row per enrolment and school week it touches
+    SELECT e.pid, e.n_enrol, e.pupil_key, e.school_id, e.sector, w.week_index,
+           w.iso_year, w.iso_week,
+           (least(e.to_idx, w.last_idx) - greatest(e.from_idx, w.first_idx) + 1)
+               * e.day_minutes AS minutes
+    FROM enrol e
+    JOIN d_week w ON w.holiday_region = e.holiday_region
+                 AND w.week_index BETWEEN e.first_week AND e.last_week
+), possible AS (   -- pupils with one enrolment need no grouping
+    SELECT pid, pupil_key, school_id, sector, week_index, iso_year, iso_week, minutes
+    FROM enrol_week WHERE n_enrol = 1
+    UNION ALL
+    SELECT pid, any_value(pupil_key), any_value(school_id), any_value(sector), week_index,
+           min(iso_year), min(iso_week), sum(minutes)
+    FROM enrol_week WHERE n_enrol > 1
+    GROUP BY pid, week_index
 ), absent AS (
     SELECT pid, week_index, sum(absent) AS absent, sum(unauthorised) AS unauthorised
     FROM d_absday WHERE week_index IS NOT NULL
     GROUP BY pid, week_index
-), clamped AS (
-    SELECT p.pupil_key, pw.week_index, p.school_id, p.sector, p.holiday_region,
-           least(pw.minutes, $max_week_minutes) AS possible,
-           least(coalesce(a.absent, 0), least(pw.minutes, $max_week_minutes)) AS absent,
-           coalesce(a.unauthorised, 0) AS unauthorised
-    FROM possible pw
-    JOIN d_pupil p USING (pid)
-    LEFT JOIN absent a USING (pid, week_index)
-    WHERE pw.minutes > 0
 )
 SELECT * FROM pupil_week WHERE school_year <> $school_year
 UNION ALL BY NAME
-SELECT $school_year AS school_year, c.pupil_key, c.week_index::INTEGER AS week_index,
-       w.iso_year::INTEGER AS iso_year, w.iso_week::INTEGER AS iso_week, c.school_id, c.sector,
-       c.possible::INTEGER AS possible_minutes, c.absent::INTEGER AS absent_minutes,
-       least(c.unauthorised, c.absent)::INTEGER AS unauthorised_minutes
-FROM clamped c
-LEFT JOIN d_week w ON w.holiday_region = c.holiday_region AND w.week_index = c.week_index;
+SELECT $school_year AS school_year, pw.pupil_key, pw.week_index::INTEGER AS week_index,
+       pw.iso_year::INTEGER AS iso_year, pw.iso_week::INTEGER AS iso_week, pw.school_id, pw.sector,
+       least(pw.minutes, $max_week_minutes)::INTEGER AS possible_minutes,
+       least(coalesce(a.absent, 0), pw.minutes, $max_week_minutes)::INTEGER AS absent_minutes,
+       least(coalesce(a.unauthorised, 0), coalesce(a.absent, 0), pw.minutes,
+             $max_week_minutes)::INTEGER AS unauthorised_minutes
+FROM possible pw
+LEFT JOIN absent a ON a.pid = pw.pid AND a.week_index = pw.week_index
+WHERE pw.minutes > 0;

@@ -89,25 +89,23 @@ def list_releases(request: Request, response: Response, db: DbDep, page: PageDep
 @router.get("/releases/{release_id}", summary="One release, in the format asked",
             response_class=Response, responses={200: {"content": {m: {} for m in MEDIA.values()}}})
 def get_release(release_id: str, request: Request, db: DbDep, fmt: FormatQuery = None):
-    record = _record(db, release_id)
-    files = _cache(request).get(("release", release_id), lambda: release_files(record))
+    files = _cache(request).get(("release", release_id), lambda: release_files(_record(db, release_id)))
     return _send(files, _format(request, fmt), release_id)
 
 
 @router.get("/releases/{release_id}/datapackage", summary="Frictionless datapackage.json",
             response_class=Response, responses={200: {"content": {"application/json": {}}}})
 def get_datapackage(release_id: str, request: Request, db: DbDep):
-    record = _record(db, release_id)
-    files = _cache(request).get(("release", release_id), lambda: release_files(record))
+    files = _cache(request).get(("release", release_id), lambda: release_files(_record(db, release_id)))
     return Response(files.files["datapackage.json"], media_type="application/json")
 
 
 @router.get("/releases/{release_id}/signature",
             summary="Detached Ed25519 signature over the release's datapackage.json",
             response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
-def get_signature(release_id: str, db: DbDep):
-    record = _record(db, release_id)
-    return Response(record.signature, media_type="application/octet-stream",
+def get_signature(release_id: str, request: Request, db: DbDep):
+    files = _cache(request).get(("release", release_id), lambda: release_files(_record(db, release_id)))
+    return Response(files.signature, media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{release_id}.datapackage.json.sig"'})
 
 
@@ -116,10 +114,9 @@ def get_signature(release_id: str, db: DbDep):
             response_class=Response, responses={200: {"content": {m: {} for m in MEDIA.values()}}})
 def get_area_release(release_id: str, level: str, code: str, request: Request, db: DbDep,
                      settings: SettingsDep, fmt: FormatQuery = None):
-    record = _record(db, release_id)
     try:
         files = _cache(request).get(("area", release_id, level, code),
-                                    lambda: area_files(db, settings, record, level, code))
+                                    lambda: area_files(db, settings, _record(db, release_id), level, code))
     except UnknownArea as exc:
         raise InvalidInput("unknown area", errors=[{"in": "path", "field": "code",
                                                     "message": str(exc)}]) from exc
@@ -141,16 +138,17 @@ def region_archive(level: str, code: str, request: Request, db: DbDep, settings:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for item in releases.list_releases(db):
-            record = _record(db, item["release_id"])
+            release_id = item["release_id"]
             try:
-                files = _cache(request).get(("area", record.release_id, level, code),
-                                            lambda: area_files(db, settings, record, level, code))
+                files = _cache(request).get(
+                    ("area", release_id, level, code),
+                    lambda: area_files(db, settings, _record(db, release_id), level, code))
             except UnknownArea as exc:
                 raise InvalidInput("unknown area", errors=[{"in": "path", "field": "code",
                                                             "message": str(exc)}]) from exc
             for name, data in files.files.items():
-                zf.writestr(f"{record.release_id}/{name}", data)
-            zf.writestr(f"{record.release_id}/datapackage.json.sig", files.signature)
+                zf.writestr(f"{release_id}/{name}", data)
+            zf.writestr(f"{release_id}/datapackage.json.sig", files.signature)
         zf.writestr("signing-key.pem", public_pem(private_key(settings)))
     return Response(buf.getvalue(), media_type=MEDIA["zip"],
                     headers={"Content-Disposition": f'attachment; filename="aanwezig-{level}-{code}.zip"'})
