@@ -97,6 +97,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 operation.pop("security", None)
             if method in ("post", "put", "patch"):
                 errors["413"] = "request body too large"
+                errors["409"] = "conflict (e.g. the privacy budget cannot pay for it)"
             for code, text in errors.items():
                 responses.setdefault(code, {"description": text, **problem})
     schema["components"].get("schemas", {}).pop("HTTPValidationError", None)

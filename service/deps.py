@@ -41,16 +41,20 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_db)]
 
 
-def enforce_access(request: Request, settings: SettingsDep, db: DbDep) -> auth.ApiKey | None:
+def enforce_access(request: Request, settings: SettingsDep) -> auth.ApiKey | None:
     """Authenticate (unless the route is public) and check the role matrix.
 
-    Returns the key, or None on a public route. Raises MissingKey/InvalidKey (401) or
-    AccessDenied (403)."""
+    Returns the key, or None on a public route (which then costs no database cursor).
+    Raises MissingKey/InvalidKey (401) or AccessDenied (403)."""
     route = request.scope.get("route")
     access = roles.access_for(request.method, getattr(route, "path", ""))
     if access is not None and access.public:
         return None
-    key = auth.authenticate(db, settings, request.headers.get(auth.API_KEY_HEADER))
+    cursor = request.app.state.con.cursor()
+    try:
+        key = auth.authenticate(cursor, settings, request.headers.get(auth.API_KEY_HEADER))
+    finally:
+        cursor.close()
     roles.check(access, key)
     return key
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+import json
+
+from fastapi import APIRouter, Request, Response
 
 from service.api import PREFIX
-from service.deps import DbDep
 
 router = APIRouter(prefix=PREFIX, tags=["catalog"])
 
@@ -52,7 +53,22 @@ def _measures() -> dict[str, Any]:
 
 
 @router.get("/catalog", summary="Measures, dimensions, areas and datasets")
-def catalog(db: DbDep) -> dict[str, Any]:
+async def catalog(request: Request) -> Response:
+    """Built once per register state (the register changes only when it is reloaded, which
+    changes the count of areas or school years) and served as ready JSON bytes."""
+    db = request.app.state.con.cursor()
+    try:
+        state = db.execute("SELECT (SELECT count(*) FROM area), (SELECT count(*) FROM school_year)").fetchone()
+        cached = getattr(request.app.state, "catalog_json", None)
+        if cached is None or cached[0] != state:
+            body = json.dumps(_document(db), ensure_ascii=False, separators=(",", ":")).encode()
+            request.app.state.catalog_json = cached = (state, body)
+    finally:
+        db.close()
+    return Response(cached[1], media_type="application/json")
+
+
+def _document(db) -> dict[str, Any]:
     areas = db.execute("SELECT level, code, name, parent_level, parent_code FROM area "
                        "ORDER BY level, code").fetchall()
     years = db.execute("SELECT school_year, first_day, last_day FROM school_year "
