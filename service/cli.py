@@ -108,8 +108,8 @@ def _ingest_folder(con, settings, directory: Path):
         task = bar.add_task("ingesting batches", total=total)
         report = ingest_directory(con, settings, directory,
                                   progress=lambda n: bar.advance(task, n))
-    console.print(f"batches: {dict(report.statuses)}; rows: {report.enrolment_rows} enrolments, "
-                  f"{report.absence_rows} absences; refused: {len(report.refused)}")
+    # counts of batches only: totals of rows across schools would be un-noised aggregates
+    console.print(f"batches: {dict(report.statuses)}; refused: {len(report.refused)}")
     for school, problem in list(report.refused.items())[:5]:
         console.print(f"[red]{school}[/red]: {problem}")
     return report
@@ -121,8 +121,9 @@ def _derive(con, years) -> None:
     for year in sorted(years):
         with console.status(f"deriving per-pupil tables for {year}"):
             start = time.perf_counter()
-            summary = rebuild(con, year)
-        console.print(f"derived {year} in {time.perf_counter() - start:.1f} s: {summary}")
+            rebuild(con, year)
+        # no counts: the number of pupil-years is an un-noised aggregate
+        console.print(f"derived the per-pupil tables of {year} in {time.perf_counter() - start:.1f} s")
 
 
 @app.command()
