@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
+from functools import lru_cache
 from typing import Callable
 
 import duckdb
@@ -72,7 +73,13 @@ def budget_view(rho_micro: int, delta: float = DEFAULT_DELTA) -> dict:
     """A budget in micro-ρ as exact ρ, decimal ρ and ε at δ (for display)."""
     rho = Rho.from_micro(rho_micro)
     return {"rho": str(rho.value), "rho_decimal": float(rho),
-            "epsilon": round(rho.epsilon(delta), 4) if rho_micro else 0.0, "delta": delta}
+            "epsilon": _epsilon(rho_micro, delta), "delta": delta}
+
+
+@lru_cache(maxsize=4096)
+def _epsilon(rho_micro: int, delta: float) -> float:
+    """ε at δ of a budget (OpenDP's privacy profile; a pure function, so cached)."""
+    return round(Rho.from_micro(rho_micro).epsilon(delta), 4) if rho_micro else 0.0
 
 
 @dataclass(frozen=True)
