@@ -23,6 +23,8 @@ from fastapi.openapi.utils import get_openapi
 
 from service import __version__, db, roles
 from service.api import PREFIX, areas, budget, catalog, health, keys, queries, releases, uploads
+from service.api import compare as compare_api
+from service.api import page
 from service.api import weekly as weekly_api
 from service.body_limit import BodySizeLimit
 from service.deps import enforce_access
@@ -31,7 +33,8 @@ from service.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA, install_problem
 from service.settings import Settings
 
 OPENAPI_URL = PREFIX + "/openapi.json"
-ROUTE_MODULES = (health, catalog, areas, keys, uploads, budget, queries, releases, weekly_api)
+ROUTE_MODULES = (health, catalog, areas, keys, uploads, budget, queries, releases, weekly_api,
+                 compare_api, page)
 """Modules whose `router` the app serves. A new one also needs its rows in
 service.roles.ROUTE_ACCESS (else it refuses everyone), an example request in
 tests/test_auth_matrix.py EXAMPLES, and a section in docs/api.md."""

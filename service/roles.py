@@ -63,6 +63,16 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/v1/releases/{release_id}/areas/{level}/{code}"): PUBLIC,
     ("GET", "/v1/signing-key"): PUBLIC,
     ("GET", "/v1/regions/{level}/{code}/archive"): _roles(Role.region, Role.policy, Role.admin, scoped=True),
+    # Comparing and charting read the standard release only: no budget is spent.
+    ("GET", "/v1/compare"): PUBLIC,
+    ("GET", "/v1/compare/options"): PUBLIC,
+    ("GET", "/v1/charts/dot-plot"): PUBLIC,
+    ("GET", "/v1/charts/map"): PUBLIC,
+    ("GET", "/v1/charts/differences"): PUBLIC,
+    # The web page and its own files (vendored libraries, boundaries).
+    ("GET", "/"): PUBLIC,
+    ("GET", "/static/{name}"): PUBLIC,
+    ("GET", "/static/{folder}/{name}"): PUBLIC,
 }
 
 # Served by FastAPI itself (not APIRoutes): public by declaration.

@@ -48,7 +48,7 @@ def test_health(client):
     ("GET", "/v1/health/", 404),            # no trailing slashes, no redirect
     ("GET", "/v1/nothing-here", 404),
     ("GET", "/v1/catalog.json", 404),       # no file extensions
-    ("GET", "/", 404),
+    ("GET", "/static/nothing-here.js", 404),   # "/" is the compare page (docs/page.md)
     ("PUT", "/v1/health", 405),
     ("GET", "/v1/me", 401),
 ])

@@ -52,6 +52,15 @@ EXAMPLES = {
         {"path": {"school_year": "2025-2026"},
          "params": {"measure": "attendance_rate_4wk", "level": "municipality", "area": "GM0363"}},
     ("GET", "/v1/weekly/{school_year}/warnings"): {"path": {"school_year": "2025-2026"}},
+    ("GET", "/v1/compare"): {"params": {"measure": "absence_rate", "level": "province"}},
+    ("GET", "/v1/compare/options"): {},
+    ("GET", "/v1/charts/dot-plot"): {"params": {"measure": "absence_rate", "level": "province"}},
+    ("GET", "/v1/charts/map"): {"params": {"measure": "absence_rate", "level": "province"}},
+    ("GET", "/v1/charts/differences"):
+        {"params": {"measure": "absence_rate", "areas": "province:PV27,province:PV28"}},
+    ("GET", "/"): {},
+    ("GET", "/static/{name}"): {"path": {"name": "app.js"}},
+    ("GET", "/static/{folder}/{name}"): {"path": {"folder": "vendor", "name": "vega.min.js"}},
 }
 
 

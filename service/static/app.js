@@ -1,0 +1,234 @@
+// The compare page: fetches options, comparisons and Vega-Lite specs from this server and
+// renders them with the vendored vega-embed. Expressions are evaluated by vega-interpreter,
+// so the Content-Security-Policy needs no 'unsafe-eval'. No request leaves this origin.
+import { expressionInterpreter } from "./vendor/vega-interpreter.js";
+import { TEXTS, fill } from "./i18n.js";
+
+const LEVEL_ORDER = ["municipality", "swv", "rmc", "province"];
+const EMBED = {
+  actions: false, defaultStyle: false, renderer: "svg", ast: true, expr: expressionInterpreter,
+  tooltip: { disableDefaultStyle: true },
+};
+const state = { lang: "nl", options: null, comparison: null, chosen: new Set() };
+const $ = (id) => document.getElementById(id);
+
+function t(key) { return TEXTS[state.lang][key]; }
+
+async function getJSON(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const body = await response.json();
+  if (!response.ok) {
+    const detail = (body.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ");
+    const error = new Error(detail || body.detail || response.statusText);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+  return q.toString();
+}
+
+function number(value, unit) {
+  if (value === null || value === undefined) return "–";
+  const locale = state.lang === "nl" ? "nl-NL" : "en-GB";
+  if (unit === "pupils") return value.toLocaleString(locale, { maximumFractionDigits: 0 });
+  return value.toLocaleString(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
+}
+
+function applyTexts() {
+  document.documentElement.lang = state.lang;
+  document.title = t("title");
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  const other = state.lang === "nl" ? "en" : "nl";
+  $("lang").textContent = t("language");
+  $("lang").lang = other;
+  $("lang").setAttribute("aria-label", t("languageLabel"));
+  if (state.options) {
+    const o = state.options;
+    $("release").textContent = fill(t("release"), { id: o.release_id, dataset: o.dataset });
+    fillSelects();
+  }
+}
+
+function option(select, value, text, selected) {
+  const el = document.createElement("option");
+  el.value = value; el.textContent = text; el.selected = value === selected;
+  select.append(el);
+}
+
+function fillSelects() {
+  const { measures, levels } = state.options;
+  const m = $("measure"), l = $("level"), s = $("sector");
+  const current = { measure: m.value, level: l.value, sector: s.value };
+  m.replaceChildren(); l.replaceChildren(); s.replaceChildren();
+  for (const item of measures) option(m, item.name, item.label[state.lang], current.measure || "absence_rate");
+  for (const level of LEVEL_ORDER.filter((x) => x in levels)) {
+    option(l, level, t("levels")[level], current.level || "municipality");
+  }
+  const sectors = levels[l.value]?.sectors || ["all"];
+  for (const sector of sectors) option(s, sector, sector === "all" ? t("allSectors") : sector, current.sector || "all");
+  s.disabled = sectors.length < 2;
+  s.title = s.disabled ? t("noSectorLevels") : "";
+}
+
+function currentChoice() {
+  return { measure: $("measure").value, level: $("level").value, sector: $("sector").value || "all" };
+}
+
+async function embed(id, url) {
+  const spec = await getJSON(url);
+  const target = $(id);
+  target.replaceChildren();
+  const result = await vegaEmbed(target, spec, EMBED);
+  target.setAttribute("aria-label", spec.title?.text || "");
+  return result;
+}
+
+async function render() {
+  const choice = currentChoice();
+  const level = state.options.levels[choice.level];
+  $("status").textContent = t("loading");
+  const common = { ...choice, lang: state.lang };
+  try {
+    const jobs = [
+      getJSON(`/v1/compare?${query({ measure: choice.measure, level: choice.level, sector: choice.sector })}`),
+      embed("dotplot", `/v1/charts/dot-plot?${query(common)}`),
+    ];
+    if (level.map) {
+      jobs.push(embed("map", `/v1/charts/map?${query(common)}`));
+      $("map-note").textContent = t("mapNote");
+    } else {
+      $("map").replaceChildren();
+      $("map-note").textContent = t("noMap");
+    }
+    const [comparison] = await Promise.all(jobs);
+    state.comparison = comparison;
+    state.chosen.clear();
+    renderTable();
+    updateChosen();
+    $("compare-result").replaceChildren();
+    $("status").textContent = "";
+  } catch (error) {
+    $("status").textContent = fill(t("error"), { detail: error.message });
+  }
+}
+
+function verdict(area) {
+  const vs = area.vs_national;
+  if (!vs) return { key: "notCompared", cls: "same" };
+  if (!vs.distinguishable) return { key: "same", cls: "same" };
+  return vs.difference > 0 ? { key: "higher", cls: "higher" } : { key: "lower", cls: "lower" };
+}
+
+function renderTable() {
+  const c = state.comparison;
+  const unit = c.measure.unit;
+  const body = document.querySelector("#areas tbody");
+  const rows = [...c.areas].sort((a, b) => a.rank - b.rank);
+  const filter = $("filter").value.trim().toLowerCase();
+  body.replaceChildren();
+  for (const area of rows) {
+    if (filter && !`${area.name} ${area.code}`.toLowerCase().includes(filter)) continue;
+    const tr = document.createElement("tr");
+    const key = `${area.level}:${area.code}`;
+    const pick = document.createElement("input");
+    pick.type = "checkbox"; pick.value = key; pick.checked = state.chosen.has(key);
+    pick.setAttribute("aria-label", area.name);
+    pick.addEventListener("change", () => {
+      if (pick.checked) state.chosen.add(key); else state.chosen.delete(key);
+      updateChosen();
+    });
+    const v = verdict(area);
+    const link = document.createElement("a");
+    link.className = "download";
+    link.href = `/v1/releases/${encodeURIComponent(c.release_id)}/areas/${area.level}/${encodeURIComponent(area.code)}`;
+    link.textContent = t("download");
+    link.title = fill(t("downloadTitle"), { name: area.name });
+    link.setAttribute("download", "");
+    const cells = [pick, String(area.rank), area.code, area.name, number(area.estimate, unit),
+      area.text[state.lang], t(v.key), link];
+    cells.forEach((content, i) => {
+      const td = document.createElement(i === 3 ? "th" : "td");
+      if (i === 3) td.scope = "row";
+      if (i === 4) td.className = "num";
+      if (i === 6) td.className = `verdict ${v.cls}`;
+      td.append(content);
+      tr.append(td);
+    });
+    body.append(tr);
+  }
+  $("download-all").href = `/v1/releases/${encodeURIComponent(c.release_id)}?format=csv`;
+}
+
+function updateChosen() {
+  const n = state.chosen.size;
+  $("chosen").textContent = fill(t("chosen"), { n });
+  $("compare").disabled = n < 2 || n > 25;
+}
+
+async function compareChosen() {
+  const choice = currentChoice();
+  const areas = [...state.chosen].join(",");
+  const out = $("compare-result");
+  try {
+    const params = { measure: choice.measure, areas, sector: choice.sector };
+    const c = await getJSON(`/v1/compare?${query(params)}`);
+    const unit = c.measure.unit;
+    const cards = document.createElement("div");
+    cards.className = "cards";
+    for (const area of [...c.areas, c.national]) {
+      const card = document.createElement("div");
+      card.className = "card";
+      const h = document.createElement("h3"); h.textContent = area.name;
+      const est = document.createElement("p"); est.className = "big"; est.textContent = number(area.estimate, unit);
+      const iv = document.createElement("p"); iv.textContent = area.text[state.lang];
+      card.append(h, est, iv);
+      cards.append(card);
+    }
+    const title = document.createElement("h3"); title.textContent = t("differences");
+    const list = document.createElement("ul");
+    list.className = "differences";
+    for (const d of c.differences) {
+      const li = document.createElement("li");
+      li.className = d.distinguishable ? "distinguishable" : "within-noise";
+      li.textContent = d.text[state.lang];
+      list.append(li);
+    }
+    const chart = document.createElement("div");
+    chart.id = "differences-chart"; chart.className = "chart";
+    out.replaceChildren(cards, title, list, chart);
+    await embed("differences-chart", `/v1/charts/differences?${query({ ...params, lang: state.lang })}`);
+  } catch (error) {
+    out.textContent = fill(t("error"), { detail: error.message });
+  }
+}
+
+async function start() {
+  applyTexts();
+  try {
+    state.options = await getJSON("/v1/compare/options");
+  } catch (error) {
+    $("status").textContent = error.status === 404 ? t("noRelease") : fill(t("error"), { detail: error.message });
+    return;
+  }
+  applyTexts();
+  for (const id of ["measure", "sector"]) $(id).addEventListener("change", render);
+  $("level").addEventListener("change", () => { $("sector").value = "all"; fillSelects(); render(); });
+  $("controls").addEventListener("submit", (e) => { e.preventDefault(); render(); });
+  $("lang").addEventListener("click", () => {
+    state.lang = state.lang === "nl" ? "en" : "nl";
+    applyTexts();
+    render();
+  });
+  $("filter").addEventListener("input", renderTable);
+  $("compare").addEventListener("click", compareChosen);
+  $("clear").addEventListener("click", () => { state.chosen.clear(); renderTable(); updateChosen(); });
+  await render();
+  document.body.dataset.ready = "true";
+}
+
+start();
