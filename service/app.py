@@ -26,6 +26,7 @@ from service.api import PREFIX, areas, budget, catalog, health, keys, queries, r
 from service.api import compare as compare_api
 from service.api import page
 from service.api import weekly as weekly_api
+from service.api import weekly_chart
 from service.body_limit import BodySizeLimit
 from service.deps import enforce_access
 from service.http_headers import SecurityHeaders
@@ -34,7 +35,7 @@ from service.settings import Settings
 
 OPENAPI_URL = PREFIX + "/openapi.json"
 ROUTE_MODULES = (health, catalog, areas, keys, uploads, budget, queries, releases, weekly_api,
-                 compare_api, page)
+                 weekly_chart, compare_api, page)
 """Modules whose `router` the app serves. A new one also needs its rows in
 service.roles.ROUTE_ACCESS (else it refuses everyone), an example request in
 tests/test_auth_matrix.py EXAMPLES, and a section in docs/api.md."""

@@ -52,6 +52,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("DELETE", "/v1/keys/{key_id}"): _roles(Role.admin),
     ("POST", "/v1/weekly/{school_year}/weeks/{week}"): _roles(Role.admin),
     ("GET", "/v1/weekly/{school_year}/series"): PUBLIC,
+    ("GET", "/v1/weekly/{school_year}/chart"): PUBLIC,
     ("GET", "/v1/weekly/{school_year}/warnings"): PUBLIC,
     ("GET", "/v1/budget"): _roles(Role.researcher, Role.policy, Role.admin),
     ("POST", "/v1/queries"): _roles(Role.researcher, Role.admin),

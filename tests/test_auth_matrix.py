@@ -51,6 +51,9 @@ EXAMPLES = {
     ("GET", "/v1/weekly/{school_year}/series"):
         {"path": {"school_year": "2025-2026"},
          "params": {"measure": "attendance_rate_4wk", "level": "municipality", "area": "GM0363"}},
+    ("GET", "/v1/weekly/{school_year}/chart"):
+        {"path": {"school_year": "2025-2026"}, "params": {"measure": "attendance_rate_4wk",
+                                                          "level": "country", "area": "NL"}},
     ("GET", "/v1/weekly/{school_year}/warnings"): {"path": {"school_year": "2025-2026"}},
     ("GET", "/v1/compare"): {"params": {"measure": "absence_rate", "level": "province"}},
     ("GET", "/v1/compare/options"): {},

@@ -2,6 +2,11 @@
 // index.html. Numbers are formatted with the language's own conventions (Intl).
 export const TEXTS = {
   nl: {
+    seriesTitle: "Wekelijks signaal",
+    seriesHint: "Per week gepubliceerd, met 95%-band: zie een daling van de aanwezigheid vroeg.",
+    seriesMeasure: "Weekmaat",
+    seriesArea: "Gebied",
+    seriesNone: "Nog geen weken gepubliceerd.",
     title: "Aanwezig: gebieden vergelijken",
     lead: "Schoolverzuim per gebied uit de standaardpublicatie. Elk getal heeft een 95%-interval: " +
       "de privacyruis maakt kleine verschillen onzeker. Een gebied is alleen gekleurd als het " +
@@ -49,6 +54,11 @@ export const TEXTS = {
     noRelease: "Er is nog geen standaardpublicatie.",
   },
   en: {
+    seriesTitle: "Weekly signal",
+    seriesHint: "Published week by week, with a 95% band: see attendance slip early.",
+    seriesMeasure: "Weekly measure",
+    seriesArea: "Area",
+    seriesNone: "No weeks published yet.",
     title: "Aanwezig: compare areas",
     lead: "School absence by area from the standard release. Every number has a 95% interval: " +
       "the privacy noise makes small differences uncertain. An area is coloured only when its " +
