@@ -85,9 +85,7 @@ def load_release(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> 
     record = releases.get_release(con, release_id)
     if record is None:
         raise NoRelease(dataset)
-    cells = releases.cells(record)
-    indexed = cells.set_index(["measure", "sector", "level", "area_code"]).sort_index()
-    loaded = Released(release_id, record.dataset, indexed)
+    loaded = from_cells(releases.cells(record), release_id, record.dataset)
     with _LOCK:
         _CACHE[release_id] = loaded
         while len(_CACHE) > 8:
@@ -96,12 +94,14 @@ def load_release(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> 
 
 
 def options(released: Released) -> dict:
-    """What can be compared in a release: measures, and per level its sectors and area count."""
-    cells = released.cells.reset_index()
-    measures = [m for m in MEASURES if m in set(cells["measure"])]
+    """What can be compared in a release: measures, and per level its sectors and area count
+    (read from the index: a release has ~10⁵ cells, so no frame is rebuilt here)."""
+    present = set(released.cells.index.get_level_values(0).unique())
+    measures = [m for m in MEASURES if m in present]
+    keys = released.cells.loc["absence_rate" if "absence_rate" in present else measures[0]].index
+    frame = pd.DataFrame({"sector": keys.get_level_values(0), "level": keys.get_level_values(1)})
     levels = {}
-    for level, group in cells[cells["measure"] == "absence_rate" if "absence_rate" in measures
-                              else cells["measure"] == measures[0]].groupby("level"):
+    for level, group in frame.groupby("level", sort=True):
         if level in LEVELS:
             levels[level] = {"sectors": sorted(set(group["sector"]), key=lambda s: (s != "all", s)),
                              "areas": int((group["sector"] == "all").sum())}
@@ -223,12 +223,23 @@ def _compare_pair(a: dict, b: dict, unit: str, nested: bool, r: float = 0.0) -> 
             "text": difference_text(a["name"], b["name"], diff, lower, upper, unit, distinguishable)}
 
 
-def compare(released: Released, measure: str, *, areas: list[tuple[str, str]] | None = None,
-            level: str | None = None, sector: str = "all",
-            structure: Structure | None = None) -> dict:
+def from_cells(cells: pd.DataFrame, release_id: str = "", dataset: str = "") -> Released:
+    """Released cells as a frame (`service.release.cells`, or a notebook client's
+    `release()`) ready for `compare`."""
+    indexed = cells.set_index(["measure", "sector", "level", "area_code"]).sort_index()
+    return Released(release_id, dataset, indexed)
+
+
+def compare(released: Released | pd.DataFrame, measure: str, *,
+            areas: list[tuple[str, str]] | None = None, level: str | None = None,
+            sector: str = "all", structure: Structure | None = None) -> dict:
     """Compare `areas` pairwise (and each with the country), or every area of `level` with
-    the country. `structure` (from the register) tells which areas contain which, and how
-    many siblings an area has (for the correlation allowance)."""
+    the country. `released` is a loaded release or its cells as a frame. `structure` (from
+    the register) tells which areas contain which, and how many siblings an area has (for
+    the correlation allowance); without it, disjoint pairs get the allowance of their whole
+    level and only pairs with the country count as nested."""
+    if isinstance(released, pd.DataFrame):
+        released = from_cells(released)
     cells = released.cells
     errors = []
     if measure not in MEASURES:

@@ -167,3 +167,19 @@ def test_wording_in_dutch_and_english():
     assert text["en"].startswith("A has 30 fewer pupils than B (95% sure between −40 and −20")
     assert compare.interval_text(0.0612, 0.0745, "rate") == {
         "nl": "95% zeker tussen 6,1% en 7,5%", "en": "95% sure between 6.1% and 7.5%"}
+
+
+def test_compare_takes_the_released_cells_as_a_frame(db):
+    """A notebook holding `release.cells(...)` gets the same comparison as the API."""
+    from service import release
+    con = connect(db[0].db)
+    frame = release.cells(release.get_release(con, db[1]))
+    loaded, structure = compare.load_release(con), compare.register_structure(con)
+    con.close()
+    asked = [("municipality", "GM0363"), ("municipality", "GM0599")]
+    from_frame = compare.compare(frame, "absence_rate", areas=asked, structure=structure)
+    from_release = compare.compare(loaded, "absence_rate", areas=asked, structure=structure)
+    assert from_frame["areas"] == from_release["areas"]
+    assert from_frame["differences"] == from_release["differences"]
+    assert from_frame["differences"][0]["distinguishable"] is False
+    assert compare.options(loaded)["levels"]["municipality"] == {"sectors": ["all"], "areas": 342}

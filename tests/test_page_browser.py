@@ -150,3 +150,52 @@ def test_phone_width_and_screenshot(site, browser, tmp_path):
             server.should_exit = True
             thread.join(timeout=10)
     assert shot.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def pipeline_site(synthetic_nl):
+    """The app on the pipeline's own standard release (synthetic pupils ingested, derived and
+    published with OpenDP noise): real flags, areas without an estimate, every measure."""
+    from service.publish_standard import publish_standard
+    from service.release import cells as release_cells
+    from service.release import get_release
+    con, settings = synthetic_nl
+    release_id = publish_standard(con, settings, "2025-2026").record.release_id
+    cells = release_cells(get_release(con, release_id))
+    municipal = cells[(cells["level"] == "municipality") & (cells["sector"] == "all")]
+    estimated = municipal.groupby("measure")["estimate"].count().to_dict()
+    server, thread, base = _serve(settings)
+    yield base, release_id, estimated, int((municipal["measure"] == "absence_rate").sum())
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_page_on_the_pipelines_standard_release(pipeline_site, browser):
+    """One mark per area that has an estimate, in the dot plot and on the map; another measure
+    (a different number of estimated areas) replaces both; the download verifies."""
+    base, release_id, estimated, listed = pipeline_site
+    page, log = _open(browser, base)
+    points, shapes = "#dotplot g.area_points_marks path", "#map g.area_shapes_marks path"
+    marked = estimated["absence_rate"]
+    assert 0 < marked <= listed == 342
+    expect(page.locator(points)).to_have_count(marked)
+    expect(page.locator(shapes)).to_have_count(marked)
+    assert page.locator("#areas tbody tr").count() == listed
+    other = next(m for m in ("chronic_share", "severe_share", "attendance_rate")
+                 if estimated[m] != marked)
+    page.select_option("#measure", other)
+    expect(page.locator(points)).to_have_count(estimated[other])
+    expect(page.locator(shapes)).to_have_count(estimated[other])
+    link = page.locator("#areas tbody tr a.download").first
+    assert link.get_attribute("href").startswith(f"/v1/releases/{release_id}/areas/municipality/")
+    with page.expect_download() as info:
+        link.click()
+    archive = zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes()))
+    files = {n: archive.read(n) for n in archive.namelist() if n != "datapackage.json.sig"}
+    key = page.request.get(base + "/v1/signing-key").body()
+    assert verify_files(files, archive.read("datapackage.json.sig"), key) is not None
+    errors = [text for kind, text in log["console"] if kind == "error"]
+    assert not errors, errors
+    outside = [u for u in log["requests"] if not u.startswith(base + "/") and not u.startswith("data:")]
+    assert not outside, outside
+    page.close()
