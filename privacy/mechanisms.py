@@ -12,7 +12,7 @@ sensitivity under add/remove of one pupil comes from :func:`privacy.bounds.sensi
 * Discrete Laplace with ``P(x) ∝ exp(-|x|/b)`` (Ghosh, Roughgarden & Sundararajan 2012) is
   ``Δ1/b``-DP; OpenDP's ``make_laplace`` with ``l1_distance(T="i64")``; :func:`plan_laplace`.
 
-Noise is never seeded and never drawn from ``random``/``numpy.random``: OpenDP samples from
+Noise is never seeded and never drawn from Python's or NumPy's generators: OpenDP samples from
 OpenSSL's RNG. :func:`add_noise` re-checks the plan's privacy map against its stated budget
 every time it runs, so a hand-built :class:`NoisePlan` with too small a scale is refused.
 """
