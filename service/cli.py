@@ -291,5 +291,39 @@ def release_week_command(
                   f"{stored.record.micro} micro-rho")
 
 
+
+@app.command()
+def evaluate(
+    db: DbOption = DEFAULT_DB,
+    out: Annotated[Path, typer.Option(help="folder for report.html, the PNGs, CSV and JSON")] = Path("evaluation"),
+    school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")] = DEFAULT_YEAR,
+) -> None:
+    """Noise versus the fewer-than-five rule on a SYNTHETIC database: suppression (with
+    complementary suppression) and DP releases at three budgets, measured against the truth
+    and attacked. The report uses true counts, so it runs only in demo or dev mode
+    (AANWEZIG_MODE=demo|dev), never on a production database."""
+    import duckdb
+
+    from service.evaluation.figures import write_report
+    from service.evaluation.report import evaluate as run_evaluation
+
+    if os.environ.get("AANWEZIG_MODE") not in ("demo", "dev"):
+        console.print("[red]refused:[/red] evaluate compares with the true counts; synthetic data "
+                      "only: set AANWEZIG_MODE=demo (or dev)")
+        raise typer.Exit(code=1)
+    if not db.exists():
+        console.print(f"[red]refused:[/red] no database at {db}")
+        raise typer.Exit(code=1)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        with console.status("suppressing, releasing and attacking"):
+            ev = run_evaluation(con, school_year)
+    finally:
+        con.close()
+    paths = write_report(ev, out, command=f"aanwezig evaluate --db {db} --out {out} --school-year {school_year}")
+    console.print(f"report: {paths['html']}")
+    console.print(ev.headline)
+
+
 if __name__ == "__main__":
     app()
