@@ -110,6 +110,10 @@ class AttackResult:
     recovered_cells: int
     recovered_pupils: int
     unprotected_cells: int | None = None
+    #: recovered cells of 1-4 pupils: the disclosures the rule exists to prevent (a recovered
+    #: secondary cell of 5 or more is exposed too, but is no small group)
+    recovered_small_cells: int = 0
+    recovered_small_pupils: int = 0
 
 
 def attack(table: LinearTable, hidden: np.ndarray, scheme: str, exact_lp: bool = True,
@@ -125,8 +129,10 @@ def attack(table: LinearTable, hidden: np.ndarray, scheme: str, exact_lp: bool =
     if exact_lp and primary is not None:
         weak = int(unprotected(table, hidden, primary).sum())
     values = table.values
+    small = recovered & primary_mask(values)
     return AttackResult(scheme, int(hidden.sum()), int(values[hidden].sum()),
-                        int(recovered.sum()), int(values[recovered].sum()), weak)
+                        int(recovered.sum()), int(values[recovered].sum()), weak,
+                        int(small.sum()), int(values[small].sum()))
 
 
 def two_release_table(first: np.ndarray, second: np.ndarray,

@@ -20,7 +20,9 @@ cells, these relations and that counts are non-negative.
   from 2-D tables to any set of linear relations. For each primary cell ``p`` it solves two
   LPs: find a deviation ``y`` with ``A y = 0`` (all published relations still hold),
   ``y_p = +U`` (resp. ``-L``), ``x + y >= 0``, minimising the cost of the published cells
-  it moves; every cell it moves is hidden. ``x + y`` is then a table the attacker cannot tell
+  it moves; every cell it moves is hidden. Fast path (the 1-D hypercube): if ``p`` has a twin
+  ``q`` (a cell in exactly the same relations, total of none) with ``x_q >= U``, the cycle
+  ``(+t on p, -t on q)`` protects ``p`` both ways and no LP is solved. ``x + y`` is then a table the attacker cannot tell
   from the truth, so the attacker's interval for ``p`` reaches ``x_p + U`` and ``x_p - L``:
   protection holds by construction, and :func:`service.evaluation.differencing.feasible_intervals`
   audits it.
@@ -245,6 +247,26 @@ def _flow(table, matrix, cells, p, shift, hidden, frozen, cost) -> np.ndarray | 
     return cells[np.abs(y) > 1e-7]
 
 
+def _twins(table: LinearTable, cell_relations: list[list[int]]) -> dict[int, list[int]]:
+    """Cells that are a part of exactly the same relations and the total of none (schools in
+    the same municipality, samenwerkingsverband and RMC region): moving +t on one and -t on
+    the other keeps every published total."""
+    is_total = np.zeros(table.size, bool)
+    is_total[[r.total for r in table.relations]] = True
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for c in np.flatnonzero(~is_total):
+        groups.setdefault(tuple(sorted(cell_relations[c])), []).append(int(c))
+    return {c: g for g in groups.values() if len(g) > 1 for c in g}
+
+
+def _twin(group, p: int, up: int, values, hidden, frozen, cost) -> int | None:
+    """The twin of p that can absorb +up (value >= up): a hidden one, else the cheapest."""
+    fits = [q for q in group if q != p and values[q] >= up and not frozen[q]]
+    if not fits:
+        return None
+    return min(fits, key=lambda q: (not hidden[q], cost[q], q))
+
+
 def complementary_suppression(table: LinearTable, primary: np.ndarray | None = None,
                               frozen: np.ndarray | None = None,
                               already_hidden: np.ndarray | None = None,
@@ -266,8 +288,14 @@ stay hidden and are free to use. Raises ValueError if a primary cell can't be pr
         for cell in (*rel.parts, rel.total):
             cell_relations[cell].append(i)
     cost = 1.0 + values.astype(float)
+    twins = _twins(table, cell_relations)
     solved = 0
     for p in np.flatnonzero(primary & ~frozen):
+        q = _twin(twins.get(int(p), ()), int(p), protection.upper(values[p]), values, hidden,
+                  frozen, cost)
+        if q is not None:           # a two-cell cycle protects p both ways: no LP needed
+            hidden[q] = True
+            continue
         for shift in (protection.upper(values[p]), -protection.lower(values[p])):
             if shift == 0:
                 continue
