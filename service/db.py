@@ -24,3 +24,14 @@ def connect(path: Path | str, *, read_only: bool = False,
         con.execute(sql.load("ledger"))
         con.execute(sql.load("auth"))
     return con
+
+
+def database_path(con: duckdb.DuckDBPyConnection) -> str:
+    """The file behind a connection (or its name, for an in-memory database): the key for
+    per-database locks and caches."""
+    cur = con.cursor()
+    try:
+        return str(cur.execute("SELECT coalesce(path, database_name) FROM duckdb_databases() "
+                               "WHERE database_name = current_database()").fetchall()[0][0])
+    finally:
+        cur.close()

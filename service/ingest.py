@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from cryptography.hazmat.primitives import hashes, hmac
 
 import sql
+from service.db import database_path
 from service.settings import Settings
 
 ENROLMENT_COLUMNS = (
@@ -271,11 +272,8 @@ def pseudonymise(numbers: pa.Array, key: bytes) -> pa.Array:
 
 
 def _write_lock(con: duckdb.DuckDBPyConnection) -> threading.Lock:
-    path = con.execute(
-        "SELECT coalesce(path, database_name) FROM duckdb_databases() "
-        "WHERE database_name = current_database()").fetchall()[0][0]
     with _locks_guard:
-        return _write_locks.setdefault(str(path), threading.Lock())
+        return _write_locks.setdefault(database_path(con), threading.Lock())
 
 
 def _store(con, batch: _Batch, enrol: pa.Table, absent: pa.Table, lock: threading.Lock) -> BatchReport:

@@ -14,7 +14,6 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from fractions import Fraction
 from functools import lru_cache
 from typing import Callable
 
@@ -25,6 +24,7 @@ from privacy.budget import DEFAULT_DELTA, Rho
 from privacy.ledger import Charge, ReleaseRecord, StoredRelease
 from privacy.request import request_hash
 from service import __version__
+from service.db import database_path
 from service.ledger_store import DuckDBLedger
 from service.release_files import COLUMNS, build_files, canonical_bytes, sha256
 from service.settings import Settings
@@ -121,7 +121,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
     """
     full_spec = {"kind": kind, "dataset": dataset, **spec}
     key = request_hash(full_spec)
-    db_path = _db_path(con)
+    db_path = database_path(con)
     known = _STORED.get((db_path, key))
     if known is not None:                 # releases are immutable: a repeat needs no database
         return StoredRelease(known, newly_charged=False)
@@ -166,13 +166,6 @@ def _remember(db_path: str, key: str, record: ReleaseRecord) -> None:
     _STORED[(db_path, key)] = record
 
 
-def _db_path(con: duckdb.DuckDBPyConnection) -> str:
-    cur = con.cursor()
-    try:
-        return str(cur.execute("SELECT coalesce(path, database_name) FROM duckdb_databases() "
-                               "WHERE database_name = current_database()").fetchall()[0][0])
-    finally:
-        cur.close()
 
 
 def list_releases(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> list[dict]:
@@ -186,11 +179,10 @@ def list_releases(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> li
 
 
 def get_release(con: duckdb.DuckDBPyConnection, release_id: str) -> ReleaseRecord | None:
-    row = con.execute("SELECT payload, signature, request_hash FROM release WHERE release_id = ?",
-                      [release_id]).fetchone()
+    row = con.execute("SELECT request_hash FROM release WHERE release_id = ?", [release_id]).fetchone()
     if row is None:
         return None
-    found = ledger(con).find_release(row[2])
+    found = ledger(con).find_release(row[0])
     return found.record if found else None
 
 
@@ -205,7 +197,3 @@ def cells(record: ReleaseRecord) -> pd.DataFrame:
     payload = json.loads(record.payload)
     return pd.DataFrame(payload["rows"], columns=payload["columns"])
 
-
-def epsilon_text(rho: Rho | Fraction) -> str:
-    rho = rho if isinstance(rho, Rho) else Rho.of(rho)
-    return f"ρ = {float(rho):g} (ε = {rho.epsilon(DEFAULT_DELTA):.2f} at δ = {DEFAULT_DELTA:g})"

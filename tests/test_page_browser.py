@@ -69,6 +69,16 @@ def browser():
         b.close()
 
 
+def _download_verifies(page, link, base) -> None:
+    """Click a download link; the zip's datapackage.json signature and hashes verify."""
+    with page.expect_download() as info:
+        link.click()
+    archive = zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes()))
+    files = {n: archive.read(n) for n in archive.namelist() if n != "datapackage.json.sig"}
+    key = page.request.get(base + "/v1/signing-key").body()
+    assert verify_files(files, archive.read("datapackage.json.sig"), key) is not None
+
+
 def _open(browser, base, width=1366, height=900):
     page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
     log = {"console": [], "requests": []}
@@ -119,12 +129,7 @@ def test_two_areas_side_by_side_and_a_download_that_verifies(site, browser):
     page.wait_for_selector("#differences-chart g.difference_points_marks path")
     link = page.locator("#areas tbody tr a.download").first
     assert link.get_attribute("href") == f"/v1/releases/{release_id}/areas/municipality/GM0599"
-    with page.expect_download() as info:
-        link.click()
-    archive = zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes()))
-    files = {n: archive.read(n) for n in archive.namelist() if n != "datapackage.json.sig"}
-    key = page.request.get(base + "/v1/signing-key").body()
-    assert verify_files(files, archive.read("datapackage.json.sig"), key) is not None
+    _download_verifies(page, link, base)
     errors = [text for kind, text in log["console"] if kind == "error"]
     assert not errors, errors
     page.close()
@@ -188,12 +193,7 @@ def test_page_on_the_pipelines_standard_release(pipeline_site, browser):
     expect(page.locator(shapes)).to_have_count(estimated[other])
     link = page.locator("#areas tbody tr a.download").first
     assert link.get_attribute("href").startswith(f"/v1/releases/{release_id}/areas/municipality/")
-    with page.expect_download() as info:
-        link.click()
-    archive = zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes()))
-    files = {n: archive.read(n) for n in archive.namelist() if n != "datapackage.json.sig"}
-    key = page.request.get(base + "/v1/signing-key").body()
-    assert verify_files(files, archive.read("datapackage.json.sig"), key) is not None
+    _download_verifies(page, link, base)
     errors = [text for kind, text in log["console"] if kind == "error"]
     assert not errors, errors
     outside = [u for u in log["requests"] if not u.startswith(base + "/") and not u.startswith("data:")]
