@@ -80,7 +80,8 @@ def ratio_interval(
     denominator interval reaches zero, the ratio is unbounded on that side.
 
     ``clip``: a public range the true ratio always lies in (``(0, 1)`` for a rate with
-    numerator <= denominator per pupil); intersecting with it keeps the coverage.
+    numerator <= denominator per pupil); clamping both ends into it keeps the coverage, and
+    the returned interval always satisfies ``c_lo <= lower <= upper <= c_hi``.
 
     >>> r = ratio_interval(50, 10, 200, 10)
     >>> (round(r.lower, 4), r.estimate, round(r.upper, 4))
@@ -102,8 +103,12 @@ def ratio_interval(
         corners = (n_lo / d_lo, n_lo / d_hi, n_hi / d_lo, n_hi / d_hi)
         lower, upper = min(corners), max(corners)
     if clip is not None:
+        # Clamp each end into the public range rather than intersecting: when the box misses
+        # the range entirely (an event of probability <= alpha, since the truth lies in both)
+        # intersecting would give lower > upper; clamping keeps c_lo <= lower <= upper <= c_hi
+        # and cannot lower the coverage of the box event.
         c_lo, c_hi = clip
-        lower, upper = max(lower, c_lo), min(upper, c_hi)
+        lower, upper = min(max(lower, c_lo), c_hi), min(max(upper, c_lo), c_hi)
         if estimate is not None:
             estimate = min(max(estimate, c_lo), c_hi)
     return RatioInterval(estimate, lower, upper)

@@ -7,6 +7,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from privacy.accuracy import (
     AccuracyError,
@@ -40,6 +42,25 @@ def test_clip_keeps_a_rate_in_its_public_range():
     r = ratio_interval(3, 5, 4, 6, clip=(0.0, 1.0))
     assert (r.lower, r.upper) == (0.0, 1.0)
     assert ratio_interval(12, 1, 10, 1, clip=(0.0, 1.0)).estimate == 1.0
+
+
+def test_clip_never_returns_an_upper_end_below_the_lower_end():
+    # A numerator whose whole interval is negative (noise of a zero count drew far below its
+    # radius): intersecting with [0, 1] would give lower 0 > upper -0.0167, as CI once saw.
+    r = ratio_interval(-50, 10, 2400, 30, clip=(0.0, 1.0))
+    assert 0.0 <= r.lower <= r.upper <= 1.0
+    assert (r.lower, r.upper, r.estimate) == (0.0, 0.0, 0.0)
+    high = ratio_interval(300, 10, 100, 5, clip=(0.0, 1.0))  # whole box above 1
+    assert (high.lower, high.upper) == (1.0, 1.0)
+
+
+@given(st.integers(-10**6, 10**6), st.integers(0, 10**5), st.integers(-10**6, 10**6),
+       st.integers(0, 10**5))
+def test_clipped_ratio_interval_is_ordered_and_inside_its_range(n, nh, d, dh):
+    r = ratio_interval(n, nh, d, dh, clip=(0.0, 1.0))
+    assert 0.0 <= r.lower <= r.upper <= 1.0
+    # the estimate is a point of the box, so it lies in the box's (clamped) range
+    assert r.estimate is None or r.lower <= r.estimate <= r.upper
 
 
 def test_negative_half_widths_are_refused():
