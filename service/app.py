@@ -12,6 +12,7 @@ Logging: the access log has method, path and status; request bodies are never lo
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,7 +30,9 @@ from service.api import weekly as weekly_api
 from service.api import weekly_chart
 from service.body_limit import BodySizeLimit
 from service.deps import enforce_access
+from service.http_cache import PublicResponseCache
 from service.http_headers import SecurityHeaders
+from service.query_shortcut import RepeatedQueryShortcut
 from service.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA, install_problem_handlers
 from service.settings import Settings
 
@@ -51,6 +54,12 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.con = db.connect(settings.db)
+        app.state.db_path = db.database_path(app.state.con)  # the key of in-memory caches
+        # Everything built so far lives as long as the process: keep the collector from
+        # walking it again and again (a full collection over the imported libraries is what
+        # a request otherwise waits for at the tail of the latency distribution).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -72,8 +81,11 @@ def create_app(settings: Settings) -> FastAPI:
     for module in ROUTE_MODULES:
         app.include_router(module.router)
     install_problem_handlers(app)
+    app.add_middleware(RepeatedQueryShortcut, state=app.state)
     app.add_middleware(BodySizeLimit, limits={PREFIX + "/uploads": settings.max_upload_bytes})
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(PublicResponseCache, max_bytes=settings.response_cache_bytes,
+                       state=app.state)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

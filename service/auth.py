@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from service import read_cache
 from service.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
@@ -173,6 +174,7 @@ def create_key(con: duckdb.DuckDBPyConnection, settings: Settings, role: Role | 
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     con.execute("INSERT INTO api_key VALUES (?, ?, ?, ?, ?, ?, NULL)",
                 [key_id, hash_secret(settings, secret), role.value, scope, label, _utc_now()])
+    read_cache.changed(read_cache.KEYS)
     return key_id, secret
 
 
@@ -182,6 +184,7 @@ def revoke_key(con: duckdb.DuckDBPyConnection, key_id: str) -> None:
         raise KeyNotFound(key_id)
     con.execute("UPDATE api_key SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
                 [_utc_now(), key_id])
+    read_cache.changed(read_cache.KEYS)
 
 
 def list_keys(con: duckdb.DuckDBPyConnection) -> list[ApiKey]:
@@ -192,16 +195,33 @@ def list_keys(con: duckdb.DuckDBPyConnection) -> list[ApiKey]:
 
 
 def authenticate(con: duckdb.DuckDBPyConnection, settings: Settings,
-                 secret: str | None) -> ApiKey:
-    """The key for `secret`, or MissingKey / InvalidKey (unknown and revoked look the same)."""
+                 secret: str | None, cache_key: str | None = None) -> ApiKey:
+    """The key for `secret`, or MissingKey / InvalidKey (unknown and revoked look the same).
+
+    `cache_key` (the server passes its database path) keeps valid keys in memory until the
+    next key is created or revoked (service/read_cache.py); unknown secrets are never kept."""
     if not secret:
         raise MissingKey()
     if settings.admin_key and hmac.compare_digest(secret.encode("utf-8"),
                                                   settings.admin_key.encode("utf-8")):
         return ApiKey(BOOTSTRAP_KEY_ID, Role.admin, None, "bootstrap admin key")
-    row = con.execute("SELECT key_id, role, scope, label, created_at FROM api_key "
-                      "WHERE key_hash = ? AND revoked_at IS NULL",
-                      [hash_secret(settings, secret)]).fetchone()
-    if row is None:
-        raise InvalidKey()
-    return ApiKey(row[0], Role(row[1]), row[2], row[3], _utc(row[4]))
+    hashed = hash_secret(settings, secret)
+
+    def load() -> ApiKey:
+        row = con.execute("SELECT key_id, role, scope, label, created_at FROM api_key "
+                          "WHERE key_hash = ? AND revoked_at IS NULL", [hashed]).fetchone()
+        if row is None:
+            raise InvalidKey()
+        return ApiKey(row[0], Role(row[1]), row[2], row[3], _utc(row[4]))
+
+    return _VALID_KEYS.get((cache_key, hashed), load) if cache_key else load()
+
+
+_VALID_KEYS = read_cache.ReadCache(read_cache.KEYS)
+
+
+def known_key(settings: Settings, secret: str, cache_key: str) -> ApiKey | None:
+    """The key for `secret` if :func:`authenticate` has it in memory (valid, not revoked
+    since), else None — which means "authenticate properly", not "invalid"."""
+    found = _VALID_KEYS.peek((cache_key, hash_secret(settings, secret)))
+    return found if isinstance(found, ApiKey) else None

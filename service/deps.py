@@ -11,7 +11,7 @@ without an entry refuses everyone).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import duckdb
@@ -25,11 +25,13 @@ api_key_header = APIKeyHeader(name=auth.API_KEY_HEADER, auto_error=False,
                               description="API key; ask the data steward for one")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_db(request: Request) -> Iterator[duckdb.DuckDBPyConnection]:
+async def get_db(request: Request) -> AsyncIterator[duckdb.DuckDBPyConnection]:
+    """A cursor of the app's connection for this request (opened on the event loop: no
+    worker-thread hop just to open and close it)."""
     cursor = request.app.state.con.cursor()
     try:
         yield cursor
@@ -41,25 +43,28 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_db)]
 
 
-def enforce_access(request: Request, settings: SettingsDep) -> auth.ApiKey | None:
+async def enforce_access(request: Request, settings: SettingsDep) -> auth.ApiKey | None:
     """Authenticate (unless the route is public) and check the role matrix.
 
     Returns the key, or None on a public route (which then costs no database cursor).
-    Raises MissingKey/InvalidKey (401) or AccessDenied (403)."""
+    Raises MissingKey/InvalidKey (401) or AccessDenied (403). Runs on the event loop (no
+    thread hop): a known key is answered from memory (service/read_cache.py), an unknown
+    one costs one indexed lookup."""
     route = request.scope.get("route")
     access = roles.access_for(request.method, getattr(route, "path", ""))
     if access is not None and access.public:
         return None
     cursor = request.app.state.con.cursor()
     try:
-        key = auth.authenticate(cursor, settings, request.headers.get(auth.API_KEY_HEADER))
+        key = auth.authenticate(cursor, settings, request.headers.get(auth.API_KEY_HEADER),
+                                cache_key=getattr(request.app.state, "db_path", None))
     finally:
         cursor.close()
     roles.check(access, key)
     return key
 
 
-def current_key(key: Annotated[auth.ApiKey | None, Depends(enforce_access)],
+async def current_key(key: Annotated[auth.ApiKey | None, Depends(enforce_access)],
                 _header: Annotated[str | None, Security(api_key_header)] = None) -> auth.ApiKey:
     """The caller's key on a non-public route (documents the header in OpenAPI)."""
     if key is None:

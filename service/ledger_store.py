@@ -40,6 +40,7 @@ from privacy.ledger import (
     StoredRelease,
     cap_keys,
 )
+from service import read_cache
 
 T = TypeVar("T")
 
@@ -181,7 +182,10 @@ class DuckDBLedger:
             con.execute(_SET_CAP, [*_key_params(key), micro])
             con.execute(_EVENT, [now, "cap", dataset, scope, pool, principal, micro, None, None])
 
-        self._transaction(work)
+        try:
+            self._transaction(work)
+        finally:
+            read_cache.changed(read_cache.BUDGET)  # after the commit (or rollback): cached budget views go
 
     def remaining(self, dataset: str, pool: str | None = None, principal: str | None = None) -> dict[str, int]:
         """Micro-ρ left per scope; a principal without a pool is in the researcher pool."""
@@ -251,7 +255,10 @@ class DuckDBLedger:
             stored = con.execute(_FIND_RELEASE, [charge.request_hash]).fetchone()
             return StoredRelease(_record(stored), newly_charged=True)
 
-        return self._transaction(work)
+        try:
+            return self._transaction(work)
+        finally:
+            read_cache.changed(read_cache.BUDGET)  # after the commit (or rollback): cached budget views go
 
 
 def _remaining(con: duckdb.DuckDBPyConnection, key: CapKey) -> int:

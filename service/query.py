@@ -27,7 +27,7 @@ from privacy.mechanisms import add_noise, plan_gaussian, rho_for_half_width
 from service import aggregate
 from service.catalogue import MEASURES, QuerySpec, validate_query
 from service.dimensions import CatalogueError
-from service.release import Computed, publish
+from service.release import Computed, publish, stored_in_memory
 from service.settings import Settings
 
 MIN_RHO = Rho.of("0.000001")
@@ -135,7 +135,7 @@ def compute_query(con: duckdb.DuckDBPyConnection, dataset: str, plan: QueryPlan)
 
 def run_query(con: duckdb.DuckDBPyConnection, settings: Settings, *, principal: str,
               dataset: str, measure: str, group_by, filters, rho: Rho | None = None,
-              half_width: float | None = None) -> StoredRelease:
+              half_width: float | None = None, db_path: str | None = None) -> StoredRelease:
     """Release a query from the researcher pool, charged to `principal`'s allowance (or
     return the stored release of the same canonical query, free)."""
     spec = validate_query(measure, group_by, filters)
@@ -143,7 +143,16 @@ def run_query(con: duckdb.DuckDBPyConnection, settings: Settings, *, principal: 
     return publish(con, settings, kind="query", dataset=dataset,
                    spec=canonical_spec(dataset, spec, plan), pool="researcher",
                    principal=principal, rho=plan.rho,
-                   compute=lambda: compute_query(con, dataset, plan))
+                   compute=lambda: compute_query(con, dataset, plan), db_path=db_path)
+
+
+def stored_query(db_path: str, *, dataset: str, measure: str, group_by, filters,
+                 rho: Rho | None = None, half_width: float | None = None) -> StoredRelease | None:
+    """The stored release of this canonical query if this process has it in memory (what
+    :func:`run_query` would return free), else None. Raises CatalogueError like run_query."""
+    spec = validate_query(measure, group_by, filters)
+    plan = plan_query(spec, rho, half_width)
+    return stored_in_memory(db_path, "query", dataset, canonical_spec(dataset, spec, plan))
 
 
 def dry_run(con: duckdb.DuckDBPyConnection, *, dataset: str, measure: str, group_by, filters,

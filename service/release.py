@@ -113,18 +113,21 @@ def _plain(v):
 
 def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, dataset: str,
             spec: dict, pool: str, principal: str | None, rho: Rho,
-            compute: Callable[[], Computed]) -> StoredRelease:
+            compute: Callable[[], Computed], db_path: str | None = None) -> StoredRelease:
     """Return the stored release for `spec` (free), or compute, sign, charge and store it.
+
+    `db_path`: the database file behind `con` if the caller knows it (the server does, from
+    `db.database_path` at start-up), which saves a query on a repeat.
 
     Raises privacy.ledger.BudgetExhausted (nothing stored, nothing returned) if the charge
     does not fit the principal's allowance, the pool or the global cap.
     """
     full_spec = {"kind": kind, "dataset": dataset, **spec}
     key = request_hash(full_spec)
-    db_path = database_path(con)
-    known = _STORED.get((db_path, key))
+    db_path = db_path or database_path(con)
+    known = stored_in_memory(db_path, kind, dataset, spec)
     if known is not None:                 # releases are immutable: a repeat needs no database
-        return StoredRelease(known, newly_charged=False)
+        return known
     ensure_budget(con, dataset)
     if principal:
         ensure_allowance(con, dataset, principal)
@@ -158,6 +161,13 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
 
 #: Stored releases by (database, request hash): immutable, so safe to keep; bounded.
 _STORED: dict[tuple[str, str], ReleaseRecord] = {}
+
+
+def stored_in_memory(db_path: str, kind: str, dataset: str, spec: dict) -> StoredRelease | None:
+    """The release :func:`publish` would return for free, if this process has seen it;
+    None means "ask publish" (it may still be stored). No database, no budget."""
+    known = _STORED.get((db_path, request_hash({"kind": kind, "dataset": dataset, **spec})))
+    return StoredRelease(known, newly_charged=False) if known is not None else None
 
 
 def _remember(db_path: str, key: str, record: ReleaseRecord) -> None:

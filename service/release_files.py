@@ -18,6 +18,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -129,12 +130,19 @@ class ReleaseFiles:
     signature: bytes          # Ed25519 over datapackage.json
 
     def zip(self) -> bytes:
+        """Every file and the signature, deflated, with a fixed timestamp (the same release
+        gives the same bytes), built once per file set."""
+        return self._zip
+
+    @cached_property
+    def _zip(self) -> bytes:
+        # `writestr` with a ZipInfo ignores the archive's compression: name it on each member
         buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, data in sorted(self.files.items()):
-                zf.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data)
-            zf.writestr(zipfile.ZipInfo("datapackage.json.sig", date_time=(2020, 1, 1, 0, 0, 0)),
-                        self.signature)
+        members = [*sorted(self.files.items()), ("datapackage.json.sig", self.signature)]
+        with zipfile.ZipFile(buf, "w") as zf:
+            for name, data in members:
+                zf.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data,
+                            compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
         return buf.getvalue()
 
 

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         64 * 1024 * 1024, description="largest accepted upload (bytes, all files together)"
     )
     max_errors: int = Field(100, description="most validation errors listed per batch")
+    response_cache_bytes: int = Field(
+        256 * 1024 * 1024,
+        description="memory for public answers (releases, catalogue) kept by the in-process cache",
+    )
 
     @model_validator(mode="after")
     def _secrets(self) -> "Settings":

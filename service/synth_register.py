@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from service import read_cache
 from service.calendar import calendar_frame, year_bounds
 from service.synth_register_swv import build_swvs, dual_memberships, municipality_adjacency
 
@@ -247,6 +248,7 @@ def load_register(con: duckdb.DuckDBPyConnection,
             cal = calendar_frame(year)  # noqa: F841
             con.execute("INSERT INTO calendar_day SELECT * FROM cal")
         con.execute("COMMIT")
+        read_cache.changed(read_cache.REGISTER)
     except Exception:
         con.execute("ROLLBACK")
         raise

@@ -37,6 +37,24 @@ def test_files_are_deterministic_and_complete():
     assert set(a) == {"release.json", "release.csv", "release.parquet", "datapackage.json"}
 
 
+def test_the_zip_is_deterministic_deflated_and_holds_every_file():
+    import zipfile
+
+    from service.release_files import ReleaseFiles
+
+    big = json.loads(payload())
+    big["rows"] = big["rows"] * 500  # repetitive text: deflate must shrink it a lot
+    files = ReleaseFiles(build_files(canonical_bytes(big)), b"s" * 64)
+    archive = files.zip()
+    assert archive == files.zip()
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        assert set(infos) == set(files.files) | {"datapackage.json.sig"}
+        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in infos.values())
+        assert all(zf.read(n) == d for n, d in files.files.items())
+    assert len(archive) < sum(map(len, files.files.values())) / 5
+
+
 def test_csv_is_rfc4180_with_codes_next_to_names():
     text = build_files(payload())["release.csv"].decode("utf-8")
     assert text.endswith("\r\n") and "\r\n" in text.split("\n")[0] + "\n"

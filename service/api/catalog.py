@@ -14,8 +14,12 @@ import json
 from fastapi import APIRouter, Request, Response
 
 from service.api import PREFIX
+from service.http_cache import public_cache_control
 
 router = APIRouter(prefix=PREFIX, tags=["catalog"])
+
+CATALOG_MAX_AGE = 300
+"""Seconds a cache may keep the catalogue: it changes only when the register is reloaded."""
 
 LEVELS: list[dict[str, Any]] = [
     {"level": "country", "name": "country", "parent_level": None},
@@ -65,7 +69,8 @@ async def catalog(request: Request) -> Response:
             request.app.state.catalog_json = cached = (state, body)
     finally:
         db.close()
-    return Response(cached[1], media_type="application/json")
+    return Response(cached[1], media_type="application/json",
+                    headers={"Cache-Control": public_cache_control(CATALOG_MAX_AGE)})
 
 
 def _document(db) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from service import release as releases
 from service.api import PREFIX
 from service.auth import Role
 from service.deps import CurrentKey, DbDep, SettingsDep
+from service.http_cache import public_cache_control
 from service.pagination import PageDep, PageOf, paginated
 from service.problems import InvalidInput, NotFound
 from service.release_subset import FileCache, UnknownArea, area_files, area_members, release_files
@@ -67,13 +68,18 @@ def _format(request: Request, fmt: str | None) -> str:
     return "json"
 
 
+IMMUTABLE = {"Cache-Control": public_cache_control()}
+"""A stored release never changes: its files may be kept by any cache (service/http_cache.py)."""
+
+
 def _send(files, fmt: str, name: str) -> Response:
+    headers = {**IMMUTABLE, "Vary": "Accept"}
     if fmt == "zip":
         return Response(files.zip(), media_type=MEDIA["zip"],
-                        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'})
+                        headers={**headers, "Content-Disposition": f'attachment; filename="{name}.zip"'})
     ext = FILE_OF[fmt].rsplit(".", 1)[1]
     return Response(files.files[FILE_OF[fmt]], media_type=MEDIA[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}.{ext}"'})
+                    headers={**headers, "Content-Disposition": f'attachment; filename="{name}.{ext}"'})
 
 
 FormatQuery = Annotated[Format | None, Query(alias="format", description="json, csv, parquet or zip (all files and the signature); default from Accept, else json")]
@@ -97,7 +103,7 @@ def get_release(release_id: str, request: Request, db: DbDep, fmt: FormatQuery =
             response_class=Response, responses={200: {"content": {"application/json": {}}}})
 def get_datapackage(release_id: str, request: Request, db: DbDep):
     files = _cache(request).get(("release", release_id), lambda: release_files(_record(db, release_id)))
-    return Response(files.files["datapackage.json"], media_type="application/json")
+    return Response(files.files["datapackage.json"], media_type="application/json", headers=IMMUTABLE)
 
 
 @router.get("/releases/{release_id}/signature",
@@ -106,7 +112,7 @@ def get_datapackage(release_id: str, request: Request, db: DbDep):
 def get_signature(release_id: str, request: Request, db: DbDep):
     files = _cache(request).get(("release", release_id), lambda: release_files(_record(db, release_id)))
     return Response(files.signature, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{release_id}.datapackage.json.sig"'})
+                    headers={**IMMUTABLE, "Content-Disposition": f'attachment; filename="{release_id}.datapackage.json.sig"'})
 
 
 @router.get("/releases/{release_id}/areas/{level}/{code}",
