@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from privacy.bounds import BoundSpec, BoundSpecError, Sensitivity, sensitivity, sqrt_ceil
@@ -46,6 +46,7 @@ def test_invalid_specs_are_refused(args):
         BoundSpec(*args)
 
 
+@settings(deadline=None)  # the property is exact; only timing could fail it
 @given(st.integers(0, 10**12))
 def test_sqrt_ceil_is_the_smallest_float_above(x):
     f = sqrt_ceil(x)
@@ -81,6 +82,7 @@ def _table(spec: BoundSpec, n_cells: int, pupils: list[dict[int, int]]) -> np.nd
     return out
 
 
+@settings(deadline=None)  # the property is exact; only timing could fail it
 @given(table_and_pupils(), st.data())
 def test_removing_one_pupil_moves_the_table_by_at_most_the_sensitivity(case, data):
     spec, n_cells, pupils = case
