@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from service.calendar import REGIONS, school_days, start_year
+from service.calendar import REGIONS, calendar_frame, school_days, start_year
 from service.synth_register import Register, build_register
-from service.synth_absence import REASONS, Segments, absences
+from service.synth_absence import REASONS, Segments, absences, plant_rise
 
 NATIONAL_PUPILS = 2_500_000
 SECTOR_SHARE = {"PO": 0.567, "SBO": 0.0136, "SO": 0.0075, "VSO": 0.0075, "VO": 0.4044}
@@ -46,6 +46,20 @@ MOVER_P = 0.025
 GRADES = {"PO": np.ones(8), "SO": np.ones(8), "SBO": np.array([0, 0, 1, 2, 3, 3, 3, 3.0]),
           "VO": np.array([1, 1, 1, 1, 0.6, 0.3]), "VSO": np.array([1, 1, 1, 1, 0.7, 0.4])}
 SECTORS = tuple(SECTOR_SHARE)
+
+
+class PlantedRise(NamedTuple):
+    """Opt-in, for evidence of the weekly early warning (bench/weekly_pipeline_evidence.py):
+    from school week ``from_week`` on, every pupil enrolled in samenwerkingsverband
+    ``swv_code`` is absent a further whole day with probability ``extra_absence_rate`` per
+    school day, and becomes a long-term absentee (one unbroken block starting within 40
+    school days) with probability ``extra_long_term``. Drawn from its own generator, so every
+    other row is the same as without it."""
+
+    swv_code: str
+    from_week: int
+    extra_absence_rate: float
+    extra_long_term: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -215,12 +229,23 @@ def _numbers(values: np.ndarray) -> pa.Array:
 def write_synthetic(out_dir: Path, pupils: int = NATIONAL_PUPILS, seed: int = 1,
                     school_year: str = "2025-2026", fmt: Literal["csv", "parquet"] = "csv",
                     progress: Callable[[int, int], None] | None = None,
-                    chunk_segments: int = 200_000) -> SynthSummary:
-    """Write one enrolments and one absences file per school into `out_dir/<school_id>/`."""
+                    chunk_segments: int = 200_000,
+                    planted_rise: PlantedRise | tuple | None = None) -> SynthSummary:
+    """Write one enrolments and one absences file per school into `out_dir/<school_id>/`.
+
+    ``planted_rise`` (default none: output unchanged) adds a local rise, see `PlantedRise`."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     reg = build_register()
     plan = _plan_schools(reg, pupils, rng)
+    rise = None if planted_rise is None else PlantedRise(*planted_rise)
+    if rise is not None:
+        if rise.swv_code not in set(reg.schools["swv_code"]):
+            raise ValueError(f"unknown samenwerkingsverband {rise.swv_code!r}")
+        weeks = calendar_frame(school_year)
+        rise_day = np.array([int((weeks[(weeks["holiday_region"] == r)]["week_index"] < rise.from_week).sum())
+                             for r in REGIONS])  # 0-based first school day of the week
+        rise_rng = np.random.default_rng([seed, 8_0012])  # own stream: other rows unchanged
     p = _pupils(reg, plan, start_year(school_year), rng)
     cal = [np.array(school_days(school_year, r), dtype="datetime64[D]") for r in REGIONS]
     dates = np.full((len(REGIONS), max(len(c) for c in cal)), np.datetime64("NaT", "D"))
@@ -238,10 +263,16 @@ def write_synthetic(out_dir: Path, pupils: int = NATIONAL_PUPILS, seed: int = 1,
         school_hi = max(school_hi - 1, school_lo + 1)
         s = seg.iloc[bounds[school_lo]: bounds[school_hi]]
         pu, sc = s["pupil"].to_numpy(), s["school"].to_numpy()
-        rows = absences(Segments(
+        segs = Segments(
             lo=s["lo"].to_numpy(), hi=s["hi"].to_numpy(), day_hours=day_hours[sc],
             rate=p["rate"][pu], truancy=p["truancy"][pu], long_term=p["long_term"][pu],
-            late_rate=p["late_rate"][pu]), rng)
+            late_rate=p["late_rate"][pu])
+        rows = absences(segs, rng)
+        if rise is not None:
+            inside = plan["swv_code"].to_numpy()[sc] == rise.swv_code
+            start = np.where(inside, rise_day[s["region"].to_numpy()], segs.hi)
+            rows = plant_rise(rows, segs, start, rise.extra_absence_rate, rise.extra_long_term,
+                              rise_rng)
         enrol = pa.table({
             "pupil_number": _numbers(p["number"][pu]),
             "birth_year": p["birth_year"][pu], "grade": p["grade"][pu],

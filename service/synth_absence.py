@@ -11,6 +11,9 @@ of a chunk (the model and its parameters are in docs/synthetic-data.md):
 * long-term absentees: one unbroken block of 20–90 school days (sick or unauthorised);
 * part-day rows: late (0.25–1 h) and appointments / half-day sick (1 h up to half a day),
   on days without a whole-day absence.
+
+:func:`plant_rise` (opt-in, for evidence of the weekly early warning only) adds a local rise
+on top: extra whole-day absences and extra long-term absentees from a given school day on.
 """
 
 from __future__ import annotations
@@ -124,4 +127,41 @@ def absences(s: Segments, rng: np.random.Generator) -> AbsenceRows:
     order = np.argsort(key, kind="stable")
     key = key[order]
     return AbsenceRows(seg=key // 1024, day=(key % 1024).astype(np.int32),
+                       hours=hours[order], reason=reason[order])
+
+
+def plant_rise(rows: AbsenceRows, s: Segments, start: np.ndarray, extra_rate: float,
+               extra_long_term: float, rng: np.random.Generator) -> AbsenceRows:
+    """A planted local rise (opt-in, evidence only): from school day ``start[i]`` of segment
+    ``i`` (``start >= hi``: no rise) each further day is a whole-day absence (sick) with
+    probability ``extra_rate``, and with probability ``extra_long_term`` the segment gets one
+    extra unbroken long-term block (20 + Geometric(1/25) − 1 school days, at most 90,
+    starting within 40 school days of ``start``). A planted day replaces a part-day row of
+    that day; a day already absent whole stays as it was. Uses its own ``rng``."""
+    first = np.maximum(start, s.lo)
+    n = np.maximum(s.hi - first, 0)
+    seg = np.repeat(np.arange(len(n)), n)
+    day = first[seg] + (np.arange(len(seg)) - np.repeat(np.cumsum(n) - n, n))
+    hit = rng.random(len(seg)) < extra_rate
+    seg, day = seg[hit], day[hit]
+    lt = np.flatnonzero((rng.random(len(n)) < extra_long_term) & (n >= 25))
+    block = np.minimum(20 + rng.geometric(1 / 25, size=len(lt)) - 1, 90)
+    b_start = first[lt] + np.floor(rng.random(len(lt)) * np.minimum(40, n[lt] - 20)).astype(np.int64)
+    block = np.minimum(block, s.hi[lt] - b_start)
+    b_reason = np.where(rng.random(len(lt)) < 0.5, UNAUTHORISED, SICK)
+    ep, b_day = _expand(lt, b_start, block)
+    new_key = np.concatenate([lt[ep].astype(np.int64) * 1024 + b_day, seg.astype(np.int64) * 1024 + day])
+    new_reason = np.concatenate([b_reason[ep], np.full(len(seg), SICK)])
+    new_key, first_hit = np.unique(new_key, return_index=True)  # a block wins over a single day
+    new_reason = new_reason[first_hit]
+    key = rows.seg * 1024 + rows.day
+    whole = rows.hours >= s.day_hours[rows.seg]
+    keep = whole | ~np.isin(key, new_key)  # part-day rows on a planted day give way
+    add = ~np.isin(new_key, key[whole])
+    all_key = np.concatenate([key[keep], new_key[add]])
+    hours = np.concatenate([rows.hours[keep], s.day_hours[new_key[add] // 1024]])
+    reason = np.concatenate([rows.reason[keep], new_reason[add].astype(np.int8)])
+    order = np.argsort(all_key, kind="stable")
+    all_key = all_key[order]
+    return AbsenceRows(seg=all_key // 1024, day=(all_key % 1024).astype(np.int32),
                        hours=hours[order], reason=reason[order])

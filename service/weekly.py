@@ -306,11 +306,18 @@ def _measure_rows(noisy, plans, tabs, ranges, alpha: float = 0.05) -> pd.DataFra
 
 def ratio_cells(n_est, n_var, d_est, d_var, complement: bool, alpha: float = 0.05) -> dict:
     """num/den of two independent noisy totals: the box of their (1 − α/2) normal intervals
-    covers both with probability ≥ 1 − α (union bound); its range of num/den is the interval."""
+    covers both with probability ≥ 1 − α (union bound); its range of num/den is the interval.
+
+    True totals are ≥ 0, so the box is cut at 0. The numerator's upper end is taken from the
+    total clipped at 0 (``max(est, 0) + z·sd``, never less than ``est + z·sd``): a noisy total
+    at or below 0 says "small", not "exactly 0", and must not collapse the interval to a point
+    (attendance [1, 1] for an area whose noisy absent minutes came out ≤ 0). A denominator box
+    wholly ≤ 0 gives the whole range [0, 1]."""
     n_est, d_est = n_est.astype(float), d_est.astype(float)
     z = norm.ppf(1 - alpha / 4)
-    n_lo, n_hi = np.maximum(n_est - z * np.sqrt(n_var), 0), np.maximum(n_est + z * np.sqrt(n_var), 0)
-    d_lo, d_hi = np.maximum(d_est - z * np.sqrt(d_var), 0), d_est + z * np.sqrt(d_var)
+    n_half, d_half = z * np.sqrt(n_var), z * np.sqrt(d_var)
+    n_lo, n_hi = np.maximum(n_est - n_half, 0), np.maximum(n_est, 0) + n_half
+    d_lo, d_hi = np.maximum(d_est - d_half, 0), d_est + d_half
     with np.errstate(divide="ignore", invalid="ignore"):
         est = np.where(d_est > 0, np.clip(n_est / d_est, 0, 1), np.nan)
         lower = np.where(d_hi > 0, n_lo / d_hi, 0.0)

@@ -6,10 +6,10 @@ Released values are noisy DP outputs and public like every release; publishing s
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from privacy.ledger import BudgetExhausted
 from service import weekly, weekly_warning
@@ -49,6 +49,10 @@ class SeriesPublic(BaseModel):
 
 
 class WarningPublic(BaseModel):
+    signal: Literal["attendance", "new_long_term"] = Field(
+        description="attendance: rolling attendance below the area's own baseline; "
+                    "new_long_term: more pupils newly reaching four weeks of absence than the "
+                    "area's baseline explains")
     level: str
     area_code: str
     area_name: str
@@ -95,15 +99,20 @@ def get_series(school_year: YearPath, db: DbDep,
 
 
 @router.get("/weekly/{school_year}/warnings", response_model=list[WarningPublic],
-            summary="Areas whose rolling attendance departs from their own baseline")
+            summary="Areas whose rolling attendance, or rise in long-term absence, departs from their own baseline")
 def get_warnings(school_year: YearPath, db: DbDep,
                  week: Annotated[int | None, Query(ge=1, le=128)] = None,
                  flagged_only: Annotated[bool, Query(alias="flaggedOnly")] = True):
     frame = weekly_warning.warnings(db, school_year, week)
     if flagged_only and len(frame):
         frame = frame[frame["flagged"]]
-    return [WarningPublic(level=r["level"], area_code=r["area_code"], area_name=r["area_name"],
+    return [WarningPublic(signal=r.get("signal", "attendance"), level=r["level"],
+                          area_code=r["area_code"], area_name=r["area_name"],
                           week=int(r["week"]), flagged=bool(r["flagged"]),
-                          z=None if r["z"] != r["z"] else float(r["z"]),
-                          threshold=float(r["threshold"]), reason=r["reason"])
+                          z=_finite(r["z"]), threshold=_finite(r["threshold"]), reason=r["reason"])
             for r in frame.to_dict("records")]
+
+
+def _finite(value) -> float | None:
+    """A number for JSON, or None where the rule did not test the area (NaN)."""
+    return None if value is None or value != value else float(value)
