@@ -195,23 +195,32 @@ def release_cells(con: duckdb.DuckDBPyConnection, release_id: str) -> pd.DataFra
 
 
 def _stored_nodes(con, school_year: str, needed: set[Node], cell_index) -> dict:
+    """The noisy node vectors of `needed` (all ending before this week) from the stored week
+    releases: each earlier week's payload is read once, and only the nodes asked for are
+    matched to their table's cells (vectorised: a week release holds every area × node)."""
     out: dict[tuple[str, str], dict[Node, np.ndarray]] = {}
     by_week = week_releases(con, school_year)
+    wanted = {(n.start, n.end) for n in needed}
+    lookups = {tab: (pd.MultiIndex.from_tuples(list(index)), np.fromiter(index.values(), np.int64), size)
+               for tab, (index, size) in cell_index.items()}
     for week in sorted({n.end for n in needed}):
         frame = release_cells(con, by_week[week])
         frame = frame[frame["measure"].str.startswith("node:")]
-        for measure, part in frame.groupby("measure"):
+        for measure, part in frame.groupby("measure", sort=False):
             _, total, span = measure.split(":")
             start, end = (int(x) for x in span.split("-"))
-            for tab, (index, size) in cell_index.items():
-                keys = list(zip(part["level"], part["area_code"], part["sector"]))
-                vec = np.zeros(size, dtype=np.int64)
-                hits = [(index[k], int(v)) for k, v in zip(keys, part["estimate"]) if k in index]
-                if len(hits) != size:
+            if (start, end) not in wanted:
+                continue
+            keys = pd.MultiIndex.from_arrays([part["level"], part["area_code"], part["sector"]])
+            estimates = part["estimate"].to_numpy(dtype=float)
+            height = (end - start + 1).bit_length() - 1
+            for tab, (cells, positions, size) in lookups.items():
+                at = cells.get_indexer(keys)
+                hit = at >= 0
+                if hit.sum() != size:
                     continue
-                for i, v in hits:
-                    vec[i] = v
-                height = (end - start + 1).bit_length() - 1
+                vec = np.zeros(size, dtype=np.int64)
+                vec[positions[at[hit]]] = estimates[hit].astype(np.int64)
                 out.setdefault((total, tab), {})[Node(end, height, start)] = vec
     return out
 
