@@ -15,6 +15,10 @@ taken from memory, each by the route's own code:
 - the school year is known, the canonical query has a stored release in this process, and the
   caller's budget view is current.
 
+An answer given is remembered per (key, body) together with the generations of the key, budget
+and register tables it was read from (service/read_cache.py); it is given again only while
+none of them has been written since — the same bytes the steps above would produce.
+
 If any step cannot, or anything raises, the request goes to the application unchanged, which
 answers it — errors included — as always. So the shortcut can only answer what the route
 would answer, with the same bytes; `tests/test_query_shortcut.py` checks that.
@@ -26,7 +30,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import auth, roles
+from service import auth, read_cache, roles
 from service.api import PREFIX
 from service.api import queries as route
 from service.api.budget import kept_budget_document
@@ -34,6 +38,7 @@ from service import query as queries
 
 PATH = PREFIX + "/queries"
 MAX_BODY = 64 * 1024
+MEMO_SIZE = 4096
 _KEY_HEADER = auth.API_KEY_HEADER.lower().encode("latin-1")
 _ACCESS = roles.access_for("POST", PATH)
 
@@ -43,6 +48,7 @@ class RepeatedQueryShortcut:
         self.app = app
         self.state = state
         self.answered = 0
+        self.memo: dict[tuple[str, bytes], tuple[tuple[int, int, int], bytes]] = {}
         state.query_shortcut = self
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,7 +63,7 @@ class RepeatedQueryShortcut:
                 await self.app(scope, receive, send)
                 return
         body, messages = await _read_body(receive)
-        answer = self._answer(secret, body) if body is not None else None
+        answer = self._remembered(secret, body) if body is not None else None
         if answer is None:
             await self.app(scope, _replay(messages, receive), send)
             return
@@ -66,6 +72,25 @@ class RepeatedQueryShortcut:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(answer)).encode("ascii"))]})
         await send({"type": "http.response.body", "body": answer})
+
+    def _remembered(self, secret: str | None, raw: bytes) -> bytes | None:
+        """The answer this process gave to the same key and body, if no key, budget or
+        register write happened since (then it is the same bytes the route would give now);
+        else :meth:`_answer`, remembered for next time."""
+        if not secret:
+            return None
+        now = (read_cache.generation(read_cache.KEYS), read_cache.generation(read_cache.BUDGET),
+               read_cache.generation(read_cache.REGISTER))
+        key = (auth.hash_secret(self.state.settings, secret), raw)
+        kept = self.memo.get(key)
+        if kept is not None and kept[0] == now:
+            return kept[1]
+        answer = self._answer(secret, raw)
+        if answer is not None:
+            if len(self.memo) >= MEMO_SIZE:
+                self.memo.pop(next(iter(self.memo)))
+            self.memo[key] = (now, answer)
+        return answer
 
     def _answer(self, secret: str | None, raw: bytes) -> bytes | None:
         state = self.state

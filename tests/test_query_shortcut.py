@@ -58,8 +58,10 @@ def test_a_revoked_key_is_refused_even_after_a_remembered_repeat(client, synthet
     con, settings = synthetic_nl
     key_id, secret = create_key(con, settings, "researcher", "short-revoked", "test")
     client.secrets["revoked"] = secret
-    ask(client, "revoked")
-    assert ask(client, "revoked").status_code == 200
+    before = answered(client)
+    for _ in range(3):  # the first asks fill the key and budget views; then the shortcut answers
+        assert ask(client, "revoked").status_code == 200
+    assert answered(client) > before
     admin = {"X-API-Key": settings.admin_key}
     assert client.delete(f"/v1/keys/{key_id}", headers=admin).status_code == 204
     refused = ask(client, "revoked")
@@ -85,3 +87,16 @@ def test_what_the_shortcut_cannot_answer_goes_to_the_application(client):
     # another researcher's first ask of the same stored query: free, through the route
     other = ask(client, "other")
     assert other.status_code == 200 and other.json()["charged"] is False
+
+
+def test_a_remembered_answer_shows_the_budget_left_after_a_later_charge(client):
+    for _ in range(3):
+        first = ask(client)
+    assert first.status_code == 200
+    before = answered(client)
+    assert ask(client).json()["budget_left"] == first.json()["budget_left"]
+    assert answered(client) == before + 1
+    paid = ask(client, body={**QUERY, "budget": {"rho": "0.002"}})  # another query: a new charge
+    assert paid.status_code == 201
+    again = ask(client)
+    assert again.json()["budget_left"] == paid.json()["budget_left"] != first.json()["budget_left"]
