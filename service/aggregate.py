@@ -2,12 +2,16 @@
 
 `leaf_totals` is one scan grouped by school (every school of the register, zeros included),
 with the register's mappings so that higher levels are sums in numpy. `grouped_totals` answers
-ad-hoc group-bys over the full cross product of the public key sets.
+ad-hoc group-bys over the full cross product of the public key sets; a query that groups by or
+filters on `month` reads `pupil_month` (sql/aggregate_month_contributions.sql) instead.
 
 Privacy argument: the per-pupil contributions are clamped in sql/aggregate_contributions.sql
 with the bounds declared in `service.catalogue` (the same bounds derive applied), and each
 pupil has one row, so each pupil lands in at most one cell of every returned vector: the
 `BoundSpec` each `TotalVector` carries is exactly what `privacy.bounds.sensitivity` needs.
+Monthly: one row per pupil and month, clamped to the month bound, so a pupil lands in at most
+one cell per selected month; the vectors carry `catalogue.table_bound` (max_cells = the
+months selected).
 Keys come from the register and the catalogue, never from the data. The SQL is built only
 from `sql/` files and whitelisted column names; values are bound as parameters. The vectors
 are kept out of every repr so that they can't slip into a log or an error message.
@@ -24,7 +28,8 @@ import numpy as np
 
 import sql
 from privacy.bounds import BoundSpec
-from service.catalogue import MAX_YEAR_MINUTES, TOTALS
+from service.catalogue import (MAX_MONTH_MINUTES, MAX_YEAR_MINUTES, MONTH, TOTALS, period,
+                               period_totals, table_bound)
 from service.dimensions import DIMENSIONS, CatalogueError, public_keys, validate_dimensions
 
 #: Levels of `LeafTotals.levels`: register column of `school` per level (None: one group).
@@ -92,12 +97,34 @@ class GroupedTotals:
     totals: dict[str, TotalVector] = field(repr=False)
 
 
-def _contributions() -> str:
-    return sql.load("aggregate_contributions").strip()
+class MonthsNotDerived(RuntimeError):
+    """pupil_year holds the school year but pupil_month does not: the database was derived
+    before months existed; run the derive again (`service.derive.rebuild`)."""
+
+    def __init__(self, school_year: str) -> None:
+        super().__init__(f"the monthly per-pupil table of {school_year} is not derived yet; "
+                         "rebuild the derived tables")
 
 
-def _params(school_year: str) -> dict:
+def _contributions(period_name: str = "school_year") -> str:
+    name = "aggregate_month_contributions" if period_name == MONTH else "aggregate_contributions"
+    return sql.load(name).strip()
+
+
+def _params(school_year: str, period_name: str = "school_year") -> dict:
+    if period_name == MONTH:
+        return {"school_year": school_year, "max_month_minutes": MAX_MONTH_MINUTES}
     return {"school_year": school_year, "max_year_minutes": MAX_YEAR_MINUTES}
+
+
+def _check_months_derived(con: duckdb.DuckDBPyConnection, school_year: str) -> None:
+    """Refuse to answer a monthly query with zeros because the derive predates months."""
+    has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pupil_month'"
+                      ).fetchone()[0]
+    if not has or con.execute(
+            "SELECT EXISTS (SELECT 1 FROM pupil_year WHERE school_year = $y) AND NOT EXISTS "
+            "(SELECT 1 FROM pupil_month WHERE school_year = $y)", {"y": school_year}).fetchone()[0]:
+        raise MonthsNotDerived(school_year)
 
 
 def _total_columns(cur: duckdb.DuckDBPyConnection, first: int) -> list[str]:
@@ -162,6 +189,7 @@ def grouped_totals(con: duckdb.DuckDBPyConnection, school_year: str, group_by: l
     """True totals for every key of the cross product of the group-by dimensions' public
     keys (0 where no pupil), restricted by public filters. Raises CatalogueError."""
     group, flt = validate_dimensions(group_by, filters)
+    which = period(group, flt)                  # refuses several months without group-by month
     key_sets = _key_sets(con, school_year, group, flt)
     n_cells = int(np.prod([len(k) for k in key_sets])) if key_sets else 1
     if n_cells > MAX_CELLS:
@@ -169,9 +197,11 @@ def grouped_totals(con: duckdb.DuckDBPyConnection, school_year: str, group_by: l
     keys_sql = "".join(f"{DIMENSIONS[g].column} AS k{i}, " for i, g in enumerate(group))
     where = " AND ".join([f"list_contains($f{i}, {DIMENSIONS[n].column})"
                           for i, (n, _) in enumerate(flt)] or ["true"])
-    query = sql.load("aggregate_grouped").format(contributions=_contributions(), keys=keys_sql,
-                                                 where=where)
-    params = {**_params(school_year), **{f"f{i}": list(v) for i, (_, v) in enumerate(flt)}}
+    if which == MONTH:
+        _check_months_derived(con, school_year)
+    query = sql.load("aggregate_grouped").format(contributions=_contributions(which),
+                                                 keys=keys_sql, where=where)
+    params = {**_params(school_year, which), **{f"f{i}": list(v) for i, (_, v) in enumerate(flt)}}
     cur = con.execute(query, params)
     columns = _total_columns(cur, len(group))
     rows = cur.fetchall()
@@ -182,7 +212,9 @@ def grouped_totals(con: duckdb.DuckDBPyConnection, school_year: str, group_by: l
         i = index.get(tuple(row[:len(group)]))
         if i is not None:                       # keys outside the register are not released
             values[:, i] = [v or 0 for v in row[len(group):]]
-    totals = {name: TotalVector(name, TOTALS[name].bound, values[j])
+    if set(columns) != set(period_totals(which)):
+        raise RuntimeError("the contributions SQL and the catalogue's totals differ")
+    totals = {name: TotalVector(name, table_bound(name, group, flt), values[j])
               for j, name in enumerate(columns)}
     return GroupedTotals(school_year, group, flt, [tuple(k for k, _ in c) for c in combos],
                          [tuple(n for _, n in c) for c in combos], totals)

@@ -12,6 +12,14 @@ SQL to ``[bound.lower, bound.upper]``: counts are 0/1, minute totals lie in
 ``[0, MAX_YEAR_MINUTES]``. The five absence bands are exclusive: a pupil adds 1 to exactly one
 of them, so the band histogram as one table has `BoundSpec(0, 1, max_cells=1)`
 (`JOINT_TABLES`). Measures are ratios of totals: post-processing of noisy totals.
+
+Months (ad-hoc queries only). `pupil_month` has one row per pupil and calendar month in which
+the pupil has a possible school day, so a pupil lands in at most one cell per month of a
+grouping and in at most ``MAX_MONTHS`` month cells in all; each value is clamped in SQL to the
+month bound (``MAX_MONTH_MINUTES`` for minutes, 0/1 for counts). `MONTH_TOTALS` declares these
+per-cell bounds with ``max_cells = MAX_MONTHS``; `table_bound` narrows ``max_cells`` to the
+months a query selects (a filter of k months: k cells). `privacy.bounds.sensitivity` turns the
+result into the sensitivity; no month sensitivity is written down anywhere else.
 """
 
 from __future__ import annotations
@@ -23,6 +31,9 @@ import numpy as np
 
 from privacy.bounds import BoundSpec
 from service.dimensions import DIMENSIONS, CatalogueError, validate_dimensions
+
+#: The dimension that selects the monthly per-pupil table (`pupil_month`).
+MONTH = "month"
 
 #: Longest school day (VO and VSO: 6 h); PO, SBO and SO have 300 minutes (`sector_day`).
 MAX_DAY_MINUTES = 360
@@ -39,6 +50,17 @@ LONG_TERM_DAYS = 20
 #: The legal signal: at least 16 h unauthorised absence within 4 school weeks.
 SIGNAL_MINUTES = 16 * 60
 SIGNAL_WEEKS = 4
+#: A school year runs 1 August – 31 July: at most 12 calendar months hold a school day (the
+#: 2025-2026 calendar has school days in all 12, August in noord and zuid only). One pupil is
+#: in at most this many month cells of a table; `service.derive.rebuild` refuses a calendar
+#: with more months.
+MAX_MONTHS = 12
+#: At most 23 weekdays fall in one calendar month; derive refuses a calendar with more school
+#: days in a month (`CalendarExceedsBound`).
+MAX_MONTH_DAYS = 23
+#: Largest possible (and absent) minutes of one pupil in one calendar month: the per-cell
+#: bound of every monthly minute total.
+MAX_MONTH_MINUTES = MAX_MONTH_DAYS * MAX_DAY_MINUTES
 
 COUNT = BoundSpec(lower=0, upper=1, max_cells=1)
 MINUTES = BoundSpec(lower=0, upper=MAX_YEAR_MINUTES, max_cells=1)
@@ -55,7 +77,8 @@ def derive_parameters() -> dict[str, int]:
     """The per-pupil clamps, as SQL parameters of sql/derive_*.sql."""
     return {"max_year_minutes": MAX_YEAR_MINUTES, "max_week_minutes": MAX_WEEK_MINUTES,
             "max_school_days": MAX_SCHOOL_DAYS, "long_term_days": LONG_TERM_DAYS,
-            "signal_minutes": SIGNAL_MINUTES, "signal_weeks": SIGNAL_WEEKS}
+            "signal_minutes": SIGNAL_MINUTES, "signal_weeks": SIGNAL_WEEKS,
+            "max_month_minutes": MAX_MONTH_MINUTES}
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,15 @@ class Measure:
     numerator: tuple[str, ...]
     denominator: tuple[str, ...] = ()
     complement: bool = False     # 1 - numerator/denominator (attendance rate)
+
+    @property
+    def monthly(self) -> bool:
+        """Whether the measure exists per month: all its totals exist per month."""
+        return all(n in MONTH_TOTALS for n in self.numerator + self.denominator)
+
+    @property
+    def periods(self) -> tuple[str, ...]:
+        return ("school_year", MONTH) if self.monthly else ("school_year",)
 
     def evaluate(self, totals: Mapping[str, np.ndarray]) -> np.ndarray:
         """The measure from (noisy or, in tests, true) totals: a sum, or a ratio of sums (nan
@@ -111,6 +143,15 @@ def _totals() -> tuple[Total, ...]:
 
 
 TOTALS: dict[str, Total] = {t.name: t for t in _totals()}
+#: Totals that also exist per calendar month (column t_<name> of
+#: sql/aggregate_month_contributions.sql): per cell 0/1 or 0 … MAX_MONTH_MINUTES, at most
+#: MAX_MONTHS cells per pupil. Long-term absence and the 16-hour signal are year-only: a run of
+#: 20 school days and a window of 4 school weeks straddle months.
+MONTH_TOTALS: dict[str, Total] = {
+    t.name: Total(t.name, t.unit, t.label_nl, t.label_en,
+                  BoundSpec(0, MAX_MONTH_MINUTES if t.unit == "minutes" else 1,
+                            max_cells=MAX_MONTHS))
+    for t in TOTALS.values() if t.name not in ("long_term", "signal16")}
 #: Totals that form one table when noised together, with the bound of that table.
 JOINT_TABLES: dict[str, tuple[tuple[str, ...], BoundSpec]] = {
     "band": (tuple(f"band_{k}" for k in range(len(BANDS))), BoundSpec(0, 1, max_cells=1)),
@@ -158,6 +199,43 @@ def _measures() -> tuple[Measure, ...]:
 MEASURES: dict[str, Measure] = {m.name: m for m in _measures()}
 
 
+def period(group_by: tuple[str, ...], filters: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    """'month' if the query groups by or filters on month (it reads `pupil_month`), else
+    'school_year' (`pupil_year`). Refuses a filter on several months without grouping by
+    month: one cell would then sum a pupil's values over several months, which the month
+    bound (one value per cell) does not cover."""
+    months = dict(filters).get(MONTH)
+    if MONTH not in group_by and not months:
+        return "school_year"
+    if MONTH not in group_by and len(months) > 1:
+        raise CatalogueError(f"filters.{MONTH}", "a filter on several months needs 'month' in "
+                             "group_by (monthly values are per month; ask one month, or group "
+                             "by month)")
+    return MONTH
+
+
+def period_totals(period_name: str) -> dict[str, Total]:
+    """The totals (with per-pupil bounds) of the per-pupil table a period reads."""
+    return MONTH_TOTALS if period_name == MONTH else TOTALS
+
+
+def table_bound(total: str, group_by: tuple[str, ...],
+                filters: tuple[tuple[str, tuple[str, ...]], ...]) -> BoundSpec:
+    """What one pupil can add to the vector of `total` over a query's public keys.
+
+    Yearly: the total's bound (one cell). Monthly: per cell the month bound, and the pupil
+    touches one cell per selected month: ``max_cells`` = the months the filter keeps (its
+    values are checked against the calendar's months before any data is read), else
+    ``MAX_MONTHS``. `privacy.bounds.sensitivity` derives the sensitivity from this spec."""
+    which = period(group_by, filters)
+    bound = period_totals(which)[total].bound
+    if which == "school_year":
+        return bound
+    months = dict(filters).get(MONTH)
+    cells = min(len(months), MAX_MONTHS) if months else MAX_MONTHS
+    return BoundSpec(bound.lower, bound.upper, max_cells=cells)
+
+
 @dataclass(frozen=True)
 class QuerySpec:
     """A validated query: a known measure, public group-by dimensions, public filters."""
@@ -166,9 +244,18 @@ class QuerySpec:
     group_by: tuple[str, ...]
     filters: tuple[tuple[str, tuple[str, ...]], ...]
 
+    @property
+    def period(self) -> str:
+        return period(self.group_by, self.filters)
+
     def totals(self) -> tuple[Total, ...]:
         m = MEASURES[self.measure]
-        return tuple(TOTALS[n] for n in dict.fromkeys(m.numerator + m.denominator))
+        table = period_totals(self.period)
+        return tuple(table[n] for n in dict.fromkeys(m.numerator + m.denominator))
+
+    def bound(self, total: str) -> BoundSpec:
+        """The bound spec of `total`'s table in this query (see `table_bound`)."""
+        return table_bound(total, self.group_by, self.filters)
 
 
 def validate_query(measure: object, group_by: object = (), filters: object = None) -> QuerySpec:
@@ -177,6 +264,11 @@ def validate_query(measure: object, group_by: object = (), filters: object = Non
     if not isinstance(measure, str) or measure not in MEASURES:
         raise CatalogueError("measure", f"unknown measure; known: {', '.join(MEASURES)}")
     group, flt = validate_dimensions(group_by, filters)
+    if period(group, flt) == MONTH and not MEASURES[measure].monthly:
+        field = "group_by" if MONTH in group else f"filters.{MONTH}"
+        monthly = ", ".join(m.name for m in MEASURES.values() if m.monthly)
+        raise CatalogueError(field, f"measure {measure} is per school year only and cannot be "
+                             f"asked by month; monthly measures: {monthly}")
     return QuerySpec(measure, group, flt)
 
 
@@ -187,14 +279,21 @@ def catalogue_document() -> dict:
         "measures": [{"name": m.name, "unit": m.unit, "label": {"nl": m.label_nl, "en": m.label_en},
                       "definition": m.definition, "numerator": list(m.numerator),
                       "denominator": list(m.denominator), "complement": m.complement,
+                      "periods": list(m.periods),
                       "display": "count" if m.unit == "pupils" else "percent"}
                      for m in MEASURES.values()],
         "totals": [{"name": t.name, "unit": t.unit, "label": {"nl": t.label_nl, "en": t.label_en},
                     "bound": {"lower": t.bound.lower, "upper": t.bound.upper,
                               "max_cells": t.bound.max_cells}} for t in TOTALS.values()],
+        "month_totals": [{"name": t.name, "unit": t.unit,
+                          "bound": {"lower": t.bound.lower, "upper": t.bound.upper,
+                                    "max_cells": t.bound.max_cells}}
+                         for t in MONTH_TOTALS.values()],
         "dimensions": [{"name": d.name, "label": {"nl": d.label_nl, "en": d.label_en},
                         "keys": d.key_description} for d in DIMENSIONS.values()],
         "bounds": {"max_day_minutes": MAX_DAY_MINUTES, "max_school_days": MAX_SCHOOL_DAYS,
                    "max_year_minutes": MAX_YEAR_MINUTES, "long_term_days": LONG_TERM_DAYS,
-                   "signal_minutes": SIGNAL_MINUTES, "signal_weeks": SIGNAL_WEEKS},
+                   "signal_minutes": SIGNAL_MINUTES, "signal_weeks": SIGNAL_WEEKS,
+                   "max_months": MAX_MONTHS, "max_month_days": MAX_MONTH_DAYS,
+                   "max_month_minutes": MAX_MONTH_MINUTES},
     }

@@ -26,6 +26,9 @@ PRIVATE_COLUMNS = frozenset({
     "unauthorised_minutes", "late_minutes", "suspended_minutes", "longest_absent_run",
     "long_term", "signal16", "signal16_weeks", "chronic", "severe", "band", "n_schools",
     "minutes", "reason", "day", "batch_id"})
+#: Dutch month names for the labels of the month keys ('2025-09' → 'september 2025').
+MONTH_NAMES = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+               "september", "oktober", "november", "december")
 _VALUE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
 MAX_FILTER_VALUES = 1000
 
@@ -41,8 +44,10 @@ class CatalogueError(ValueError):
 @dataclass(frozen=True)
 class Dimension:
     """A public dimension. `column` is a column (or constant) of the per-pupil contributions
-    in sql/aggregate_contributions.sql; keys come from the register `area` table (`area_level`), the `school` table
-    (`area_level == "school"`), the fixed `fixed_keys`, or the dataset (`school_year`)."""
+    in sql/aggregate_contributions.sql (and sql/aggregate_month_contributions.sql); keys come
+    from the register `area` table (`area_level`), the `school` table (`area_level ==
+    "school"`), the fixed `fixed_keys`, the public calendar (`calendar`: every calendar month
+    with a school day in `calendar_day`), or the dataset (`school_year`)."""
 
     name: str
     label_nl: str
@@ -50,9 +55,13 @@ class Dimension:
     column: str
     area_level: str | None = None
     fixed_keys: tuple[tuple[str, str], ...] = ()
+    calendar: bool = False
 
     @property
     def key_description(self) -> str:
+        if self.calendar:
+            return ("every calendar month (YYYY-MM) with a school day in the public calendar "
+                    "of the school year, e.g. 2025-08 … 2026-07")
         if self.area_level == "school":
             return "every school of the register"
         if self.area_level:
@@ -77,6 +86,7 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
     Dimension("grade_band", "leerjaargroep", "grade band", "grade_band", None,
               tuple((k, f"{nl} / {en}") for k, nl, en in GRADE_BANDS)),
     Dimension("school_year", "schooljaar", "school year", "school_year"),
+    Dimension("month", "maand", "month", "month", calendar=True),
 )}
 
 
@@ -131,4 +141,8 @@ def public_keys(con: duckdb.DuckDBPyConnection, name: str, school_year: str) -> 
                            [dim.area_level]).fetchall()
     if dim.fixed_keys:
         return list(dim.fixed_keys)
+    if dim.calendar:
+        rows = con.execute("SELECT DISTINCT strftime(day, '%Y-%m') AS m FROM calendar_day "
+                           "WHERE school_year = ? ORDER BY m", [school_year]).fetchall()
+        return [(m, f"{MONTH_NAMES[int(m[5:]) - 1]} {m[:4]}") for (m,) in rows]
     return [(school_year, school_year)]

@@ -2,10 +2,14 @@
 budget a target accuracy costs), show cost and expected intervals (dry run), or release.
 
 A query is one measure over the full cross product of public group-by keys (register and
-catalogue keys only, every key released, zeros included), restricted by public filters. Each
-pupil contributes to exactly one key, so every total's L2 sensitivity is its catalogue bound
-with one cell. The measure's totals are noised with the discrete Gaussian; a rate or share is
-the ratio of two noisy totals with a conservative interval. No consistency step (one level).
+catalogue keys only, every key released, zeros included), restricted by public filters.
+Yearly, each pupil contributes to exactly one key, so every total's L2 sensitivity is its
+catalogue bound with one cell. By month (group-by `month`, or a filter on one month) a pupil
+contributes to one key per selected month: the bound is the month bound with max_cells = the
+months selected (`QuerySpec.bound`, from `catalogue.table_bound`). `privacy.bounds.sensitivity`
+derives the sensitivity from that spec in both cases. The measure's totals are noised with the
+discrete Gaussian; a rate or share is the ratio of two noisy totals with a conservative
+interval. No consistency step (one level).
 
 The canonical request (dataset, measure, group-by, sorted filters, exact ρ) is hashed: the same
 question asked again — by anyone — returns the stored release at no cost.
@@ -25,7 +29,7 @@ from privacy.budget import Rho
 from privacy.ledger import StoredRelease
 from privacy.mechanisms import add_noise, plan_gaussian, rho_for_half_width
 from service import aggregate
-from service.catalogue import MEASURES, QuerySpec, validate_query
+from service.catalogue import MEASURES, MONTH, QuerySpec, validate_query
 from service.dimensions import CatalogueError
 from service.release import Computed, publish, stored_in_memory
 from service.settings import Settings
@@ -48,17 +52,16 @@ class QueryPlan:
     def expected(self) -> list[dict]:
         """95% half-width of each total per cell, in its own unit (pupils or minutes)."""
         out = []
+        units = {t.name: t.unit for t in self.spec.totals()}
         for name, rho in self.rho_per_total.items():
-            total = _total(name)
-            p = plan_gaussian(total.bound, rho)
-            out.append({"total": name, "unit": total.unit, "rho": str(rho.value),
-                        "noise": p.mechanism, "scale": p.scale, "half_width_95": p.radius(0.05)})
+            bound = self.spec.bound(name)
+            p = plan_gaussian(bound, rho)
+            row = {"total": name, "unit": units[name], "rho": str(rho.value),
+                   "noise": p.mechanism, "scale": p.scale, "half_width_95": p.radius(0.05)}
+            if self.spec.period == MONTH:
+                row["cells_per_pupil"] = bound.max_cells
+            out.append(row)
         return out
-
-
-def _total(name: str):
-    from service.catalogue import TOTALS
-    return TOTALS[name]
 
 
 def plan_query(spec: QuerySpec, rho: Rho | None = None, half_width: float | None = None) -> QueryPlan:
@@ -75,7 +78,8 @@ def plan_query(spec: QuerySpec, rho: Rho | None = None, half_width: float | None
         return QueryPlan(spec, {t.name: part for t in totals})
     if not (isinstance(half_width, (int, float)) and math.isfinite(half_width) and half_width >= 1):
         raise CatalogueError("accuracy", "half_width must be a number ≥ 1 (pupils or minutes)")
-    return QueryPlan(spec, {t.name: rho_for_half_width(t.bound, float(half_width)) for t in totals})
+    return QueryPlan(spec, {t.name: rho_for_half_width(spec.bound(t.name), float(half_width))
+                            for t in totals})
 
 
 def canonical_spec(dataset: str, spec: QuerySpec, plan: QueryPlan) -> dict:
@@ -90,7 +94,11 @@ def compute_query(con: duckdb.DuckDBPyConnection, dataset: str, plan: QueryPlan)
     spec = plan.spec
     measure = MEASURES[spec.measure]
     grouped = aggregate.grouped_totals(con, dataset, list(spec.group_by), dict(spec.filters))
-    plans = {name: plan_gaussian(_total(name).bound, rho) for name, rho in plan.rho_per_total.items()}
+    plans = {}
+    for name, rho in plan.rho_per_total.items():
+        if grouped.totals[name].bound != spec.bound(name):
+            raise RuntimeError("the aggregate's bound and the query's bound differ")
+        plans[name] = plan_gaussian(spec.bound(name), rho)
     noisy = {name: add_noise(grouped.totals[name].values, p) for name, p in plans.items()}
     num = sum(noisy[n] for n in measure.numerator)
     lead = plans[measure.numerator[0]]
@@ -130,6 +138,11 @@ def compute_query(con: duckdb.DuckDBPyConnection, dataset: str, plan: QueryPlan)
               "intervals": "counts: noisy value ± OpenDP's 95% radius, clipped at 0; ratios: "
                            "conservative box of the two totals at 97.5% each",
               "unit_of_privacy": "one pupil in one school year", "filters": canonical_spec(dataset, spec, plan)["filters"]}
+    if spec.period == MONTH:
+        method["period"] = {"name": MONTH,
+                            "cells_per_pupil": spec.bound(measure.numerator[0]).max_cells,
+                            "note": "monthly values from pupil_month; one pupil adds to at most "
+                                    "one cell per selected month"}
     return Computed(frame, method)
 
 

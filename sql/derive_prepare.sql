@@ -103,7 +103,8 @@ WHERE r.rank = 1;
 -- a fixed order (sick, authorised, unauthorised, late, suspended) so that they add up to the
 -- capped day. Absences recorded by any school count (one pupil, one place). The day's
 -- day_index/week_index come from the calendar of the pupil's MAIN school (NULL if that
--- region has no school day then).
+-- region has no school day then); month_index is the calendar month of the date (0 = the
+-- school year's first month, August).
 CREATE OR REPLACE TEMP TABLE d_absday AS
 WITH raw AS (
     SELECT p.pid, a.day, any_value(p.region_no) AS region_no, max(b.day_minutes) AS cap,
@@ -130,7 +131,8 @@ SELECT f.pid, f.cap::SMALLINT AS cap, f.sick::SMALLINT AS sick,
        f.authorised::SMALLINT AS authorised, f.unauthorised::SMALLINT AS unauthorised,
        f.late::SMALLINT AS late, f.suspended::SMALLINT AS suspended,
        (f.sick + f.authorised + f.unauthorised + f.late + f.suspended)::SMALLINT AS absent,
-       c.day_index::SMALLINT AS day_index, c.week_index::SMALLINT AS week_index
+       c.day_index::SMALLINT AS day_index, c.week_index::SMALLINT AS week_index,
+       date_diff('month', y.first_day, f.day)::TINYINT AS month_index
 FROM filled f
 JOIN school_year y ON y.school_year = $school_year
 LEFT JOIN d_calendar c ON c.cal_key = f.region_no * 1000 + (f.day - y.first_day);

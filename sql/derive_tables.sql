@@ -37,3 +37,22 @@ CREATE TABLE IF NOT EXISTS pupil_week (
     absent_minutes         INTEGER,
     unauthorised_minutes   INTEGER
 );
+-- One row per pupil and calendar month with a possible school day (no pupil key: see
+-- sql/derive_pupil_month.sql); school, grade band and residence are the pupil's of the year.
+CREATE TABLE IF NOT EXISTS pupil_month (
+    school_year            VARCHAR,
+    month                  VARCHAR,     -- 'YYYY-MM', a month of the public calendar
+    school_id              VARCHAR,
+    grade_band             VARCHAR,
+    residence_code         VARCHAR,
+    possible_minutes       INTEGER,
+    absent_minutes         INTEGER,
+    sick_minutes           INTEGER,
+    authorised_minutes     INTEGER,
+    unauthorised_minutes   INTEGER,
+    late_minutes           INTEGER,
+    suspended_minutes      INTEGER,
+    chronic                BOOLEAN,
+    severe                 BOOLEAN,
+    band                   TINYINT
+);

@@ -40,8 +40,13 @@ DIMENSIONS: list[dict[str, Any]] = [
     {"name": "area", "description": "an area at one of the levels",
      "values": [level["level"] for level in LEVELS]},
     {"name": "sector", "description": "school sector", "values": SECTORS},
-    {"name": "period", "description": "school year, month or ISO week",
-     "values": ["school_year", "month", "iso_week"]},
+    {"name": "period",
+     "description": "school_year: every measure (standard release and ad-hoc queries); "
+                    "month: ad-hoc queries (POST /v1/queries, dimension 'month', keys YYYY-MM "
+                    "from the public calendar) for the measures whose 'periods' include month; "
+                    "school_week: the weekly series only (/v1/weekly/{school_year}/..., school "
+                    "weeks numbered from 1 in the public calendar; no ad-hoc queries by week)",
+     "values": ["school_year", "month", "school_week"]},
 ]
 
 
