@@ -155,7 +155,7 @@ def failure_probability(draws: int = 2_000, seed: int = 1) -> dict:
             return Path(tempfile.mkdtemp(prefix=name))
 
     gen = published.__wrapped__(_Factory())
-    con, affected = next(gen)
+    con, affected, _ = next(gen)
     weeks, rho = weekly.plan_for(con, YEAR)
     plans = weekly.weekly_plans(weeks, rho)
     schools, tabs = weekly.tables(con)
