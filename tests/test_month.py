@@ -33,6 +33,7 @@ from service.derive import CalendarExceedsBound, rebuild
 from service.dimensions import CatalogueError
 from service.query import dry_run, plan_query
 from test_derive import SCHOOLS, YEAR, Data, make_register, tiny_dataset
+from test_sensitivity_neighbours import build as build_dataset
 
 CALENDAR_MONTHS = [f"2025-{m:02d}" for m in range(8, 13)] + [f"2026-{m:02d}" for m in range(1, 8)]
 YEAR_ONLY = ("long_term_count", "signal16_count")
@@ -256,14 +257,7 @@ def month_vectors(con) -> dict[tuple[str, int], tuple[np.ndarray, BoundSpec]]:
 
 
 def build(con, others: list[dict], target: dict | None) -> dict:
-    con.execute("DELETE FROM absence; DELETE FROM enrolment; DELETE FROM batch")
-    data = Data(con)
-    for i, p in enumerate(others):
-        insert(data, f"p{i}", p)
-    if target is not None:
-        insert(data, "target", target)
-    rebuild(con, YEAR)
-    return month_vectors(con)
+    return build_dataset(con, others, target, put=insert, read=month_vectors)
 
 
 @pytest.fixture(scope="module")

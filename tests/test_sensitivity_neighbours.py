@@ -83,15 +83,16 @@ def bound_of(name: str) -> BoundSpec:
     return JOINT_TABLES[name][1] if name in JOINT_TABLES else TOTALS[name].bound
 
 
-def build(con, others: list[dict], target: dict | None) -> dict:
+def build(con, others: list[dict], target: dict | None, put=insert, read=vectors) -> dict:
+    """A fresh dataset of `others` (and `target`), derived; `read` gives its totals."""
     con.execute("DELETE FROM absence; DELETE FROM enrolment; DELETE FROM batch")
     data = Data(con)
     for i, p in enumerate(others):
-        insert(data, f"p{i}", p)
+        put(data, f"p{i}", p)
     if target is not None:
-        insert(data, "target", target)
+        put(data, "target", target)
     rebuild(con, YEAR)
-    return vectors(con)
+    return read(con)
 
 
 @pytest.fixture(scope="module")
