@@ -214,8 +214,8 @@ def _stored_nodes(con, school_year: str, needed: set[Node], cell_index) -> dict:
             keys = pd.MultiIndex.from_arrays([part["level"], part["area_code"], part["sector"]])
             estimates = part["estimate"].to_numpy(dtype=float)
             height = (end - start + 1).bit_length() - 1
-            for tab, (cells, positions, size) in lookups.items():
-                at = cells.get_indexer(keys)
+            for tab, (tab_keys, positions, size) in lookups.items():
+                at = tab_keys.get_indexer(keys)
                 hit = at >= 0
                 if hit.sum() != size:
                     continue

@@ -72,11 +72,7 @@ SELECT $school_year AS school_year, month, school_id, grade_band, residence_code
        unauthorised_c::INTEGER AS unauthorised_minutes,
        late_c::INTEGER AS late_minutes,
        suspended_c::INTEGER AS suspended_minutes,
-       absent_c * 10 >= possible AS chronic,
-       absent_c * 2 >= possible AS severe,
-       (CASE WHEN absent_c * 20 < possible THEN 0
-             WHEN absent_c * 10 < possible THEN 1
-             WHEN absent_c * 5 < possible THEN 2
-             WHEN absent_c * 2 < possible THEN 3
-             ELSE 4 END)::TINYINT AS band
+       is_chronic(absent_c, possible) AS chronic,
+       is_severe(absent_c, possible) AS severe,
+       absence_band(absent_c, possible) AS band
 FROM capped;

@@ -74,12 +74,8 @@ SELECT $school_year AS school_year, pupil_key, school_id, sector, grade::SMALLIN
        longest_c >= $long_term_days AS long_term,
        signal_weeks_c > 0 AS signal16,
        signal_weeks_c::INTEGER AS signal16_weeks,
-       absent_c * 10 >= possible AS chronic,
-       absent_c * 2 >= possible AS severe,
-       (CASE WHEN absent_c * 20 < possible THEN 0
-             WHEN absent_c * 10 < possible THEN 1
-             WHEN absent_c * 5 < possible THEN 2
-             WHEN absent_c * 2 < possible THEN 3
-             ELSE 4 END)::TINYINT AS band,
+       is_chronic(absent_c, possible) AS chronic,
+       is_severe(absent_c, possible) AS severe,
+       absence_band(absent_c, possible) AS band,
        n_schools
 FROM clamped;

@@ -56,3 +56,14 @@ CREATE TABLE IF NOT EXISTS pupil_month (
     severe                 BOOLEAN,
     band                   TINYINT
 );
+-- The absence thresholds of the catalogue (docs/catalogue.md), one definition for the yearly
+-- and the monthly tables: chronic >= 10 %, severe >= 50 %, bands 0-5, 5-10, 10-20, 20-50,
+-- >= 50 % of possible minutes (integer arithmetic, no rounding).
+CREATE OR REPLACE MACRO is_chronic(absent, possible) AS absent * 10 >= possible;
+CREATE OR REPLACE MACRO is_severe(absent, possible) AS absent * 2 >= possible;
+CREATE OR REPLACE MACRO absence_band(absent, possible) AS
+    (CASE WHEN absent * 20 < possible THEN 0
+          WHEN absent * 10 < possible THEN 1
+          WHEN absent * 5 < possible THEN 2
+          WHEN absent * 2 < possible THEN 3
+          ELSE 4 END)::TINYINT;

@@ -12,7 +12,7 @@ import pytest
 
 from service.catalogue import MAX_SCHOOL_DAYS, MAX_WEEK_MINUTES, MAX_YEAR_MINUTES
 from service.db import connect
-from service.derive import CalendarExceedsBound, rebuild
+from service.derive import CalendarExceedsBound, ensure_tables, rebuild
 
 YEAR = "2025-2026"
 MONDAY = dt.date(2025, 9, 1)
@@ -261,3 +261,18 @@ def test_calendar_longer_than_the_bound_is_refused(con):
     with pytest.raises(CalendarExceedsBound) as err:
         rebuild(con, YEAR)
     assert err.value.days == MAX_SCHOOL_DAYS + 1
+
+
+def test_absence_thresholds_at_their_exact_boundaries(tmp_path):
+    """chronic >= 10 %, severe >= 50 %, bands 0-5, 5-10, 10-20, 20-50, >= 50 % (docs/catalogue.md),
+    one definition (sql/derive_tables.sql) for the yearly and the monthly tables."""
+    con = connect(tmp_path / "t.duckdb")
+    ensure_tables(con)
+    cases = [(0, 0, False, False), (49, 0, False, False), (50, 1, False, False),
+             (99, 1, False, False), (100, 2, True, False), (199, 2, True, False),
+             (200, 3, True, False), (499, 3, True, False), (500, 4, True, True),
+             (1000, 4, True, True)]
+    for absent, band, chronic, severe in cases:  # of 1,000 possible minutes
+        got = con.execute("SELECT absence_band(?, 1000), is_chronic(?, 1000), is_severe(?, 1000)",
+                          [absent, absent, absent]).fetchone()
+        assert got == (band, chronic, severe), (absent, got)
