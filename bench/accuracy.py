@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from privacy.budget import Rho
-from service.aggregate import leaf_totals
+from service.releases.aggregate import leaf_totals
 from service.db import connect
-from service.publish_standard import compute_standard_release
+from service.releases.standard import compute_standard_release
 
 COUNTS = {"enrolled": ("band_0", "band_1", "band_2", "band_3", "band_4"),
           "chronic_count": ("band_2", "band_3", "band_4"), "severe_count": ("band_4",),

@@ -42,9 +42,9 @@ SERVICE = r"""
 import sys, time
 from pathlib import Path
 from service.db import connect
-from service.derive import rebuild
-from service.ingest_dir import ingest_directory
-from service.register import load_register
+from service.ingest.derive import rebuild
+from service.ingest.directory import ingest_directory
+from service.register.source import load_register
 from service.settings import Settings
 root, db = Path(sys.argv[1]), sys.argv[2]
 con = connect(db)
@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("bench/out/uploads"))
     args = parser.parse_args()
     if not (args.data / ".complete").exists():
-        from service.synth import write_synthetic
+        from service.synth.uploads import write_synthetic
         summary = write_synthetic(args.data, pupils=args.pupils, seed=1)
         (args.data / ".complete").write_text(json.dumps(summary.__dict__, default=str))
     synth = json.loads((args.data / ".complete").read_text())

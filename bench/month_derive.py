@@ -12,9 +12,9 @@ import time
 
 import duckdb
 
-from service.aggregate import grouped_totals
-from service.catalogue import derive_parameters
-from service.derive import _run, check_calendar, ensure_tables, statements
+from service.releases.aggregate import grouped_totals
+from service.releases.catalogue import derive_parameters
+from service.ingest.derive import _run, check_calendar, ensure_tables, statements
 
 STEPS = ("derive_prepare", "derive_pupil_year", "derive_pupil_week", "derive_pupil_month")
 TEMPS = ("d_month", "d_absday", "d_pupil", "d_enrol", "d_batch", "d_calendar", "d_region",

@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 from privacy.budget import Rho
-from service import aggregate
-from service.catalogue import validate_query
+from service.releases import aggregate
+from service.releases.catalogue import validate_query
 from service.db import connect
-from service.publish_standard import compute_standard_release
-from service.query import compute_query, plan_query
+from service.releases.standard import compute_standard_release
+from service.releases.queries import compute_query, plan_query
 
 
 def timed(fn) -> float:
@@ -47,7 +47,7 @@ def main() -> None:
     pupils = con.execute("SELECT count(*) FROM pupil_year WHERE school_year = ?", [args.year]).fetchone()[0]
     runs: dict[str, list[float]] = {"sql_leaf": [], "release": [], "query": []}
     if args.derive:
-        from service.derive import rebuild
+        from service.ingest.derive import rebuild
         runs["sql_derive"] = [timed(lambda: rebuild(con, args.year))]
     spec = validate_query("chronic_share", ["municipality", "sector"], {})
     plan = plan_query(spec, Rho.of("0.01"))

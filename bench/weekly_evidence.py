@@ -26,8 +26,8 @@ import vl_convert as vlc
 from privacy.budget import Rho
 from privacy.continual import StreamBound, TreeShape, noise_nodes, plan_tree, range_estimate
 from privacy.mechanisms import add_noise, plan_gaussian
-from service.weekly import WEEK_CAP_MINUTES, weekly_plans
-from service.weekly_warning import detect
+from service.weekly.series import WEEK_CAP_MINUTES, weekly_plans
+from service.weekly.warnings import detect
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "weekly"
 WEEKS, AREAS, RISE_FROM, REPS = 40, 150, 12, 20

@@ -1,5 +1,5 @@
 """Build the databases of bench/weekly_pipeline_evidence.py: a synthetic Netherlands through the
-real ingest and derive, once without and once with a planted local rise (service.synth
+real ingest and derive, once without and once with a planted local rise (service.synth.uploads
 `planted_rise`). Cached under bench/out/weekly_pipeline/ by their parameters.
 
 Run on its own: python bench/weekly_pipeline_build.py --pupils 250000
@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 from service.db import connect
-from service.derive import rebuild
-from service.ingest_dir import ingest_directory
-from service.register import load_register
+from service.ingest.derive import rebuild
+from service.ingest.directory import ingest_directory
+from service.register.source import load_register
 from service.settings import Settings
-from service.synth import PlantedRise, write_synthetic
+from service.synth.uploads import PlantedRise, write_synthetic
 
 YEAR = "2025-2026"
 OUT = Path(__file__).resolve().parent / "out" / "weekly_pipeline"

@@ -43,11 +43,11 @@ import vl_convert as vlc
 from weekly_pipeline_build import OUT, YEAR, build
 from privacy.bounds import BoundSpec
 from privacy.mechanisms import add_noise, plan_gaussian
-from service import weekly
+from service.weekly import series as weekly
 from service.db import connect
 from service.settings import Settings
-from service.synth import PlantedRise
-from service.weekly_warning import (LongTermRule, WarningRule, detect, detect_long_term,
+from service.synth.uploads import PlantedRise
+from service.weekly.warnings import (LongTermRule, WarningRule, detect, detect_long_term,
                                     released_nodes, released_series, warnings)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "weekly"

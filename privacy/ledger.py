@@ -15,7 +15,7 @@ the dataset's total: by sequential composition of zCDP (Bun and Steinke 2016, Le
 privacy loss of everything released from a dataset is at most the sum of its charges, which
 the global cap bounds.
 
-The implementation (`service.ledger_store.DuckDBLedger`) must write a charge atomically with
+The implementation (`service.releases.ledger_store.DuckDBLedger`) must write a charge atomically with
 a condition that it fits (no read-then-write), in the same transaction that stores the
 release, before anything is returned; a repeated request (same canonical request hash)
 returns the stored release and costs nothing; spending is never lowered (no refunds). This

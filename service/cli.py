@@ -50,7 +50,7 @@ def synth(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
 ) -> None:
     """Write synthetic upload files for every school of the register (test data only)."""
-    from service.synth import write_synthetic
+    from service.synth.uploads import write_synthetic
 
     with _progress() as bar:
         task = bar.add_task("generating schools", total=None)
@@ -74,7 +74,7 @@ def ingest(
     """Validate, pseudonymise and store uploads (all-or-nothing per batch), then rebuild the
     derived tables."""
     from service.db import connect
-    from service.ingest import IngestError, UnknownSchool, files_from_paths, ingest_files
+    from service.ingest.batches import IngestError, UnknownSchool, files_from_paths, ingest_files
 
     settings = _settings(db)
     con = connect(db)
@@ -101,7 +101,7 @@ def ingest(
 
 
 def _ingest_folder(con, settings, directory: Path):
-    from service.ingest_dir import batch_folders, ingest_directory
+    from service.ingest.directory import batch_folders, ingest_directory
 
     total = len(batch_folders(directory))
     with _progress() as bar:
@@ -116,7 +116,7 @@ def _ingest_folder(con, settings, directory: Path):
 
 
 def _derive(con, years) -> None:
-    from service.derive import rebuild
+    from service.ingest.derive import rebuild
 
     for year in sorted(years):
         with console.status(f"deriving per-pupil tables for {year}"):
@@ -137,8 +137,8 @@ def demo(
 ) -> None:
     """Build a synthetic Netherlands in a DuckDB file, ingest it, derive, publish, serve."""
     from service.db import connect
-    from service.register import load_register
-    from service.synth import write_synthetic
+    from service.register.source import load_register
+    from service.synth.uploads import write_synthetic
 
     os.environ.setdefault("AANWEZIG_MODE", "demo")
     settings = _settings(db, mode="demo")
@@ -161,7 +161,7 @@ def demo(
         _ingest_folder(con, settings, data)
         shutil.rmtree(data)
     _derive(con, [DEFAULT_YEAR])
-    from service.publish_standard import publish_standard
+    from service.releases.standard import publish_standard
 
     with console.status("publishing the standard release (noise, consistency, signature)"):
         stored = publish_standard(con, settings, DEFAULT_YEAR)
@@ -178,7 +178,7 @@ def demo(
     console.print('send a key as header "X-API-Key"; e.g. curl -H "X-API-Key: <key>" '
                   f"{base}/v1/budget", soft_wrap=True)
     if serve:
-        from service.app import serve as run_server
+        from service.api.app import serve as run_server
 
         run_server(settings, host, port)
 
@@ -186,7 +186,7 @@ def demo(
 def _demo_weeks(con, settings, weeks: int = 12) -> None:
     """Publish the first weeks of the weekly series (each spends its planned share)."""
     try:
-        from service import weekly
+        from service.weekly import series as weekly
     except ImportError:  # pragma: no cover - the weekly series is optional in the demo
         return
     with console.status(f"publishing weeks 1-{weeks} of the weekly series"):
@@ -196,7 +196,7 @@ def _demo_weeks(con, settings, weeks: int = 12) -> None:
 
 def _demo_keys(con, settings) -> dict[str, str]:
     """One demo API key per role (shown once; stored only as a keyed hash)."""
-    from service.auth import create_key
+    from service.api.auth import create_key
 
     school = con.execute("SELECT school_id FROM school s WHERE EXISTS (SELECT 1 FROM batch b "
                          "WHERE b.school_id = s.school_id) ORDER BY school_id LIMIT 1").fetchone()[0]
@@ -214,7 +214,7 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
     """Serve the HTTP API and the page with uvicorn."""
-    from service.app import serve as run_server
+    from service.api.app import serve as run_server
 
     run_server(_settings(db), host, port)
 
@@ -229,7 +229,7 @@ def release(
     from rich.table import Table
 
     from service.db import connect
-    from service.publish_standard import plan_table, publish_standard
+    from service.releases.standard import plan_table, publish_standard
 
     settings = _settings(db)
     con = connect(db)
@@ -257,7 +257,7 @@ def verify(
 ) -> None:
     """Verify a downloaded release offline: the signature over datapackage.json and the
     sha256 of every file it lists."""
-    from service.release_files import VerificationError, verify_directory
+    from service.releases.files import VerificationError, verify_directory
 
     try:
         checked = verify_directory(folder, public_key.read_bytes())
@@ -276,7 +276,7 @@ def release_week_command(
     """Publish one week of the weekly series (spends its planned share of the weekly pool)."""
     from privacy.ledger import BudgetExhausted
     from service.db import connect
-    from service.weekly import WeeklyError, release_week
+    from service.weekly.series import WeeklyError, release_week
 
     con = connect(db)
     try:

@@ -1,8 +1,17 @@
-"""Opening the DuckDB database and applying the schema."""
+"""Opening the DuckDB database and applying the schema, and the counters writers bump.
+
+Data versions: a module that commits a write to API keys, budget caps and charges, or the
+register announces it with :func:`changed`; layers above that keep copies in memory
+(`service/api/read_cache.py`) read :func:`generation` and drop what is older. So storage never
+imports the caches above it: it only bumps a number.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import re
+import threading
 
 import duckdb
 
@@ -26,6 +35,21 @@ def connect(path: Path | str, *, read_only: bool = False,
     return con
 
 
+_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+def run_file(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
+    """Run every statement of `sql/<name>.sql`, each with the named parameters it uses."""
+    for statement in sql.statements(name):
+        run_statement(con, statement, params or {})
+
+
+def run_statement(con: duckdb.DuckDBPyConnection, statement: str, params: dict) -> None:
+    """One statement with only the `$name` parameters it uses (DuckDB refuses extra ones)."""
+    used = set(_PARAM.findall(statement))
+    con.execute(statement, {k: v for k, v in params.items() if k in used})
+
+
 def database_path(con: duckdb.DuckDBPyConnection) -> str:
     """The file behind a connection (or its name, for an in-memory database): the key for
     per-database locks and caches."""
@@ -35,3 +59,21 @@ def database_path(con: duckdb.DuckDBPyConnection) -> str:
                                "WHERE database_name = current_database()").fetchall()[0][0])
     finally:
         cur.close()
+
+
+KEYS, BUDGET, REGISTER = "keys", "budget", "register"
+"""What a write changes: API keys; budget caps and charges; the register and calendar."""
+
+_generation_lock = threading.Lock()
+_generations: dict[str, int] = {}
+
+
+def changed(topic: str) -> None:
+    """Call after committing (or rolling back) a write to the tables of `topic`."""
+    with _generation_lock:
+        _generations[topic] = _generations.get(topic, 0) + 1
+
+
+def generation(topic: str) -> int:
+    """How many writes to `topic` this process has announced."""
+    return _generations.get(topic, 0)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service import auth
+from service.api import auth
 from service.db import connect
 from service.settings import Settings
 

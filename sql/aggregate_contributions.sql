@@ -1,6 +1,6 @@
 -- One row per pupil of pupil_year for $school_year (derive keeps one row per pupil, at its
 -- main school) with its public group columns and its CLAMPED contribution to every total of
--- service.catalogue.TOTALS (column t_<total>). The clamps repeat those of derive with the
+-- service.releases.catalogue.TOTALS (column t_<total>). The clamps repeat those of derive with the
 -- same declared bounds (parameters $max_year_minutes): counts are 0/1, minute totals lie in
 -- [0, $max_year_minutes] and every absent total in [0, possible]; the five band columns are
 -- exclusive (exactly one is 1). This text is the body of a CTE: no trailing semicolon.

@@ -1,7 +1,7 @@
 -- Sums of every clamped per-pupil contribution per combination of group columns. The keys and
--- where slots are filled ONLY from the column whitelist in service/dimensions.py (k0, k1, … and
+-- where slots are filled ONLY from the column whitelist in service/register/dimensions.py (k0, k1, … and
 -- list_contains($f0, column) …); filter values are bound as parameters. Groups absent here
--- are zero; the key set itself comes from the register (service/aggregate.py).
+-- are zero; the key set itself comes from the register (service/releases/aggregate.py).
 WITH c AS (
 {contributions}
 )

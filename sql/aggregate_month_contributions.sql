@@ -1,6 +1,6 @@
 -- One row per pupil and calendar month of pupil_month for $school_year (derive keeps one row
 -- per pupil and month, at the pupil's main school of the year) with its public group columns
--- and its CLAMPED contribution to every monthly total of service.catalogue.MONTH_TOTALS
+-- and its CLAMPED contribution to every monthly total of service.releases.catalogue.MONTH_TOTALS
 -- (column t_<total>). The clamps repeat those of derive with the same declared per-cell bound
 -- (parameter $max_month_minutes): counts are 0/1, minute totals lie in
 -- [0, $max_month_minutes] and every absent total in [0, possible]; the five band columns are

@@ -1,5 +1,5 @@
 -- Per-pupil preparation for one school year (temporary tables, dropped with the connection's
--- transaction scope by service.derive). Only ACTIVE batches count. Every statement ends with
+-- transaction scope by service.ingest.derive). Only ACTIVE batches count. Every statement ends with
 -- a semicolon at the end of a line; parameters: $school_year, $max_year_minutes.
 
 -- d_day: every date of the school year per holiday region, with the number of school days

@@ -5,7 +5,7 @@
 -- residence of every month are those of pupil_year (one pupil, one place). The rows carry no
 -- pupil key (nothing reads one; writing 64-character keys for every pupil-month doubled the
 -- time of this step). Parameters: $school_year, $max_month_minutes.
--- Clamps (bounds from service.catalogue): possible = Σ over enrolments of their school days
+-- Clamps (bounds from service.releases.catalogue): possible = Σ over enrolments of their school days
 -- in the month × day minutes, clamped to the main school's region's school days in the month
 -- × its day minutes and to $max_month_minutes; every absent total <= possible (absences are
 -- already capped at one school day per day in d_absday and counted by the month of the date).

@@ -1,5 +1,5 @@
 -- pupil_year for one school year from the temporary tables of derive_prepare.sql; replaces
--- that year's rows and keeps the other years. Per-pupil clamps (bounds from service.catalogue,
+-- that year's rows and keeps the other years. Per-pupil clamps (bounds from service.releases.catalogue,
 -- passed as parameters): possible <= $max_year_minutes (in derive_prepare), every absent total
 -- <= possible, longest run <= $max_school_days. Parameters: $school_year, $max_school_days,
 -- $long_term_days, $signal_minutes, $signal_weeks.

@@ -1,5 +1,5 @@
 -- Budget ledger and release store. Applied on open by service.db.connect and by
--- service.ledger_store.DuckDBLedger; every statement is idempotent.
+-- service.releases.ledger_store.DuckDBLedger; every statement is idempotent.
 -- Budgets are integers of micro-rho (1 micro = 1e-6 zCDP rho); spending rounds up.
 -- Code paths only ever INSERT cap rows, change cap_micro, and raise spent_micro with a
 -- conditional UPDATE (spent_micro + charge <= cap_micro); nothing lowers spent_micro and

@@ -1,6 +1,6 @@
 -- Per school of the public register and school week in [$first, $last]: the sums of the
--- CLAMPED per-pupil weekly contributions that the weekly series noises (service/weekly.py,
--- bounds declared in service.weekly.TOTALS; sensitivity in privacy/continual.py).
+-- CLAMPED per-pupil weekly contributions that the weekly series noises (service/weekly/series.py,
+-- bounds declared in service.weekly.series.TOTALS; sensitivity in privacy/continual.py).
 --
 -- Bounds applied here, per pupil and week (one row per pupil and week, whatever the input):
 --   possible  in [0, $cap]          ($cap = one school week of the longest school day)

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from ingest_fixtures import (ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, SCHOOL_VO, csv,
                              load_tiny_register, valid_bsn)
-from service.app import create_app
-from service.auth import create_key, revoke_key
+from service.api.app import create_app
+from service.api.auth import create_key, revoke_key
 from service.db import connect
 from service.settings import Settings
 

@@ -10,8 +10,8 @@ import pandas as pd
 
 from privacy.budget import Rho
 from service.db import connect
-from service.register import load_register
-from service.release import Computed, publish
+from service.register.source import load_register
+from service.releases.store import Computed, publish
 from service.settings import Settings
 
 Z = 1.959963984540054

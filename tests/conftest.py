@@ -24,11 +24,11 @@ def synthetic_nl(tmp_path_factory):
     """A database with 4,000 synthetic pupils ingested and derived, built once per run and
     shared (tests that spend budget use their own pool or principal)."""
     from service.db import connect
-    from service.derive import rebuild
-    from service.ingest_dir import ingest_directory
-    from service.register import load_register
+    from service.ingest.derive import rebuild
+    from service.ingest.directory import ingest_directory
+    from service.register.source import load_register
     from service.settings import Settings
-    from service.synth import write_synthetic
+    from service.synth.uploads import write_synthetic
 
     root = tmp_path_factory.mktemp("nl")
     write_synthetic(root / "uploads", pupils=4_000, seed=7)

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from api_fixtures import client, keys, settings  # noqa: F401  (fixtures)
-from service.http_headers import CONTENT_SECURITY_POLICY
+from service.api.middleware.headers import CONTENT_SECURITY_POLICY
 from service.settings import Settings
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}

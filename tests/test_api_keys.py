@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from api_fixtures import client, keys, settings  # noqa: F401  (fixtures)
 from ingest_fixtures import SCHOOL_PO, load_tiny_register
-from service import auth
+from service.api import auth
 from service.cli import app as cli
 from service.db import connect
 from service.settings import Settings

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                status_code_conformance)
 
 from api_fixtures import keys, settings  # noqa: F401  (fixtures)
-from service.app import create_app
+from service.api.app import create_app
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

@@ -10,7 +10,7 @@ import time
 import httpx
 
 from api_fixtures import keys, settings  # noqa: F401  (fixtures)
-from service.app import uvicorn_config
+from service.api.app import uvicorn_config
 
 
 def free_port() -> int:

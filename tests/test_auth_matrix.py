@@ -1,5 +1,5 @@
 """Walk EVERY route of the app with every principal and check the declared role matrix
-(service/roles.py) exactly: 401 without a key or with a bad or revoked key, 403 for a role
+(service/api/roles.py) exactly: 401 without a key or with a bad or revoked key, 403 for a role
 that is not declared (or a key of another school on a scoped route), and neither 401 nor 403
 (nor 5xx) when the route allows the caller. Deny by default is checked with a route that has
 no entry in the matrix."""
@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 
 from api_fixtures import client, keys, settings, upload_files  # noqa: F401  (fixtures)
 from ingest_fixtures import SCHOOL_PO
-from service import roles
-from service.app import create_app
-from service.auth import Role
-from service.deps import CurrentKey
+from service.api import roles
+from service.api.app import create_app
+from service.api.auth import Role
+from service.api.deps import CurrentKey
 
 try:  # FastAPI >= 0.16x keeps included routers nested
     from fastapi.routing import iter_route_contexts

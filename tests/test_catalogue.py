@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from privacy.bounds import BoundSpec
-from service.aggregate import grouped_totals, leaf_totals
-from service.catalogue import (JOINT_TABLES, MAX_YEAR_MINUTES, MEASURES, TOTALS,
+from service.releases.aggregate import grouped_totals, leaf_totals
+from service.releases.catalogue import (JOINT_TABLES, MAX_YEAR_MINUTES, MEASURES, TOTALS,
                                catalogue_document, validate_query)
 from service.db import connect
-from service.derive import rebuild
-from service.dimensions import DIMENSIONS, CatalogueError
+from service.ingest.derive import rebuild
+from service.register.dimensions import DIMENSIONS, CatalogueError
 from test_derive import SCHOOLS, YEAR, make_register, tiny_dataset
 
 # Hand-computed from tests/test_derive.py's pupils (midden year 15,000 min, noord 19,800):

@@ -1,4 +1,4 @@
-"""Vega-Lite specs of service/charts.py: valid, one mark per area, colour only where the
+"""Vega-Lite specs of service/compare/charts.py: valid, one mark per area, colour only where the
 difference with the country is beyond the noise, real boundaries served by the app."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import altair as alt
 import pytest
 
 from compare_fixtures import make_database
-from service import charts, compare
-from service.api.page import static_files
+from service.compare import charts, comparison as compare
+from service.api.routes.page import static_files
 from service.db import connect
 
 

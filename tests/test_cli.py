@@ -37,7 +37,7 @@ def test_demo_builds_ingests_derives_publishes_and_prints_keys(tmp_path, monkeyp
     # a region downloads its area and verifies it offline
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from service.api.app import create_app
     from service.settings import Settings
     settings = Settings(mode="demo", db=db)
     with TestClient(create_app(settings)) as client:
@@ -73,7 +73,7 @@ def test_ingest_refuses_a_bad_batch_with_row_and_field(tmp_path):
 
 def test_release_dry_run_prints_the_plan_and_spends_nothing(tmp_path):
     from service.db import connect
-    from service.register import load_register
+    from service.register.source import load_register
 
     db = tmp_path / "r.duckdb"
     con = connect(db)

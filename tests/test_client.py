@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.auth import create_key
-from service.client import Aanwezig, ServiceError
+from service.api.app import create_app
+from service.api.auth import create_key
+from service.client.session import Aanwezig, ServiceError
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from compare_fixtures import FIXED, Z, make_database
 from privacy.consistency import Level, Measured, reconcile
-from service import compare
-from service.app import create_app
+from service.compare import comparison as compare
+from service.api.app import create_app
 from service.db import connect
 
 
@@ -171,7 +171,7 @@ def test_wording_in_dutch_and_english():
 
 def test_compare_takes_the_released_cells_as_a_frame(db):
     """A notebook holding `release.cells(...)` gets the same comparison as the API."""
-    from service import release
+    from service.releases import store as release
     con = connect(db[0].db)
     frame = release.cells(release.get_release(con, db[1]))
     loaded, structure = compare.load_release(con), compare.register_structure(con)

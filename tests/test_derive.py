@@ -10,9 +10,9 @@ import datetime as dt
 
 import pytest
 
-from service.catalogue import MAX_SCHOOL_DAYS, MAX_WEEK_MINUTES, MAX_YEAR_MINUTES
+from service.releases.catalogue import MAX_SCHOOL_DAYS, MAX_WEEK_MINUTES, MAX_YEAR_MINUTES
 from service.db import connect
-from service.derive import CalendarExceedsBound, ensure_tables, rebuild
+from service.ingest.derive import CalendarExceedsBound, ensure_tables, rebuild
 
 YEAR = "2025-2026"
 MONDAY = dt.date(2025, 9, 1)

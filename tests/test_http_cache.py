@@ -1,4 +1,4 @@
-"""The in-process cache of public answers (service/http_cache.py): what it keeps, what it never
+"""The in-process cache of public answers (service/api/middleware/public_cache.py): what it keeps, what it never
 keeps, and that the real app's downloads come from it unchanged."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from service import http_cache
-from service.app import create_app
-from service.http_cache import PublicResponseCache, public_cache_control
-from service.publish_standard import publish_standard
+from service.api.middleware import public_cache as http_cache
+from service.api.app import create_app
+from service.api.middleware.public_cache import PublicResponseCache, public_cache_control
+from service.releases.standard import publish_standard
 
 YEAR = "2025-2026"
 

@@ -13,7 +13,7 @@ import pytest
 from ingest_fixtures import (ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, SCHOOL_VO, csv,
                              load_tiny_register, valid_bsn)
 from service.db import connect
-from service.ingest import IngestError, UnknownSchool, UploadFile, ingest_files
+from service.ingest.batches import IngestError, UnknownSchool, UploadFile, ingest_files
 from service.settings import Settings
 
 A, B, C = valid_bsn(1), valid_bsn(2), valid_bsn(3)

@@ -26,7 +26,7 @@ from privacy.ledger import (
     StoredRelease,
 )
 from service import db
-from service.ledger_store import DuckDBLedger
+from service.releases.ledger_store import DuckDBLedger
 
 REPO = Path(__file__).resolve().parents[1]
 YEAR = "2025-2026"
@@ -190,7 +190,7 @@ _CHILD = """
 import sys, time
 from datetime import UTC, datetime
 from privacy.ledger import Charge, ReleaseRecord
-from service.ledger_store import DuckDBLedger
+from service.releases.ledger_store import DuckDBLedger
 ledger = DuckDBLedger(sys.argv[1])
 release = ReleaseRecord("rel-crash", "crash", "2025-2026", "query", "{}", b'{"cells":[1,2,3]}',
                         "sha256-crash", b"sig", datetime(2026, 1, 5, tzinfo=UTC), "0.1.0", 7000)
@@ -236,7 +236,7 @@ def test_no_code_path_lowers_spending_or_changes_a_release(ledger):
             Charge(YEAR, "weekly", None, micro, "refund")
     with pytest.raises(InvalidCharge):
         Charge(YEAR, "researcher", None, 10, "anonymous researcher")
-    source = (REPO / "service" / "ledger_store.py").read_text() + (REPO / "sql" / "ledger.sql").read_text()
+    source = (REPO / "service" / "releases" / "ledger_store.py").read_text() + (REPO / "sql" / "ledger.sql").read_text()
     # The only assignment to spent_micro anywhere adds a (validated positive) charge.
     assert re.findall(r"spent_micro\s*=\s*(spent_micro \+ \?)?", source) == ["spent_micro + ?"]
     assert not re.search(r"\bDELETE\b|UPDATE\s+release|UPDATE\s+budget_event|TRUNCATE|DROP", source, re.I)

@@ -21,17 +21,17 @@ from hypothesis import strategies as st
 from privacy.bounds import BoundSpec, sensitivity
 from privacy.budget import Rho
 from privacy.mechanisms import plan_gaussian
-from service import aggregate
-from service.aggregate import grouped_totals
-from service.app import create_app
-from service.auth import create_key
-from service.calendar import calendar_frame, school_days
-from service.catalogue import (MAX_MONTH_MINUTES, MAX_MONTHS, MEASURES, MONTH_TOTALS, REASONS,
+from service.releases import aggregate
+from service.releases.aggregate import grouped_totals
+from service.api.app import create_app
+from service.api.auth import create_key
+from service.register.calendar import calendar_frame, school_days
+from service.releases.catalogue import (MAX_MONTH_MINUTES, MAX_MONTHS, MEASURES, MONTH_TOTALS, REASONS,
                                TOTALS, catalogue_document, table_bound, validate_query)
 from service.db import connect
-from service.derive import CalendarExceedsBound, rebuild
-from service.dimensions import CatalogueError
-from service.query import dry_run, plan_query
+from service.ingest.derive import CalendarExceedsBound, rebuild
+from service.register.dimensions import CatalogueError
+from service.releases.queries import dry_run, plan_query
 from test_derive import SCHOOLS, YEAR, Data, make_register, tiny_dataset
 from test_sensitivity_neighbours import build as build_dataset
 

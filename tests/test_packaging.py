@@ -21,4 +21,4 @@ def test_wheel_contains_every_module_sql_file_and_static_asset(tmp_path):
               for p in ROOT.glob(pattern) if "__pycache__" not in p.parts]
     missing = sorted(set(wanted) - names)
     assert not missing, missing
-    assert "service/api/releases.py" in names and "sql/schema.sql" in names
+    assert "service/api/routes/releases.py" in names and "sql/schema.sql" in names

@@ -20,8 +20,8 @@ import uvicorn
 from compare_fixtures import make_database
 
 expect = pytest.importorskip("playwright.sync_api").expect
-from service.app import uvicorn_config
-from service.release_files import verify_files
+from service.api.app import uvicorn_config
+from service.releases.files import verify_files
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -161,9 +161,9 @@ def test_phone_width_and_screenshot(site, browser, tmp_path):
 def pipeline_site(synthetic_nl):
     """The app on the pipeline's own standard release (synthetic pupils ingested, derived and
     published with OpenDP noise): real flags, areas without an estimate, every measure."""
-    from service.publish_standard import publish_standard
-    from service.release import cells as release_cells
-    from service.release import get_release
+    from service.releases.standard import publish_standard
+    from service.releases.store import cells as release_cells
+    from service.releases.store import get_release
     con, settings = synthetic_nl
     release_id = publish_standard(con, settings, "2025-2026").record.release_id
     cells = release_cells(get_release(con, release_id))

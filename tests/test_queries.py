@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from privacy.bounds import BoundSpec
 from privacy.mechanisms import plan_gaussian, rho_for_half_width
-from service.app import create_app
-from service.auth import create_key
+from service.api.app import create_app
+from service.api.auth import create_key
 
 QUERY = {"measure": "chronic_share", "group_by": ["province"], "filters": {"sector": ["PO", "SBO"]},
          "budget": {"rho": "0.01"}}

@@ -1,4 +1,4 @@
-"""The repeated-query shortcut (service/query_shortcut.py) answers only what the route would,
+"""The repeated-query shortcut (service/api/middleware/query_shortcut.py) answers only what the route would,
 with the same bytes, and hands everything else to the application."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from service import read_cache
-from service.app import create_app
-from service.auth import create_key
+from service.api import read_cache
+from service.api.app import create_app
+from service.api.auth import create_key
 
 QUERY = {"measure": "severe_share", "group_by": ["province"], "filters": {"sector": ["VO"]},
          "budget": {"rho": "0.004"}}

@@ -1,10 +1,10 @@
-"""service/read_cache.py: a value is served from memory only while no write happened, and a
+"""service/api/read_cache.py: a value is served from memory only while no write happened, and a
 value read while a write happened is not kept."""
 
 from __future__ import annotations
 
-from service import read_cache
-from service.read_cache import BUDGET, KEYS, ReadCache
+from service.api import read_cache
+from service.api.read_cache import BUDGET, KEYS, ReadCache
 
 
 def test_a_value_is_read_once_until_a_write():

@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from service import synth_register as register_module
-from service.calendar import (
+from service.register import synthetic as register_module
+from service.register.calendar import (
     REGIONS,
     BadSchoolYear,
     UnknownHolidayRegion,
@@ -16,8 +16,8 @@ from service.calendar import (
     school_days,
 )
 from service.db import connect
-from service.synth_register import HOLIDAY_REGION, build_register, load_register, municipalities
-from service.synth_register_swv import water_links
+from service.register.synthetic import HOLIDAY_REGION, build_register, load_register, municipalities
+from service.register.partnerships import water_links
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.release_files import (COLUMNS, VerificationError, build_files, canonical_bytes,
+from service.releases.files import (COLUMNS, VerificationError, build_files, canonical_bytes,
                                    verify_files)
 from service.settings import Settings
-from service.signing import SigningKeyMissing, private_key, public_pem, sign
+from service.releases.signing import SigningKeyMissing, private_key, public_pem, sign
 
 
 def payload() -> bytes:
@@ -40,7 +40,7 @@ def test_files_are_deterministic_and_complete():
 def test_the_zip_is_deterministic_deflated_and_holds_every_file():
     import zipfile
 
-    from service.release_files import ReleaseFiles
+    from service.releases.files import ReleaseFiles
 
     big = json.loads(payload())
     big["rows"] = big["rows"] * 500  # repetitive text: deflate must shrink it a lot

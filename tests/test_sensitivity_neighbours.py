@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from privacy.bounds import BoundSpec, sensitivity
-from service.aggregate import LEAF_LEVELS, grouped_totals, leaf_totals
-from service.catalogue import JOINT_TABLES, MAX_YEAR_MINUTES, REASONS, TOTALS
+from service.releases.aggregate import LEAF_LEVELS, grouped_totals, leaf_totals
+from service.releases.catalogue import JOINT_TABLES, MAX_YEAR_MINUTES, REASONS, TOTALS
 from service.db import connect
-from service.derive import rebuild
+from service.ingest.derive import rebuild
 from test_derive import NOORD, SCHOOLS, YEAR, Data, make_register
 
 SCHOOL_IDS = [s[0] for s in SCHOOLS]

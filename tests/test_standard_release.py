@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 
 from privacy.budget import Rho
 from privacy.ledger import BudgetExhausted
-from service.app import create_app
-from service.publish_standard import LEVELS, compute_standard_release, publish_standard
-from service.release import cells, ledger
-from service.release_files import VerificationError, verify_files
+from service.api.app import create_app
+from service.releases.standard import LEVELS, compute_standard_release, publish_standard
+from service.releases.store import cells, ledger
+from service.releases.files import VerificationError, verify_files
 
 YEAR = "2025-2026"
 
@@ -90,7 +90,7 @@ def test_the_release_is_close_to_the_truth_where_it_should_be(built):
     rate: 5.8 × 0.0009 ≈ 0.005) is tighter than the old one of two 95% interval widths at
     ρ = 0.6 (≈ 52 pupils, ≈ 0.0086) — that one failed with probability ~1e-4."""
     con, _ = built
-    from service.aggregate import leaf_totals
+    from service.releases.aggregate import leaf_totals
 
     z = 5.8
     truth = leaf_totals(con, YEAR)
@@ -161,7 +161,7 @@ def test_the_release_holds_no_true_values(built, published):
     """The payload carries only noisy, post-processed numbers: most schools with pupils are
     published with a value other than their true count (a release of true values would not)."""
     con, _ = built
-    from service.aggregate import leaf_totals
+    from service.releases.aggregate import leaf_totals
 
     truth = leaf_totals(con, YEAR)
     frame = cells(published.record)

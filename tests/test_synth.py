@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from service.calendar import REGIONS, school_days
-from service.synth_register import DAY_MINUTES, build_register
-from service.synth import draw_school_sizes, write_synthetic
+from service.register.calendar import REGIONS, school_days
+from service.register.synthetic import DAY_MINUTES, build_register
+from service.synth.uploads import draw_school_sizes, write_synthetic
 
 YEAR = "2025-2026"
 ENROL_COLS = ["pupil_number", "birth_year", "grade", "residence_municipality",

@@ -15,14 +15,14 @@ from typer.testing import CliRunner
 from ingest_fixtures import SCHOOL_PO, SCHOOL_VO, load_tiny_register
 from privacy.continual import tree_l2_squared
 from privacy.ledger import BudgetExhausted
-from service import weekly
-from service.app import create_app
-from service.auth import create_key
+from service.weekly import series as weekly
+from service.api.app import create_app
+from service.api.auth import create_key
 from service.cli import app as cli_app
 from service.db import connect
-from service.release import ledger
+from service.releases.store import ledger
 from service.settings import Settings
-from service.weekly_warning import WarningRule, detect
+from service.weekly.warnings import WarningRule, detect
 
 YEAR = "2025-2026"
 WEEKS = 40

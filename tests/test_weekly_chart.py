@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service import weekly
-from service.app import create_app
+from service.weekly import series as weekly
+from service.api.app import create_app
 
 YEAR = "2025-2026"
 
@@ -49,7 +49,7 @@ def test_page_draws_the_weekly_series(weeks):
     from test_page_browser import ARGS, CHROMIUM, _serve
 
     con, settings = weeks
-    from service.publish_standard import publish_standard
+    from service.releases.standard import publish_standard
     publish_standard(con, settings, YEAR)
     server, thread, base = _serve(settings)
     try:

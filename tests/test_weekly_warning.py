@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from service.synth import PlantedRise, write_synthetic
-from service.synth_register import build_register
-from service.weekly import ratio_cells
-from service.weekly_warning import LongTermRule, detect_long_term, range_sums
+from service.synth.uploads import PlantedRise, write_synthetic
+from service.register.synthetic import build_register
+from service.weekly.series import ratio_cells
+from service.weekly.warnings import LongTermRule, detect_long_term, range_sums
 
 NODE_SD = 16.0  # the service's node sd for new_long_term at swv level (ρ = 0.2 pool), pupils
 

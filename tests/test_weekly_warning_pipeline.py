@@ -1,11 +1,11 @@
 """The early warning through the REAL pipeline on small data: synthetic upload files with a
-planted rise (service.synth `planted_rise`), ingest, derive, `release_week` for every week up to
+planted rise (service.synth.uploads `planted_rise`), ingest, derive, `release_week` for every week up to
 the one tested (OpenDP noise, budget, signed releases), then `weekly_warning.warnings` on the
 published releases.
 
 Small and fast: the register is the public one cut down to one province (Noord-Brabant, PV30)
 and the municipalities its pupils live in, so a week release has ~90 cells per measure instead
-of ~550 (service/weekly.py's cost grows with cells × weeks). 60 schools, ≈ 5,000 pupils.
+of ~550 (service/weekly/series.py's cost grows with cells × weeks). 60 schools, ≈ 5,000 pupils.
 Planted: samenwerkingsverband VO3006 (one VO school, ≈ 1,140 pupils) is absent a further
 whole day with probability 0.8 per school day from week 9. Weeks 1..12 are released; the
 warning is read for week 12 (baseline weeks 1–8, Student-t threshold with 7 df at α = 0.001:
@@ -36,15 +36,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from service import weekly
-from service.calendar import calendar_frame, year_bounds
+from service.weekly import series as weekly
+from service.register.calendar import calendar_frame, year_bounds
 from service.db import connect
-from service.derive import rebuild
-from service.ingest_dir import ingest_directory
+from service.ingest.derive import rebuild
+from service.ingest.directory import ingest_directory
 from service.settings import Settings
-from service.synth import PlantedRise, write_synthetic
-from service.synth_register import DAY_MINUTES, build_register
-from service.weekly_warning import WarningRule, warnings
+from service.synth.uploads import PlantedRise, write_synthetic
+from service.register.synthetic import DAY_MINUTES, build_register
+from service.weekly.warnings import WarningRule, warnings
 
 YEAR = "2025-2026"
 PROVINCE = "PV30"
@@ -124,7 +124,7 @@ def test_areas_without_a_rise_stay_quiet_through_the_pipeline(published):
 def test_the_api_shows_the_warnings_with_their_signal_and_reasoning(published):
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from service.api.app import create_app
 
     _, _, settings = published
     with TestClient(create_app(settings)) as client:
@@ -148,7 +148,7 @@ def failure_probability(draws: int = 2_000, seed: int = 1) -> dict:
 
     from scipy.stats import binom, norm
 
-    from service.weekly_warning import WarningRule, detect
+    from service.weekly.warnings import WarningRule, detect
 
     class _Factory:  # the fixture's tmp_path_factory, outside pytest
         def mktemp(self, name):

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from privacy.budget import Rho
-from service import aggregate
+from service.releases import aggregate
 from service.evaluation.differencing import attack
 from service.evaluation.membership import dp_membership, suppressed_membership
 from service.evaluation.suppression import (complementary_suppression, hierarchy_table,
                                             naive_secondary, primary_mask)
-from service.publish_standard import compute_standard_release
+from service.releases.standard import compute_standard_release
 
 #: our total name → the release's measure name
 COUNTS = {"enrolled": "enrolled", "chronic": "chronic_count", "severe": "severe_count",

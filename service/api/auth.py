@@ -1,0 +1,225 @@
+"""API keys: creation, revocation and authentication.
+
+A key is a random secret (``aw_`` + 43 URL-safe characters, 256 bits) shown once when it is
+created. The database keeps only ``HMAC-SHA256(K, secret)`` where ``K`` is derived from the
+service's ``AANWEZIG_HMAC_KEY`` with a fixed label, so a copy of the database yields no usable
+key, and the lookup is by hash (an attacker who cannot compute the keyed hash learns nothing
+from timing). Rotating ``AANWEZIG_HMAC_KEY`` therefore invalidates every stored key.
+
+The bootstrap admin key (``AANWEZIG_ADMIN_KEY``) works without being in the table, so a fresh
+installation can create its first keys; it is compared in constant time.
+
+Exceptions::
+
+    AuthError
+    ├── MissingKey       no X-API-Key header               → 401
+    ├── InvalidKey       unknown or revoked key (one class: we never say which) → 401
+    └── AccessDenied     authenticated, but not allowed here → 403
+    InvalidKeySpec       bad role/scope when creating a key  → 400
+    KeyNotFound          no key with that id                 → 404
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import duckdb
+
+from service import db
+from service.api.read_cache import VALID_KEYS
+from service.settings import Settings
+
+API_KEY_HEADER = "X-API-Key"
+SECRET_PREFIX = "aw_"
+BOOTSTRAP_KEY_ID = "bootstrap-admin"
+_HASH_LABEL = b"aanwezig api-key v1"
+_RESEARCHER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SCHOOL_ID = re.compile(r"^[0-9]{2}[A-Z]{2}[0-9]{2}$")
+
+
+class Role(str, enum.Enum):
+    """Who a key belongs to; see service/api/roles.py for what each may do."""
+
+    school = "school"
+    researcher = "researcher"
+    region = "region"
+    policy = "policy"
+    admin = "admin"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An authenticated caller. `scope` is the school id, researcher id or `level:code`."""
+
+    key_id: str
+    role: Role
+    scope: str | None
+    label: str = ""
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def region(self) -> tuple[str, str] | None:
+        """(level, code) of a region key's area, else None."""
+        if self.role is not Role.region or not self.scope:
+            return None
+        level, _, code = self.scope.partition(":")
+        return level, code
+
+
+class AuthError(Exception):
+    """The caller could not be authenticated or is not allowed."""
+
+    status = 401
+
+
+class MissingKey(AuthError):
+    def __init__(self) -> None:
+        super().__init__(f"send an API key in the {API_KEY_HEADER} header")
+
+
+class InvalidKey(AuthError):
+    """Unknown or revoked: deliberately one class with one message."""
+
+    def __init__(self) -> None:
+        super().__init__("the API key is not valid")
+
+
+class AccessDenied(AuthError):
+    status = 403
+
+    def __init__(self, reason: str = "this key may not use this resource") -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class InvalidKeySpec(ValueError):
+    """A key cannot be created with this role, scope or label."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class KeyNotFound(LookupError):
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+        super().__init__(f"no API key with id {key_id!r}")
+
+
+def _utc_now() -> datetime:
+    """Now in UTC, naive, as stored (TIMESTAMP columns hold UTC)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=timezone.utc) if moment is not None else None
+
+
+def _hash_key(settings: Settings) -> bytes:
+    return hmac.new(settings.hmac_key.encode("utf-8"), _HASH_LABEL, hashlib.sha256).digest()
+
+
+def hash_secret(settings: Settings, secret: str) -> str:
+    """The stored form of a secret: hex HMAC-SHA256 under a key derived from hmac_key."""
+    return hmac.new(_hash_key(settings), secret.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def validate_scope(con: duckdb.DuckDBPyConnection, role: Role, scope: str | None) -> str | None:
+    """The scope normalised for `role`, or InvalidKeySpec. School and region scopes must be
+    in the public register, so a key can never name a group that does not exist."""
+    scope = (scope or "").strip() or None
+    if role in (Role.policy, Role.admin):
+        if scope is not None:
+            raise InvalidKeySpec("scope", f"the {role.value} role takes no scope")
+        return None
+    if scope is None:
+        raise InvalidKeySpec("scope", f"the {role.value} role needs a scope")
+    if role is Role.school:
+        scope = scope.upper()
+        if not _SCHOOL_ID.match(scope):
+            raise InvalidKeySpec("scope", "a school id is BRIN + vestiging, e.g. 12AB00")
+        if con.execute("SELECT 1 FROM school WHERE school_id = ?", [scope]).fetchone() is None:
+            raise InvalidKeySpec("scope", f"school {scope} is not in the register")
+        return scope
+    if role is Role.region:
+        level, sep, code = scope.partition(":")
+        if not sep or con.execute("SELECT 1 FROM area WHERE level = ? AND code = ?",
+                                  [level, code]).fetchone() is None:
+            raise InvalidKeySpec("scope", "a region scope is level:code of a register area, "
+                                          "e.g. municipality:GM0363")
+        return f"{level}:{code}"
+    if not _RESEARCHER_ID.match(scope):
+        raise InvalidKeySpec("scope", "a researcher id is 1-64 letters, digits, '.', '_' or '-'")
+    return scope
+
+
+def create_key(con: duckdb.DuckDBPyConnection, settings: Settings, role: Role | str,
+               scope: str | None = None, label: str = "") -> tuple[str, str]:
+    """Store a new key and return ``(key_id, secret)``; the secret is not kept anywhere."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidKeySpec("role", "one of " + ", ".join(r.value for r in Role)) from None
+    if len(label) > 200:
+        raise InvalidKeySpec("label", "at most 200 characters")
+    scope = validate_scope(con, role, scope)
+    key_id = "k_" + secrets.token_hex(8)
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    con.execute("INSERT INTO api_key VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                [key_id, hash_secret(settings, secret), role.value, scope, label, _utc_now()])
+    db.changed(db.KEYS)
+    return key_id, secret
+
+
+def revoke_key(con: duckdb.DuckDBPyConnection, key_id: str) -> None:
+    """Revoke a key (idempotent for a revoked key); KeyNotFound if there is no such key."""
+    if con.execute("SELECT 1 FROM api_key WHERE key_id = ?", [key_id]).fetchone() is None:
+        raise KeyNotFound(key_id)
+    con.execute("UPDATE api_key SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                [_utc_now(), key_id])
+    db.changed(db.KEYS)
+
+
+def list_keys(con: duckdb.DuckDBPyConnection) -> list[ApiKey]:
+    """Every stored key (without secrets or hashes), oldest first."""
+    rows = con.execute("SELECT key_id, role, scope, label, created_at, revoked_at FROM api_key "
+                       "ORDER BY created_at, key_id").fetchall()
+    return [ApiKey(k, Role(r), s, lbl, _utc(c), _utc(rv)) for k, r, s, lbl, c, rv in rows]
+
+
+def authenticate(con: duckdb.DuckDBPyConnection, settings: Settings,
+                 secret: str | None, cache_key: str | None = None) -> ApiKey:
+    """The key for `secret`, or MissingKey / InvalidKey (unknown and revoked look the same).
+
+    `cache_key` (the server passes its database path) keeps valid keys in memory until the
+    next key is created or revoked (service/api/read_cache.py); unknown secrets are never kept."""
+    if not secret:
+        raise MissingKey()
+    if settings.admin_key and hmac.compare_digest(secret.encode("utf-8"),
+                                                  settings.admin_key.encode("utf-8")):
+        return ApiKey(BOOTSTRAP_KEY_ID, Role.admin, None, "bootstrap admin key")
+    hashed = hash_secret(settings, secret)
+
+    def load() -> ApiKey:
+        row = con.execute("SELECT key_id, role, scope, label, created_at FROM api_key "
+                          "WHERE key_hash = ? AND revoked_at IS NULL", [hashed]).fetchone()
+        if row is None:
+            raise InvalidKey()
+        return ApiKey(row[0], Role(row[1]), row[2], row[3], _utc(row[4]))
+
+    return VALID_KEYS.get((cache_key, hashed), load) if cache_key else load()
+
+
+def known_key(settings: Settings, secret: str, cache_key: str) -> ApiKey | None:
+    """The key for `secret` if :func:`authenticate` has it in memory (valid, not revoked
+    since), else None — which means "authenticate properly", not "invalid"."""
+    found = VALID_KEYS.peek((cache_key, hash_secret(settings, secret)))
+    return found if isinstance(found, ApiKey) else None

@@ -1,0 +1,45 @@
+"""The budget as a caller sees it (global cap, pools, own allowance), shared by `GET /v1/budget`,
+the query route and the repeated-query shortcut; kept in memory in
+`service.api.read_cache.BUDGET_VIEWS` until the next charge or cap change."""
+
+from __future__ import annotations
+
+import copy
+
+from service.api.read_cache import BUDGET_VIEWS
+from service.releases import store as releases
+
+
+def budget_document(db, dataset: str, principal: str | None, db_path: str | None = None) -> dict:
+    """The budget of `dataset` as shown to `principal`; with `db_path` (the server's database)
+    kept in memory until the next charge or cap change (service/api/read_cache.py)."""
+    if db_path is None:
+        return _budget_document(db, dataset, principal)
+    return copy.deepcopy(BUDGET_VIEWS.get((db_path, dataset, principal),
+                                        lambda: _budget_document(db, dataset, principal)))
+
+
+def kept_budget_document(db_path: str, dataset: str, principal: str | None) -> dict | None:
+    """The budget view if it is in memory and still current, else None (never reads)."""
+    found = BUDGET_VIEWS.peek((db_path, dataset, principal))
+    return copy.deepcopy(found) if found is not None else None
+
+
+def _budget_document(db, dataset: str, principal: str | None) -> dict:
+    releases.ensure_budget(db, dataset)
+    if principal:
+        releases.ensure_allowance(db, dataset, principal)
+    rows = db.execute("SELECT scope, pool, principal, cap_micro, spent_micro FROM budget_cap "
+                      "WHERE dataset = ? AND (scope <> 'principal' OR principal = ?) "
+                      "ORDER BY scope, pool", [dataset, principal or ""]).fetchall()
+    out: dict = {"dataset": dataset, "pools": {}, "unit": "zCDP rho; epsilon at the stated delta"}
+    for scope, pool, who, cap, spent in rows:
+        entry = {"cap": releases.budget_view(cap), "spent": releases.budget_view(spent),
+                 "remaining": releases.budget_view(max(cap - spent, 0))}
+        if scope == "global":
+            out["global"] = entry
+        elif scope == "pool":
+            out["pools"][pool] = entry
+        else:
+            out["allowance"] = {"principal": who, "pool": pool, **entry}
+    return out

@@ -1,0 +1,75 @@
+"""Dependencies as `Annotated` aliases, so route signatures read like types.
+
+- `SettingsDep`: the app's Settings (no import-time singleton: `create_app` stores them);
+- `DbDep`: a DuckDB cursor of the app's one connection, opened per request and closed after;
+- `CurrentKey`: the authenticated caller, already checked against the role matrix.
+
+`enforce_access` is installed on the whole app: it finds the matched route's entry in
+service.api.roles and refuses the request before the handler runs (deny by default: a route
+without an entry refuses everyone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import duckdb
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from service.api import auth, roles
+from service.settings import Settings
+
+api_key_header = APIKeyHeader(name=auth.API_KEY_HEADER, auto_error=False,
+                              description="API key; ask the data steward for one")
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_db(request: Request) -> AsyncIterator[duckdb.DuckDBPyConnection]:
+    """A cursor of the app's connection for this request (opened on the event loop: no
+    worker-thread hop just to open and close it)."""
+    cursor = request.app.state.con.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_db)]
+
+
+async def enforce_access(request: Request, settings: SettingsDep) -> auth.ApiKey | None:
+    """Authenticate (unless the route is public) and check the role matrix.
+
+    Returns the key, or None on a public route (which then costs no database cursor).
+    Raises MissingKey/InvalidKey (401) or AccessDenied (403). Runs on the event loop (no
+    thread hop): a known key is answered from memory (service/api/read_cache.py), an unknown
+    one costs one indexed lookup."""
+    route = request.scope.get("route")
+    access = roles.access_for(request.method, getattr(route, "path", ""))
+    if access is not None and access.public:
+        return None
+    cursor = request.app.state.con.cursor()
+    try:
+        key = auth.authenticate(cursor, settings, request.headers.get(auth.API_KEY_HEADER),
+                                cache_key=getattr(request.app.state, "db_path", None))
+    finally:
+        cursor.close()
+    roles.check(access, key)
+    return key
+
+
+async def current_key(key: Annotated[auth.ApiKey | None, Depends(enforce_access)],
+                _header: Annotated[str | None, Security(api_key_header)] = None) -> auth.ApiKey:
+    """The caller's key on a non-public route (documents the header in OpenAPI)."""
+    if key is None:
+        raise auth.MissingKey()
+    return key
+
+
+CurrentKey = Annotated[auth.ApiKey, Depends(current_key)]

@@ -1,0 +1,104 @@
+"""What the query route and the repeated-query shortcut share: the request model, the domain
+call's arguments, whose allowance pays, whether a school year is known, and the answer's bytes
+(the release part serialised once per release in `service.api.read_cache`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from privacy.budget import Rho
+from service.api import PREFIX
+from service.api.auth import Role
+from service.api.problems import InvalidInput
+from service.api.read_cache import QUERY_ANSWER_PARTS, SCHOOL_YEARS
+
+
+class Budget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rho: Annotated[str, Field(description="zCDP rho as a decimal or fraction, e.g. '0.01' or '1/100'",
+                              pattern=r"^[0-9]+(\.[0-9]+)?(/[0-9]+)?$", max_length=32)]
+
+
+class Accuracy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    half_width: Annotated[float, Field(ge=1, le=1e12, description="95% half-width of each total, in its own unit (pupils or minutes)")]
+
+
+class QueryCreate(BaseModel):
+    """An ad-hoc query: public dimensions only; a budget or a target accuracy."""
+
+    model_config = ConfigDict(extra="forbid")
+    dataset: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{4}$")] = "2025-2026"
+    measure: Annotated[str, Field(max_length=64)]
+    group_by: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=4)] = []
+    filters: dict[Annotated[str, Field(max_length=32)], list[Annotated[str, Field(max_length=32)]]] = {}
+    budget: Budget | None = None
+    accuracy: Accuracy | None = None
+    dry_run: bool = False
+
+
+def _rho(body: QueryCreate) -> Rho | None:
+    if body.budget is None:
+        return None
+    try:
+        return Rho.of(body.budget.rho)
+    except (ValueError, ZeroDivisionError, ArithmeticError) as exc:
+        raise InvalidInput("invalid budget", errors=[{"in": "body", "field": "budget.rho",
+                                                      "message": "not a non-negative number"}]) from exc
+
+
+def _parsed(record) -> bytes:
+    """The answer's part taken from a stored release — spent, columns, rows, links — as JSON
+    object members (no braces), built once per release (releases are immutable)."""
+    def build() -> bytes:
+        payload = json.loads(record.payload)
+        part = json.dumps({"spent": payload["budget"], "columns": payload["columns"],
+                           "rows": payload["rows"],
+                           "links": {"self": f"{PREFIX}/releases/{record.release_id}"}},
+                          separators=(",", ":"), ensure_ascii=False)
+        return part[1:].encode("utf-8")
+    return QUERY_ANSWER_PARTS.get(record.release_id, build)
+
+
+def query_args(body: QueryCreate) -> dict:
+    return dict(dataset=body.dataset, measure=body.measure, group_by=body.group_by,
+                filters=body.filters, rho=_rho(body),
+                half_width=body.accuracy.half_width if body.accuracy else None)
+
+
+def known_dataset_kept(db_path: str, dataset: str) -> bool:
+    """True if this school year is known from memory (False means: ask the database)."""
+    return SCHOOL_YEARS.peek((db_path, dataset)) is True
+
+
+def known_dataset(db, db_path: str, dataset: str) -> bool:
+    """Whether the register has this school year; a yes is kept (school years are never
+    removed), a no is asked again next time."""
+    try:
+        return SCHOOL_YEARS.get((db_path, dataset), lambda: _school_year(db, dataset))
+    except LookupError:
+        return False
+
+
+def _school_year(db, dataset: str) -> bool:
+    if not db.execute("SELECT count(*) FROM school_year WHERE school_year = ?", [dataset]).fetchone()[0]:
+        raise LookupError(dataset)  # not kept
+    return True
+
+
+def answer(stored, budget: dict) -> bytes:
+    """The answer to a released query: its id, whether this request paid, what is left of
+    the caller's allowance, and the stored release's budget, columns, rows and link (those
+    serialised once per release: they never change)."""
+    head = json.dumps({"release_id": stored.record.release_id, "charged": stored.newly_charged,
+                       "budget_left": budget.get("allowance", {}).get("remaining")},
+                      separators=(",", ":"))
+    return head[:-1].encode() + b"," + _parsed(stored.record)
+
+
+def principal_of(key) -> str:
+    """Whose allowance pays: a researcher's own id; an admin key pays as itself."""
+    return key.scope if key.role is Role.researcher else f"{key.role.value}:{key.key_id}"

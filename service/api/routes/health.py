@@ -1,0 +1,26 @@
+"""GET /v1/health: the service is up and its database answers (used by the container's
+HEALTHCHECK)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from service import __version__
+from service.api import PREFIX
+from service.api.deps import DbDep
+
+router = APIRouter(prefix=PREFIX, tags=["service"])
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+@router.get("/health", response_model=Health, summary="Health of the service")
+def health(db: DbDep) -> Health:
+    db.execute("SELECT 1").fetchone()
+    return Health(status="ok", version=__version__)

@@ -1,0 +1,74 @@
+"""API keys over HTTP (admin only): create (the secret is shown once), list (no secrets),
+revoke; and GET /v1/me, which tells any caller what its own key is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
+from pydantic import BaseModel, Field
+
+from service.api import auth
+from service.api import PREFIX
+from service.api.deps import CurrentKey, DbDep, SettingsDep
+from service.api.pagination import PageDep, PageOf, paginated
+
+router = APIRouter(prefix=PREFIX, tags=["keys"])
+
+
+class KeyCreate(BaseModel):
+    role: auth.Role
+    scope: str | None = Field(None, description="school id, researcher id or level:code",
+                              max_length=100)
+    label: str = Field("", max_length=200, description="who holds the key")
+
+
+class KeyPublic(BaseModel):
+    key_id: str
+    role: auth.Role
+    scope: str | None
+    label: str
+    created_at: datetime | None
+    revoked_at: datetime | None = None
+
+    @classmethod
+    def of(cls, key: auth.ApiKey) -> "KeyPublic":
+        return cls(key_id=key.key_id, role=key.role, scope=key.scope, label=key.label,
+                   created_at=key.created_at, revoked_at=key.revoked_at)
+
+
+class KeyCreated(KeyPublic):
+    secret: str = Field(description="the API key; shown only in this response")
+
+
+@router.post("/keys", response_model=KeyCreated, status_code=status.HTTP_201_CREATED,
+             summary="Create an API key (admin)")
+def create(body: KeyCreate, db: DbDep, settings: SettingsDep, caller: CurrentKey,
+           request: Request) -> KeyCreated:
+    with request.app.state.write_lock:
+        key_id, secret = auth.create_key(db, settings, body.role, body.scope, body.label)
+    key = next(k for k in auth.list_keys(db) if k.key_id == key_id)
+    return KeyCreated(**KeyPublic.of(key).model_dump(), secret=secret)
+
+
+@router.get("/keys", response_model=PageOf[KeyPublic], summary="List API keys (admin)")
+def list_all(request: Request, response: Response, db: DbDep, page: PageDep,
+             caller: CurrentKey):
+    keys = auth.list_keys(db)
+    items = [KeyPublic.of(k) for k in keys[page.offset: page.offset + page.limit]]
+    return paginated(response, request, page, items, len(keys))
+
+
+@router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Revoke an API key (admin)")
+def revoke(key_id: Annotated[str, Path(max_length=64)], db: DbDep, caller: CurrentKey,
+           request: Request) -> Response:
+    with request.app.state.write_lock:
+        auth.revoke_key(db, key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=KeyPublic, summary="The caller's own key")
+def me(caller: CurrentKey) -> KeyPublic:
+    return KeyPublic.of(caller)

@@ -1,0 +1,40 @@
+"""POST /v1/queries: a researcher's ad-hoc statistic — dry run (cost and expected intervals,
+nothing spent) or release (charged to the researcher's allowance; the same canonical query
+asked again returns the stored release at no cost)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from service.releases import queries
+from service.api import PREFIX
+from service.api.budget_views import budget_document
+from service.api.query_answers import QueryCreate, answer, known_dataset, principal_of, query_args
+from service.api.deps import CurrentKey, DbDep, SettingsDep
+from service.api.problems import InvalidInput
+
+router = APIRouter(prefix=PREFIX, tags=["queries"])
+
+
+@router.post("/queries", summary="Ask an ad-hoc statistic (dry run first)", status_code=200,
+             responses={201: {"description": "released (charged)"}, 200: {"description": "dry run, or the stored release of the same query (free)"},
+                        409: {"description": "budget exhausted"}})
+async def create_query(body: QueryCreate, db: DbDep, settings: SettingsDep, key: CurrentKey,
+                       request: Request):
+    """Runs on the event loop while everything it needs is in memory (a repeated query: its
+    stored release, the budget view, the school year); anything that reads pupil data or
+    charges the budget goes to a worker thread."""
+    db_path = request.app.state.db_path
+    if not known_dataset(db, db_path, body.dataset):
+        raise InvalidInput("unknown dataset", errors=[{"in": "body", "field": "dataset",
+                                                       "message": f"no school year {body.dataset!r}"}])
+    args = query_args(body)
+    if body.dry_run:
+        return {"dry_run": True, **(await run_in_threadpool(lambda: queries.dry_run(db, **args)))}
+    principal = principal_of(key)
+    stored = queries.stored_query(db_path, **args) or await run_in_threadpool(
+        lambda: queries.run_query(db, settings, principal=principal, db_path=db_path, **args))
+    budget = budget_document(db, body.dataset, principal, db_path)
+    return Response(answer(stored, budget), status_code=201 if stored.newly_charged else 200,
+                    media_type="application/json")

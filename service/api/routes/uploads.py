@@ -1,0 +1,54 @@
+"""POST /v1/uploads: a school sends one batch (enrolments and absences, CSV or Parquet) for
+its own school only.
+
+The same validation and all-or-nothing storage as `aanwezig ingest` (service.ingest.batches): a bad
+batch gives 400 listing every row error (file, row, field; never the value) and stores
+nothing. The body size is limited to AANWEZIG_MAX_UPLOAD_BYTES (413). The counts in the
+answer are of the rows the school itself sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from pydantic import BaseModel
+
+from service.ingest import batches as ingest
+from service.api import roles
+from service.api import PREFIX
+from service.api.deps import CurrentKey, DbDep, SettingsDep
+
+router = APIRouter(prefix=PREFIX, tags=["uploads"])
+
+
+class BatchReportPublic(BaseModel):
+    batch_id: int
+    school_id: str
+    school_year: str
+    status: Literal["stored", "unchanged", "replaced"]
+    enrolment_rows: int
+    absence_rows: int
+    replaced_batch_id: int | None = None
+
+
+@router.post("/uploads", response_model=BatchReportPublic, status_code=status.HTTP_201_CREATED,
+             summary="Upload a batch for the key's own school",
+             responses={200: {"description": "the same content was stored before: unchanged",
+                              "model": BatchReportPublic}})
+def upload(
+    files: Annotated[list[UploadFile], File(description="the enrolment and absence files")],
+    caller: CurrentKey, db: DbDep, settings: SettingsDep, response: Response,
+    school: Annotated[str | None, Form(description="school id; must be the key's own",
+                                       max_length=16)] = None,
+    school_year: Annotated[str | None, Form(pattern=r"^[0-9]{4}-[0-9]{4}$",
+                                            description="default: from the dates")] = None,
+) -> BatchReportPublic:
+    school_id = (school or caller.scope or "").strip().upper()
+    roles.require_school(caller, school_id)
+    batch = [ingest.UploadFile(f.filename or "upload", f.file.read()) for f in files]
+    report = ingest.ingest_files(db, settings, school_id, batch, school_year)
+    if report.status == "unchanged":
+        response.status_code = status.HTTP_200_OK
+    return BatchReportPublic(**asdict(report))

@@ -1,0 +1,118 @@
+"""The weekly series: publish a week (admin), read a series and the early warnings (public).
+
+Released values are noisy DP outputs and public like every release; publishing spends the
+`weekly` pool's budget, so only an admin may do it (service/api/roles.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from privacy.ledger import BudgetExhausted
+from service.weekly import series as weekly, warnings as weekly_warning
+from service.api import PREFIX
+from service.api.deps import CurrentKey, DbDep, SettingsDep
+from service.api.problems import Conflict, InvalidInput, NotFound
+
+router = APIRouter(prefix=PREFIX, tags=["weekly"])
+YearPath = Annotated[str, Path(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
+
+
+class WeekReleasePublic(BaseModel):
+    release_id: str
+    school_year: str
+    week: int
+    micro_rho_charged: int
+    newly_charged: bool
+
+
+class SeriesPoint(BaseModel):
+    week: int
+    release_id: str
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+    sd: float | None
+    unit: str
+
+
+class SeriesPublic(BaseModel):
+    school_year: str
+    measure: str
+    level: str
+    area_code: str
+    sector: str
+    data: list[SeriesPoint]
+
+
+class WarningPublic(BaseModel):
+    signal: Literal["attendance", "new_long_term"] = Field(
+        description="attendance: rolling attendance below the area's own baseline; "
+                    "new_long_term: more pupils newly reaching four weeks of absence than the "
+                    "area's baseline explains")
+    level: str
+    area_code: str
+    area_name: str
+    week: int
+    flagged: bool
+    z: float | None
+    threshold: float | None
+    reason: str
+
+
+@router.post("/weekly/{school_year}/weeks/{week}", response_model=WeekReleasePublic,
+             summary="Publish one week of the weekly series (spends its planned share)")
+def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le=128)], db: DbDep,
+                 settings: SettingsDep, key: CurrentKey):
+    try:
+        stored = weekly.release_week(db, settings, school_year, week)
+    except weekly.WeekOutOfRange as exc:
+        raise InvalidInput(str(exc)) from exc
+    except weekly.NoWeeklyData as exc:
+        raise Conflict(str(exc)) from exc
+    except weekly.WeekOutOfOrder as exc:
+        raise Conflict(str(exc)) from exc
+    except BudgetExhausted as exc:
+        raise Conflict("the weekly pool cannot pay for this week") from exc
+    return WeekReleasePublic(release_id=stored.record.release_id, school_year=school_year, week=week,
+                             micro_rho_charged=stored.record.micro, newly_charged=stored.newly_charged)
+
+
+@router.get("/weekly/{school_year}/series", response_model=SeriesPublic,
+            summary="One measure of one area over the released weeks, with 95% intervals")
+def get_series(school_year: YearPath, db: DbDep,
+               measure: Annotated[str, Query(description="e.g. attendance_rate_4wk")],
+               level: Annotated[str, Query(description="country, province, rmc, swv, municipality")],
+               area: Annotated[str, Query(description="area code, e.g. GM0363")],
+               sector: Annotated[str, Query(description="'all' or PO, SBO, SO, VSO, VO (country only)")] = "all"):
+    if measure not in {m[0] for m in weekly.MEASURES}:
+        raise InvalidInput(f"unknown weekly measure {measure!r}",
+                           errors=[{"in": "query", "field": "measure", "message": "unknown measure"}])
+    points = weekly.series(db, school_year, measure, level, area, sector)
+    if not points and not weekly.week_releases(db, school_year):
+        raise NotFound("no weeks of this school year are released")
+    return SeriesPublic(school_year=school_year, measure=measure, level=level, area_code=area,
+                        sector=sector, data=[SeriesPoint(**p) for p in points])
+
+
+@router.get("/weekly/{school_year}/warnings", response_model=list[WarningPublic],
+            summary="Areas whose rolling attendance, or rise in long-term absence, departs from their own baseline")
+def get_warnings(school_year: YearPath, db: DbDep,
+                 week: Annotated[int | None, Query(ge=1, le=128)] = None,
+                 flagged_only: Annotated[bool, Query(alias="flaggedOnly")] = True):
+    frame = weekly_warning.warnings(db, school_year, week)
+    if flagged_only and len(frame):
+        frame = frame[frame["flagged"]]
+    return [WarningPublic(signal=r.get("signal", "attendance"), level=r["level"],
+                          area_code=r["area_code"], area_name=r["area_name"],
+                          week=int(r["week"]), flagged=bool(r["flagged"]),
+                          z=_finite(r["z"]), threshold=_finite(r["threshold"]), reason=r["reason"])
+            for r in frame.to_dict("records")]
+
+
+def _finite(value) -> float | None:
+    """A number for JSON, or None where the rule did not test the area (NaN)."""
+    return None if value is None or value != value else float(value)

@@ -1,0 +1,38 @@
+"""GET /v1/weekly/{school_year}/chart: the weekly series of one area as a Vega-Lite spec
+(line with a 95% band), for the page and for notebooks. Public: released values only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from service.weekly import series as weekly
+from service.api import PREFIX
+from service.api.deps import DbDep
+from service.api.problems import InvalidInput, NotFound
+from service.weekly.chart import series_chart
+
+router = APIRouter(prefix=PREFIX, tags=["weekly"])
+
+
+@router.get("/weekly/{school_year}/chart", summary="Vega-Lite spec of one area's weekly series")
+def weekly_chart(school_year: Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{4}$")], db: DbDep,
+                 measure: Annotated[str, Query(description="e.g. attendance_rate_4wk")],
+                 level: Annotated[Literal["country", "province", "rmc", "swv", "municipality"], Query()],
+                 area: Annotated[str, Query(max_length=16, description="area code, e.g. GM0363")],
+                 lang: Annotated[Literal["nl", "en"], Query()] = "nl") -> dict:
+    units = {m[0]: m[1] for m in weekly.MEASURES}
+    if measure not in units:
+        raise InvalidInput("unknown weekly measure",
+                           errors=[{"in": "query", "field": "measure", "message": "unknown measure"}])
+    if not weekly.week_releases(db, school_year):
+        raise NotFound("no weeks of this school year are released")
+    levels = ("swv_po", "swv_vo") if level == "swv" else (level,)
+    row = db.execute("SELECT name FROM area WHERE code = ? AND list_contains(?, level)",
+                     [area, list(levels)]).fetchone()
+    if row is None:
+        raise InvalidInput("unknown area", errors=[{"in": "query", "field": "area",
+                                                    "message": "not an area of this level"}])
+    points = weekly.series(db, school_year, measure, level, area)
+    return series_chart(points, measure, row[0], units[measure], lang)

@@ -1,0 +1,358 @@
+"""Comparing areas on one measure of a published release: estimates, 95% intervals, the
+national value, and differences that say whether they stand out from the privacy noise.
+
+Privacy argument: only released cells are read (estimate, interval, sd — all functions of
+the noisy measurements), so comparing is post-processing and costs no budget. Nothing here
+touches pupil data, and errors name parameters and positions, never a count.
+
+The difference of two areas A and B is ``est_A − est_B`` with the 95% interval
+``± 1.96 · sqrt(sd_A² + sd_B² + 2·r·sd_A·sd_B)``, from the released standard deviations
+(docs/page.md):
+
+- nested areas (a municipality and its province, any area and the country): r = 0. Their
+  reconciled errors are positively correlated, so this is conservative;
+- two disjoint areas: reconciliation over the shared parent makes their errors negatively
+  correlated, about −1/n for n sibling areas under the parent (measured on reconciled data
+  built so the truth is known: −0.57 for 2 siblings, −0.25 for 4, −0.12 for 8, −0.05 for 25).
+  The allowance is r = min(1, 1.5/n) with n the areas of that level under their common
+  parent (the whole level when the parents differ, or for levels whose parent is the
+  country); tests/test_compare.py checks the resulting coverage.
+
+A difference is *distinguishable from the noise* when its interval excludes 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from service.releases import store as releases
+from service.releases.catalogue import MEASURES
+
+Z95 = 1.959963984540054
+#: Levels a comparison can use, with their names for people (nl, en).
+LEVELS = {"country": ("Nederland", "the Netherlands"), "province": ("provincie", "province"),
+          "rmc": ("RMC-regio", "RMC region"), "swv": ("samenwerkingsverband", "samenwerkingsverband"),
+          "municipality": ("gemeente", "municipality"), "school": ("school", "school")}
+MAX_AREAS = 25
+"""Most areas in one `areas=` comparison (25 areas make 300 pairs)."""
+
+
+class CompareError(ValueError):
+    """Invalid comparison request: `errors` lists every problem as {field, message}."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+
+
+class NoRelease(LookupError):
+    """No standard release is published (for the dataset asked)."""
+
+    def __init__(self, dataset: str | None) -> None:
+        self.dataset = dataset
+        super().__init__("no standard release" + (f" for dataset {dataset}" if dataset else ""))
+
+
+@dataclass(frozen=True)
+class Released:
+    """The cells of one stored release, indexed for lookups."""
+
+    release_id: str
+    dataset: str
+    cells: pd.DataFrame   # indexed by (measure, sector, level, area_code)
+
+
+_CACHE: OrderedDict[str, Released] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def load_release(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> Released:
+    """The latest standard release (of `dataset`), parsed once: releases are immutable."""
+    release_id = releases.latest(con, "standard", dataset)
+    if release_id is None:
+        raise NoRelease(dataset)
+    with _LOCK:
+        if release_id in _CACHE:
+            _CACHE.move_to_end(release_id)
+            return _CACHE[release_id]
+    record = releases.get_release(con, release_id)
+    if record is None:
+        raise NoRelease(dataset)
+    loaded = from_cells(releases.cells(record), release_id, record.dataset)
+    with _LOCK:
+        _CACHE[release_id] = loaded
+        while len(_CACHE) > 8:
+            _CACHE.popitem(last=False)
+    return loaded
+
+
+def options(released: Released) -> dict:
+    """What can be compared in a release: measures, and per level its sectors and area count
+    (read from the index: a release has ~10⁵ cells, so no frame is rebuilt here)."""
+    present = set(released.cells.index.get_level_values(0).unique())
+    measures = [m for m in MEASURES if m in present]
+    keys = released.cells.loc["absence_rate" if "absence_rate" in present else measures[0]].index
+    frame = pd.DataFrame({"sector": keys.get_level_values(0), "level": keys.get_level_values(1)})
+    levels = {}
+    for level, group in frame.groupby("level", sort=True):
+        if level in LEVELS:
+            levels[level] = {"sectors": sorted(set(group["sector"]), key=lambda s: (s != "all", s)),
+                             "areas": int((group["sector"] == "all").sum())}
+    return {"release_id": released.release_id, "dataset": released.dataset,
+            "measures": [measure_info(m) for m in measures], "levels": levels}
+
+
+def measure_info(name: str) -> dict:
+    m = MEASURES[name]
+    return {"name": name, "unit": m.unit, "label": {"nl": m.label_nl, "en": m.label_en},
+            "definition": m.definition, "display": "count" if m.unit == "pupils" else "percent"}
+
+
+def parse_areas(text: str) -> list[tuple[str, str]]:
+    """``level:code,level:code`` → [(level, code)]; CompareError lists every bad item."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    errors, out = [], []
+    if not items:
+        errors.append({"field": "areas", "message": "give one or more areas as level:code"})
+    if len(items) > MAX_AREAS:
+        errors.append({"field": "areas", "message": f"at most {MAX_AREAS} areas at once"})
+    for i, item in enumerate(items):
+        level, sep, code = item.partition(":")
+        if not sep or not code:
+            errors.append({"field": f"areas[{i}]", "message": "expected level:code"})
+        elif level not in LEVELS:
+            errors.append({"field": f"areas[{i}]",
+                           "message": f"unknown level; known: {', '.join(LEVELS)}"})
+        else:
+            out.append((level, code))
+    if errors:
+        raise CompareError(errors)
+    return list(dict.fromkeys(out))
+
+
+def difference(est_a: float, sd_a: float, est_b: float, sd_b: float, r: float = 0.0,
+               z: float = Z95) -> tuple[float, float, float, float]:
+    """(difference, lower, upper, sd) of est_a − est_b, sd = sqrt(sd_a² + sd_b² + 2·r·sd_a·sd_b)
+    where −r is the (assumed lowest) correlation of the two errors."""
+    sd = math.sqrt(sd_a * sd_a + sd_b * sd_b + 2 * r * sd_a * sd_b)
+    diff = est_a - est_b
+    return diff, diff - z * sd, diff + z * sd, sd
+
+
+def _number(value: float, unit: str, lang: str, signed: bool = False) -> str:
+    """A value for people: counts as whole pupils, rates and shares as % with one decimal
+    (Dutch: decimal comma, thousands dot)."""
+    if unit == "pupils":
+        text = f"{value:+,.0f}" if signed else f"{value:,.0f}"
+        return text.replace(",", ".") if lang == "nl" else text
+    text = f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
+    return (text.replace(".", ",") if lang == "nl" else text) + "%"
+
+
+def _outward(lower: float, upper: float, unit: str) -> tuple[float, float]:
+    """Round an interval outwards to the shown precision, so the text never narrows it."""
+    step = 1.0 if unit == "pupils" else 0.001
+    return (math.floor(round(lower / step, 6)) * step, math.ceil(round(upper / step, 6)) * step)
+
+
+def interval_text(lower: float, upper: float, unit: str) -> dict[str, str]:
+    lower, upper = _outward(lower, upper, unit)
+    lo = {lang: _number(lower, unit, lang) for lang in ("nl", "en")}
+    hi = {lang: _number(upper, unit, lang) for lang in ("nl", "en")}
+    return {"nl": f"95% zeker tussen {lo['nl']} en {hi['nl']}",
+            "en": f"95% sure between {lo['en']} and {hi['en']}"}
+
+
+def difference_text(name_a: str, name_b: str, diff: float, lower: float, upper: float,
+                    unit: str, distinguishable: bool) -> dict[str, str]:
+    """The verdict in plain Dutch and English."""
+    counts = unit == "pupils"
+    pts = {"nl": " leerlingen" if counts else " procentpunt",
+           "en": " pupils" if counts else " percentage points"}
+
+    def signed(v: float, lang: str) -> str:
+        return _number(v, unit, lang, True).rstrip("%").replace("-", "\u2212")
+
+    lower, upper = _outward(lower, upper, unit)
+    span = {"nl": f"95% zeker tussen {signed(lower, 'nl')} en {signed(upper, 'nl')}{pts['nl']}",
+            "en": f"95% sure between {signed(lower, 'en')} and {signed(upper, 'en')}{pts['en']}"}
+    if not distinguishable:
+        return {"nl": f"Het verschil tussen {name_a} en {name_b} valt binnen de ruis ({span['nl']}).",
+                "en": f"The difference between {name_a} and {name_b} is within the noise "
+                      f"({span['en']})."}
+    size = {lang: _number(abs(diff), unit, lang).rstrip("%") for lang in ("nl", "en")}
+    if counts:
+        nl = f"{name_a} heeft {size['nl']} leerlingen {'meer' if diff > 0 else 'minder'} dan {name_b}"
+        en = f"{name_a} has {size['en']} {'more' if diff > 0 else 'fewer'} pupils than {name_b}"
+    else:
+        nl = f"{name_a} ligt {size['nl']} procentpunt {'hoger' if diff > 0 else 'lager'} dan {name_b}"
+        en = (f"{name_a} is {size['en']} percentage points {'higher' if diff > 0 else 'lower'} "
+              f"than {name_b}")
+    return {"nl": f"{nl} ({span['nl']}); dit verschil is groter dan de ruis.",
+            "en": f"{en} ({span['en']}); this difference is larger than the noise."}
+
+
+def _cell(row: pd.Series | None, level: str, code: str) -> dict:
+    def num(v):
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    return {"level": level, "code": code, "name": row["area_name"],
+            "estimate": num(row["estimate"]), "lower": num(row["lower"]),
+            "upper": num(row["upper"]), "sd": num(row["sd"]), "flags": list(row["flags"] or [])}
+
+
+def _compare_pair(a: dict, b: dict, unit: str, nested: bool, r: float = 0.0) -> dict:
+    out = {"a": f"{a['level']}:{a['code']}", "b": f"{b['level']}:{b['code']}", "nested": nested,
+           "correlation_allowance": r}
+    if None in (a["estimate"], a["sd"], b["estimate"], b["sd"]):
+        return {**out, "difference": None, "lower": None, "upper": None, "sd": None,
+                "distinguishable": None,
+                "text": {"nl": "Geen verschil te geven: een van beide heeft geen schatting.",
+                         "en": "No difference can be given: one of the two has no estimate."}}
+    diff, lower, upper, sd = difference(a["estimate"], a["sd"], b["estimate"], b["sd"], r)
+    distinguishable = lower > 0 or upper < 0
+    return {**out, "difference": diff, "lower": lower, "upper": upper, "sd": sd,
+            "distinguishable": distinguishable,
+            "text": difference_text(a["name"], b["name"], diff, lower, upper, unit, distinguishable)}
+
+
+def from_cells(cells: pd.DataFrame, release_id: str = "", dataset: str = "") -> Released:
+    """Released cells as a frame (`service.release.cells`, or a notebook client's
+    `release()`) ready for `compare`."""
+    indexed = cells.set_index(["measure", "sector", "level", "area_code"]).sort_index()
+    return Released(release_id, dataset, indexed)
+
+
+def compare(released: Released | pd.DataFrame, measure: str, *,
+            areas: list[tuple[str, str]] | None = None, level: str | None = None,
+            sector: str = "all", structure: Structure | None = None) -> dict:
+    """Compare `areas` pairwise (and each with the country), or every area of `level` with
+    the country. `released` is a loaded release or its cells as a frame. `structure` (from
+    the register) tells which areas contain which, and how many siblings an area has (for
+    the correlation allowance); without it, disjoint pairs get the allowance of their whole
+    level and only pairs with the country count as nested."""
+    if isinstance(released, pd.DataFrame):
+        released = from_cells(released)
+    cells = released.cells
+    errors = []
+    if measure not in MEASURES:
+        errors.append({"field": "measure", "message": f"unknown measure; known: {', '.join(MEASURES)}"})
+    elif measure not in cells.index.get_level_values(0):
+        errors.append({"field": "measure", "message": "this measure is not in the release"})
+    if (areas is None) == (level is None):
+        errors.append({"field": "areas", "message": "give either areas or level"})
+    if level is not None and level not in LEVELS:
+        errors.append({"field": "level", "message": f"unknown level; known: {', '.join(LEVELS)}"})
+    if errors:
+        raise CompareError(errors)
+    unit = MEASURES[measure].unit
+    try:
+        national_row = cells.loc[(measure, sector, "country", "NL")]
+    except KeyError:
+        raise CompareError([{"field": "sector", "message": "this sector is not in the release"}]) from None
+    national = _cell(national_row, "country", "NL")
+    if level is not None:
+        try:
+            frame = cells.loc[(measure, sector, level)]
+        except KeyError:
+            raise CompareError([{"field": "sector", "message":
+                                 "the release has no cells for this sector at this level"}]) from None
+        picked = [_cell(row, level, code) for code, row in frame.iterrows()]
+    else:
+        picked = []
+        for i, (lvl, code) in enumerate(areas):
+            try:
+                picked.append(_cell(cells.loc[(measure, sector, lvl, code)], lvl, code))
+            except KeyError:
+                errors.append({"field": f"areas[{i}]", "message":
+                               "no area with this level and code in the release (for this sector)"})
+        if errors:
+            raise CompareError(errors)
+    structure = structure or Structure({}, {})
+    level_sizes = cells.loc[(measure, sector)].groupby(level=0).size().to_dict()
+
+    def pair(a: dict, b: dict) -> dict:
+        ka, kb = (a["level"], a["code"]), (b["level"], b["code"])
+        if structure.nested(ka, kb):
+            return _compare_pair(a, b, unit, True)
+        n = structure.common_siblings(ka, kb) or min(level_sizes.get(a["level"], 1),
+                                                     level_sizes.get(b["level"], 1))
+        return _compare_pair(a, b, unit, False, min(1.0, 1.5 / max(n, 1)))
+
+    for area in picked:
+        area["text"] = (interval_text(area["lower"], area["upper"], unit)
+                        if area["lower"] is not None else
+                        {"nl": "geen schatting", "en": "no estimate"})
+        area["vs_national"] = None if unit == "pupils" else _compare_pair(area, national, unit, True)
+    ranked = sorted(picked, key=lambda a: (a["estimate"] is None, -(a["estimate"] or 0), a["code"]))
+    for rank, area in enumerate(ranked, start=1):
+        area["rank"] = rank
+    national["text"] = interval_text(national["lower"], national["upper"], unit)
+    pairs = [pair(a, b)
+             for a, b in itertools.combinations(picked, 2)] if areas is not None else []
+    return {"release_id": released.release_id, "dataset": released.dataset,
+            "measure": measure_info(measure), "sector": sector, "level": level,
+            "national": national, "areas": picked, "differences": pairs,
+            "cost": {"rho": "0", "note": "comparing uses only released values: no budget"},
+            "method": METHOD}
+
+
+METHOD = {
+    "interval": "95% interval of each released cell, as published",
+    "difference": "estimate_a − estimate_b ± 1.96 · sqrt(sd_a² + sd_b² + 2·r·sd_a·sd_b) from "
+                  "the released sd; r = 0 where one area contains the other (conservative), "
+                  "r = min(1, 1.5/n) for disjoint areas with n areas of the level under their "
+                  "common parent (reconciliation correlates them negatively, about −1/n)",
+    "distinguishable": "the 95% interval of the difference excludes 0",
+    "counts_vs_country": "counts are not compared with the national total (different sizes); "
+                         "compare shares or rates instead",
+}
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Public structure from the register: the areas containing each area, and each area's
+    direct parent with its number of children at the area's level."""
+
+    parents: dict[tuple[str, str], set[tuple[str, str]]]
+    parent_of: dict[tuple[str, str], tuple[tuple[str, str], int]]
+
+    def nested(self, a: tuple[str, str], b: tuple[str, str]) -> bool:
+        return "country" in (a[0], b[0]) or b in self.parents.get(a, ()) \
+            or a in self.parents.get(b, ())
+
+    def common_siblings(self, a: tuple[str, str], b: tuple[str, str]) -> int | None:
+        """Children of the common direct parent of two areas of one level, or None."""
+        pa, pb = self.parent_of.get(a), self.parent_of.get(b)
+        if a[0] == b[0] and pa and pb and pa[0] == pb[0] and pa[0][0] != "country":
+            return pa[1]
+        return None
+
+
+def register_structure(con: duckdb.DuckDBPyConnection) -> Structure:
+    """The register's containment (school → its areas; municipality → province; everything
+    → country) and sibling counts."""
+    parents: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    direct: dict[tuple[str, str], tuple[str, str]] = {}
+    for level, code, plevel, pcode in con.execute(
+            "SELECT level, code, parent_level, parent_code FROM area "
+            "WHERE parent_code IS NOT NULL").fetchall():
+        lvl = "swv" if level in ("swv_po", "swv_vo") else level
+        parents.setdefault((lvl, code), set()).add((plevel, pcode))
+        direct[(lvl, code)] = (plevel, pcode)
+    for sid, gm, pv, mc, swv in con.execute(
+            "SELECT school_id, municipality_code, province_code, rmc_code, swv_code FROM school").fetchall():
+        parents[("school", sid)] = {("municipality", gm), ("province", pv), ("rmc", mc), ("swv", swv)}
+        direct[("school", sid)] = ("municipality", gm)
+    counts: dict[tuple[str, tuple[str, str]], int] = {}
+    for (lvl, _), parent in direct.items():
+        counts[(lvl, parent)] = counts.get((lvl, parent), 0) + 1
+    parent_of = {key: (parent, counts[(key[0], parent)]) for key, parent in direct.items()}
+    return Structure(parents, parent_of)

@@ -1,0 +1,53 @@
+"""Ingest a folder of school batches (`<root>/<school_id>/{enrolments,absences}.{csv,parquet}`),
+as `aanwezig synth` writes them and as a school board's system would deliver them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from service.ingest.batches import files_from_paths, ingest_many
+from service.settings import Settings
+
+
+@dataclass
+class DirectoryReport:
+    """Outcome per batch status, and the batches that were refused (with their problems)."""
+
+    statuses: Counter = field(default_factory=Counter)
+    enrolment_rows: int = 0
+    absence_rows: int = 0
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def batch_folders(root: Path) -> list[Path]:
+    """The school folders under `root`, in a stable order."""
+    return sorted(p for p in Path(root).iterdir() if p.is_dir())
+
+
+def ingest_directory(con: duckdb.DuckDBPyConnection, settings: Settings, root: Path,
+                     progress: Callable[[int], None] | None = None,
+                     chunk: int = 200) -> DirectoryReport:
+    """Ingest every school folder under `root` (one batch each; validated `chunk` batches at
+    a time in one SQL pass, each stored in its own transaction). A refused batch is reported
+    and skipped; the others are stored."""
+    report = DirectoryReport()
+    folders = batch_folders(root)
+    for start in range(0, len(folders), chunk):
+        part = folders[start:start + chunk]
+        batches = [(f.name, files_from_paths([p for p in sorted(f.iterdir())
+                                              if p.suffix in (".csv", ".parquet")])) for f in part]
+        for folder, result in zip(part, ingest_many(con, settings, batches)):
+            if isinstance(result, Exception):
+                report.refused[folder.name] = str(result)
+            else:
+                report.statuses[result.status] += 1
+                report.enrolment_rows += result.enrolment_rows
+                report.absence_rows += result.absence_rows
+        if progress:
+            progress(len(part))
+    return report

@@ -1,0 +1,184 @@
+"""A release's files: the canonical JSON payload, CSV, Parquet, the Frictionless
+datapackage.json and its detached Ed25519 signature; and offline verification.
+
+The payload (``release.json``) is the canonical serialisation of a release: sorted keys, no
+whitespace, UTF-8, floats rounded to fixed decimals before serialising. CSV and Parquet are
+built from it deterministically. ``datapackage.json`` lists every resource with its sha256,
+bytes, Table Schema (fields, units, missing values), the budget and the method; the
+signature is over the exact bytes of ``datapackage.json``. Verifying a download therefore
+means: check the signature of datapackage.json with the published key, then the sha256 of each
+file against it (``aanwezig verify`` does both; docs/releases.md has an openssl one-liner).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from service.releases.signing import load_public_pem, verify
+
+COLUMNS = ("measure", "level", "area_code", "area_name", "sector", "estimate", "lower", "upper",
+           "sd", "unit", "noise", "scale", "flags")
+
+FIELD_DOCS = {
+    "measure": ("string", "measure code from GET /v1/catalog"),
+    "level": ("string", "area level: country, province, rmc, swv, municipality, residence, school"),
+    "area_code": ("string", "CBS code (GM0363, PV27, MC21), SWV code (PO2701) or school id (12AB00)"),
+    "area_name": ("string", "name of the area or school"),
+    "sector": ("string", "PO, SBO, SO, VSO, VO, or 'all'"),
+    "estimate": ("number", "published estimate (counts: non-negative integers that add up across levels)"),
+    "lower": ("number", "lower end of the 95% interval"),
+    "upper": ("number", "upper end of the 95% interval"),
+    "sd": ("number", "standard deviation of the unbiased estimate from the privacy noise"),
+    "unit": ("string", "pupils, share (0-1), or rate (0-1)"),
+    "noise": ("string", "noise distribution of the underlying totals"),
+    "scale": ("number", "noise scale of the (numerator) total at this level"),
+    "flags": ("string", "semicolon-separated flags, e.g. interval_includes_0"),
+}
+
+
+def canonical_bytes(obj: Any) -> bytes:
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8, no NaN."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def rows_of(payload: dict) -> list[list]:
+    return payload["rows"]
+
+
+def to_csv(payload: dict) -> bytes:
+    """RFC 4180 CSV (UTF-8, CRLF), CBS codes next to names."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(payload["columns"])
+    for row in payload["rows"]:
+        writer.writerow(["" if v is None else (";".join(v) if isinstance(v, list) else v) for v in row])
+    return out.getvalue().encode("utf-8")
+
+
+def to_parquet(payload: dict) -> bytes:
+    columns = payload["columns"]
+    data = {c: [r[i] for r in payload["rows"]] for i, c in enumerate(columns)}
+    if "flags" in data:
+        data["flags"] = [";".join(v) for v in data["flags"]]
+    table = pa.table(data)
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def _schema(columns) -> dict:
+    fields = []
+    for name in columns:
+        kind, text = FIELD_DOCS.get(name, ("string", name))
+        fields.append({"name": name, "type": kind, "description": text})
+    return {"fields": fields, "missingValues": [""], "primaryKey": ["measure", "level", "area_code", "sector"]}
+
+
+def datapackage(payload: dict, resources: dict[str, bytes]) -> bytes:
+    """Frictionless Tabular Data Package describing the resources, canonical bytes."""
+    meta = {k: payload[k] for k in ("release_id", "kind", "dataset", "created_at",
+                                   "service_version", "budget", "method", "spec") if k in payload}
+    media = {"csv": "text/csv", "json": "application/json",
+             "parquet": "application/vnd.apache.parquet"}
+    res = []
+    for path, data in sorted(resources.items()):
+        fmt = path.rsplit(".", 1)[1]
+        entry = {"name": "release-" + fmt, "path": path, "format": fmt, "mediatype": media[fmt],
+                 "hash": "sha256:" + sha256(data)}
+        if fmt == "csv":
+            entry.update({"profile": "tabular-data-resource", "encoding": "utf-8",
+                          "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "header": True},
+                          "schema": _schema(payload["columns"])})
+        res.append(entry)
+    package = {
+        "profile": "data-package",
+        "name": "aanwezig-" + payload["release_id"].lower(),
+        "title": f"Aanwezig {payload['kind']} release {payload['dataset']}",
+        "description": ("Differentially private school-attendance statistics. Every number carries "
+                        "a 95% interval from the known noise; nothing is suppressed."),
+        "created": payload["created_at"],
+        "licenses": [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
+                      "title": "Creative Commons Attribution 4.0"}],
+        "sources": [{"title": "Aanwezig; geography: CBS / Kadaster, via PDOK (bewerkt: cartomap/nl)"}],
+        "resources": res,
+        "aanwezig": meta,
+    }
+    return canonical_bytes(package)
+
+
+@dataclass(frozen=True)
+class ReleaseFiles:
+    """Every file of one release (or of one area's subset)."""
+
+    files: dict[str, bytes]   # release.json, release.csv, release.parquet, datapackage.json
+    signature: bytes          # Ed25519 over datapackage.json
+
+    def zip(self) -> bytes:
+        """Every file and the signature, deflated, with a fixed timestamp (the same release
+        gives the same bytes), built once per file set."""
+        return self._zip
+
+    @cached_property
+    def _zip(self) -> bytes:
+        # `writestr` with a ZipInfo ignores the archive's compression: name it on each member
+        buf = io.BytesIO()
+        members = [*sorted(self.files.items()), ("datapackage.json.sig", self.signature)]
+        with zipfile.ZipFile(buf, "w") as zf:
+            for name, data in members:
+                zf.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data,
+                            compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+        return buf.getvalue()
+
+
+def build_files(payload_bytes: bytes) -> dict[str, bytes]:
+    """All files of a release from its canonical payload (deterministic)."""
+    payload = json.loads(payload_bytes)
+    resources = {"release.json": payload_bytes, "release.csv": to_csv(payload),
+                 "release.parquet": to_parquet(payload)}
+    return {**resources, "datapackage.json": datapackage(payload, resources)}
+
+
+class VerificationError(Exception):
+    """A downloaded release does not verify; says which file and why."""
+
+
+def verify_files(files: dict[str, bytes], signature: bytes, public_pem: str | bytes) -> list[str]:
+    """Check the signature over datapackage.json and every listed resource's sha256 and size.
+    Returns the verified file names; raises VerificationError naming the first failure."""
+    package_bytes = files.get("datapackage.json")
+    if package_bytes is None:
+        raise VerificationError("datapackage.json is missing")
+    if not verify(load_public_pem(public_pem), package_bytes, signature):
+        raise VerificationError("the signature over datapackage.json does not verify")
+    checked = ["datapackage.json"]
+    for res in json.loads(package_bytes)["resources"]:
+        data = files.get(res["path"])
+        if data is None:
+            raise VerificationError(f"{res['path']} is listed but missing")
+        if "sha256:" + sha256(data) != res["hash"]:
+            raise VerificationError(f"{res['path']} does not match its sha256 in datapackage.json")
+        checked.append(res["path"])
+    return checked
+
+
+def verify_directory(folder: Path, public_pem: str | bytes) -> list[str]:
+    """Verify an unpacked download (`datapackage.json`, `datapackage.json.sig`, resources)."""
+    folder = Path(folder)
+    files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.suffix != ".sig"}
+    return verify_files(files, (folder / "datapackage.json.sig").read_bytes(), public_pem)

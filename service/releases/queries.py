@@ -1,0 +1,182 @@
+"""Ad-hoc queries for researchers: validate against the catalogue, plan the budget (or the
+budget a target accuracy costs), show cost and expected intervals (dry run), or release.
+
+A query is one measure over the full cross product of public group-by keys (register and
+catalogue keys only, every key released, zeros included), restricted by public filters.
+Yearly, each pupil contributes to exactly one key, so every total's L2 sensitivity is its
+catalogue bound with one cell. By month (group-by `month`, or a filter on one month) a pupil
+contributes to one key per selected month: the bound is the month bound with max_cells = the
+months selected (`QuerySpec.bound`, from `catalogue.table_bound`). `privacy.bounds.sensitivity`
+derives the sensitivity from that spec in both cases. The measure's totals are noised with the
+discrete Gaussian; a rate or share is the ratio of two noisy totals with a conservative
+interval. No consistency step (one level).
+
+The canonical request (dataset, measure, group-by, sorted filters, exact ρ) is hashed: the same
+question asked again — by anyone — returns the stored release at no cost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from privacy.accuracy import ratio_interval_for_plans
+from privacy.budget import Rho
+from privacy.ledger import StoredRelease
+from privacy.mechanisms import add_noise, plan_gaussian, rho_for_half_width
+from service.releases import aggregate
+from service.releases.catalogue import MEASURES, MONTH, QuerySpec, validate_query
+from service.register.dimensions import CatalogueError
+from service.releases.store import Computed, publish, stored_in_memory
+from service.settings import Settings
+
+MIN_RHO = Rho.of("0.000001")
+MAX_RHO = Rho.of("1")
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """ρ per total of the measure and what it buys (before spending)."""
+
+    spec: QuerySpec
+    rho_per_total: dict[str, Rho]
+
+    @property
+    def rho(self) -> Rho:
+        return sum(self.rho_per_total.values(), Rho.zero())
+
+    def expected(self) -> list[dict]:
+        """95% half-width of each total per cell, in its own unit (pupils or minutes)."""
+        out = []
+        units = {t.name: t.unit for t in self.spec.totals()}
+        for name, rho in self.rho_per_total.items():
+            bound = self.spec.bound(name)
+            p = plan_gaussian(bound, rho)
+            row = {"total": name, "unit": units[name], "rho": str(rho.value),
+                   "noise": p.mechanism, "scale": p.scale, "half_width_95": p.radius(0.05)}
+            if self.spec.period == MONTH:
+                row["cells_per_pupil"] = bound.max_cells
+            out.append(row)
+        return out
+
+
+def plan_query(spec: QuerySpec, rho: Rho | None = None, half_width: float | None = None) -> QueryPlan:
+    """Split a budget over the measure's totals (equally, relative to each total's
+    sensitivity), or find the budget at which every total's 95% half-width is ≤ half_width
+    (in the total's own unit)."""
+    totals = spec.totals()
+    if (rho is None) == (half_width is None):
+        raise CatalogueError("budget", "give either a budget (rho) or an accuracy (half_width)")
+    if rho is not None:
+        if not MIN_RHO <= rho <= MAX_RHO:
+            raise CatalogueError("budget", f"rho must lie in [{MIN_RHO}, {MAX_RHO}]")
+        part = Rho.from_micro(max(1, rho.to_micro_floor() // len(totals)))
+        return QueryPlan(spec, {t.name: part for t in totals})
+    if not (isinstance(half_width, (int, float)) and math.isfinite(half_width) and half_width >= 1):
+        raise CatalogueError("accuracy", "half_width must be a number ≥ 1 (pupils or minutes)")
+    return QueryPlan(spec, {t.name: rho_for_half_width(spec.bound(t.name), float(half_width))
+                            for t in totals})
+
+
+def canonical_spec(dataset: str, spec: QuerySpec, plan: QueryPlan) -> dict:
+    return {"measure": spec.measure, "group_by": list(spec.group_by),
+            "filters": {name: sorted(values) for name, values in spec.filters},
+            "rho_per_total": {k: str(v.value) for k, v in sorted(plan.rho_per_total.items())},
+            "dataset": dataset}
+
+
+def compute_query(con: duckdb.DuckDBPyConnection, dataset: str, plan: QueryPlan) -> Computed:
+    """Noisy cells for every public key of the query (the true totals stay in here)."""
+    spec = plan.spec
+    measure = MEASURES[spec.measure]
+    grouped = aggregate.grouped_totals(con, dataset, list(spec.group_by), dict(spec.filters))
+    plans = {}
+    for name, rho in plan.rho_per_total.items():
+        if grouped.totals[name].bound != spec.bound(name):
+            raise RuntimeError("the aggregate's bound and the query's bound differ")
+        plans[name] = plan_gaussian(spec.bound(name), rho)
+    noisy = {name: add_noise(grouped.totals[name].values, p) for name, p in plans.items()}
+    num = sum(noisy[n] for n in measure.numerator)
+    lead = plans[measure.numerator[0]]
+    if measure.denominator:
+        den = sum(noisy[n] for n in measure.denominator)
+        rows = [ratio_interval_for_plans(int(a), lead, int(b), plans[measure.denominator[0]],
+                                         clip=(0.0, 1.0)) for a, b in zip(num, den)]
+        est = np.array([r.estimate if r.estimate is not None else np.nan for r in rows])
+        lower = np.array([r.lower for r in rows])
+        upper = np.array([r.upper for r in rows])
+        if measure.complement:
+            est, lower, upper = 1 - est, 1 - upper, 1 - lower
+        sd = np.full(len(rows), np.nan)
+        decimals = 6
+    else:
+        r = lead.radius(0.05)
+        est = np.maximum(num, 0).astype(float)
+        lower, upper = np.maximum(num - r, 0).astype(float), np.maximum(num + r, 0).astype(float)
+        sd = np.full(len(num), math.sqrt(lead.variance()))
+        decimals = 0
+    level = ",".join(spec.group_by) or "all"
+    sector = dict(spec.filters).get("sector")
+    frame = pd.DataFrame({
+        "measure": spec.measure, "level": level,
+        "area_code": [",".join(k) for k in grouped.keys] or ["all"],
+        "area_name": [",".join(k) for k in grouped.key_names] or ["all"],
+        "sector": ",".join(sector) if sector else "all",
+        "estimate": [None if not math.isfinite(v) else round(float(v), decimals) for v in est],
+        "lower": [round(float(v), decimals) if math.isfinite(v) else None for v in lower],
+        "upper": [round(float(v), decimals) if math.isfinite(v) else None for v in upper],
+        "sd": [round(float(v), 6) if math.isfinite(v) else None for v in sd],
+        "unit": measure.unit, "noise": lead.mechanism, "scale": round(lead.scale, 6)})
+    frame["flags"] = [(["interval_includes_0"] if (lo is not None and lo <= 0) else [])
+                      + ([] if e is not None else ["no_estimate_denominator_not_positive"])
+                      for lo, e in zip(frame["lower"], frame["estimate"])]
+    method = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
+              "intervals": "counts: noisy value ± OpenDP's 95% radius, clipped at 0; ratios: "
+                           "conservative box of the two totals at 97.5% each",
+              "unit_of_privacy": "one pupil in one school year", "filters": canonical_spec(dataset, spec, plan)["filters"]}
+    if spec.period == MONTH:
+        method["period"] = {"name": MONTH,
+                            "cells_per_pupil": spec.bound(measure.numerator[0]).max_cells,
+                            "note": "monthly values come from the table pupil_month; one pupil adds to at most "
+                                    "one cell per selected month"}
+    return Computed(frame, method)
+
+
+def run_query(con: duckdb.DuckDBPyConnection, settings: Settings, *, principal: str,
+              dataset: str, measure: str, group_by, filters, rho: Rho | None = None,
+              half_width: float | None = None, db_path: str | None = None) -> StoredRelease:
+    """Release a query from the researcher pool, charged to `principal`'s allowance (or
+    return the stored release of the same canonical query, free)."""
+    spec = validate_query(measure, group_by, filters)
+    plan = plan_query(spec, rho, half_width)
+    return publish(con, settings, kind="query", dataset=dataset,
+                   spec=canonical_spec(dataset, spec, plan), pool="researcher",
+                   principal=principal, rho=plan.rho,
+                   compute=lambda: compute_query(con, dataset, plan), db_path=db_path)
+
+
+def stored_query(db_path: str, *, dataset: str, measure: str, group_by, filters,
+                 rho: Rho | None = None, half_width: float | None = None) -> StoredRelease | None:
+    """The stored release of this canonical query if this process has it in memory (what
+    :func:`run_query` would return free), else None. Raises CatalogueError like run_query."""
+    spec = validate_query(measure, group_by, filters)
+    plan = plan_query(spec, rho, half_width)
+    return stored_in_memory(db_path, "query", dataset, canonical_spec(dataset, spec, plan))
+
+
+def dry_run(con: duckdb.DuckDBPyConnection, *, dataset: str, measure: str, group_by, filters,
+            rho: Rho | None = None, half_width: float | None = None) -> dict:
+    """Cost and expected intervals without touching data or budget."""
+    spec = validate_query(measure, group_by, filters)
+    plan = plan_query(spec, rho, half_width)
+    keys = math.prod(len(k) for k in aggregate._key_sets(con, dataset, spec.group_by, spec.filters))
+    return {"measure": spec.measure, "group_by": list(spec.group_by),
+            "filters": {n: sorted(v) for n, v in spec.filters},
+            "cost": {"rho": str(plan.rho.value), "rho_decimal": float(plan.rho),
+                     "epsilon": round(plan.rho.epsilon(), 4)},
+            "cells": keys, "expected": plan.expected(), "unit": MEASURES[spec.measure].unit}
+

@@ -1,0 +1,138 @@
+"""The yearly standard release: what is noised, how the budget is split, and publishing it.
+
+Tables noised at every level (school, municipality, province, country, RMC region,
+samenwerkingsverband, and the country by sector):
+- the absence-band histogram (`band_0` … `band_4`) as ONE table: a pupil lies in exactly one
+  band, so the five vectors together have L2 sensitivity 1 and cost one table's ρ. Pupils
+  enrolled (all bands), chronic (bands 10–20, 20–50, ≥ 50 %) and severe (≥ 50 %) counts are
+  sums of reconciled bands — post-processing, consistent with the bands by construction;
+- possible minutes, absent minutes, and absent minutes per reason (each up to the year's
+  school minutes per pupil);
+- long-term absence and the 16-hour signal (0/1 per pupil).
+Rates and shares are ratios of two reconciled totals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from privacy.budget import Rho
+from privacy.consistency import Level
+from privacy.ledger import StoredRelease
+from service.releases import aggregate
+from service.releases.catalogue import BANDS, JOINT_TABLES, MEASURES, REASONS, TOTALS
+from service.releases.store import DEFAULT_BUDGET, Computed, publish
+from service.settings import Settings
+from service.releases.standard_tables import (AreaLevels, Table, TotalResult, cells_frame, noisy_total,
+                                      plan_tables, predicted_half_widths)
+
+BAND_TOTALS, BAND_BOUND = JOINT_TABLES["band"]
+
+#: The noised tables and their weights in the plan (docs/releases.md).
+TABLES: tuple[Table, ...] = (
+    Table("band", BAND_TOTALS, BAND_BOUND, weight=3.0),
+    Table("possible_minutes", ("possible_minutes",), TOTALS["possible_minutes"].bound, 1.0),
+    Table("absent_minutes", ("absent_minutes",), TOTALS["absent_minutes"].bound, 2.0),
+    *(Table(f"{r}_minutes", (f"{r}_minutes",), TOTALS[f"{r}_minutes"].bound, 0.5) for r in REASONS),
+    Table("long_term", ("long_term",), TOTALS["long_term"].bound, 1.0),
+    Table("signal16", ("signal16",), TOTALS["signal16"].bound, 1.0),
+)
+
+#: Totals published as sums of reconciled bands instead of being noised themselves.
+BAND_SUMS = {"enrolled": BAND_TOTALS,
+             "chronic": tuple(f"band_{k}" for k, (lo, _) in enumerate(BANDS) if lo >= 10),
+             "severe": tuple(f"band_{k}" for k, (lo, _) in enumerate(BANDS) if lo >= 50)}
+
+LEVELS = ("school", "municipality", "province", "country", "rmc", "swv", "sector")
+
+
+@dataclass(frozen=True)
+class StandardRelease:
+    """Noisy, reconciled cells (no true values) and the accuracy gain per table and level."""
+
+    cells: pd.DataFrame
+    gains: pd.DataFrame
+    rho: Rho
+
+
+def _areas(leaf: aggregate.LeafTotals) -> AreaLevels:
+    """Levels for reconciliation: the register's, with the PO and VO partnerships joined into
+    one 'swv' level (every school lies in exactly one of them)."""
+    lv = leaf.levels
+    levels, codes, names = {}, {}, {}
+    for name in ("municipality", "province", "country", "rmc", "sector"):
+        levels[name] = Level(name, lv[name].group_of_school, len(lv[name].codes))
+        codes[name], names[name] = lv[name].codes, lv[name].names
+    po, vo = lv["swv_po"], lv["swv_vo"]
+    group = np.where(po.group_of_school >= 0, po.group_of_school,
+                     np.where(vo.group_of_school >= 0, vo.group_of_school + len(po.codes), -1))
+    levels["swv"] = Level("swv", group, len(po.codes) + len(vo.codes))
+    codes["swv"], names["swv"] = po.codes + vo.codes, po.names + vo.names
+    return AreaLevels(leaf.school_ids, leaf.school_names, levels, codes, names)
+
+
+def _summed(parts: list[TotalResult]) -> TotalResult:
+    out = TotalResult(parts[-1].plans, {}, {}, {})
+    for level in parts[0].estimate:
+        out.estimate[level] = sum(p.estimate[level] for p in parts)
+        out.variance[level] = sum(p.variance[level] for p in parts)
+        out.integer[level] = sum(p.integer[level] for p in parts)
+    return out
+
+
+def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
+                             total_rho: Rho) -> StandardRelease:
+    """Noise, reconcile and form every measure at every level. Pure of the ledger (the
+    evaluation uses it on synthetic data); `publish_standard` charges and stores it."""
+    leaf = aggregate.leaf_totals(con, school_year)
+    areas = _areas(leaf)
+    plan = plan_tables(list(TABLES), list(LEVELS), total_rho)
+    results: dict[str, TotalResult] = {}
+    gains = []
+    for table in TABLES:
+        for total in table.totals:
+            results[total] = noisy_total(leaf.totals[total].values, table, areas, plan)
+            gains += [{"table": table.name, "total": total, "level": lvl, "median_variance_gain": g}
+                      for lvl, g in results[total].gain.items()]
+    for alias, bands in BAND_SUMS.items():
+        results[alias] = _summed([results[b] for b in bands])
+    cells = cells_frame(list(MEASURES.values()), results, areas)
+    # the 'sector' level is the country split by sector
+    is_sector = cells["level"] == "sector"
+    cells.loc[is_sector, "sector"] = cells.loc[is_sector, "area_code"]
+    cells.loc[is_sector, ["level", "area_code", "area_name"]] = ["country", "NL", "Nederland"]
+    return StandardRelease(cells, pd.DataFrame(gains), total_rho)
+
+
+def plan_table(con: duckdb.DuckDBPyConnection, school_year: str,
+               rho: Rho = DEFAULT_BUDGET["standard"]) -> pd.DataFrame:
+    """The budget plan before spending: ρ, noise scale and raw 95% half-width per table and
+    level (reconciliation narrows the upper levels further)."""
+    frame = predicted_half_widths(list(TABLES), list(LEVELS), rho)
+    return frame.rename(columns={"total": "table"})
+
+
+def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_year: str,
+                     rho: Rho = DEFAULT_BUDGET["standard"]) -> StoredRelease:
+    """Publish (or return the already published) standard release of a school year."""
+    spec = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
+            "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 1}
+
+    def compute() -> Computed:
+        release = compute_standard_release(con, school_year, rho)
+        method = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
+                  "consistency": "generalised least squares over all levels (Woodbury), "
+                                 "then non-negative integers by controlled rounding",
+                  "intervals": "95%: unbiased estimate ± 1.96 sd, widened to contain the published "
+                               "value; ratios: conservative box of the two totals at 97.5% each",
+                  "unit_of_privacy": "one pupil in one school year",
+                  "accuracy_gain": release.gains.groupby("level")["median_variance_gain"]
+                  .median().round(3).to_dict()}
+        return Computed(release.cells, method)
+
+    return publish(con, settings, kind="standard", dataset=school_year, spec=spec,
+                   pool="standard", principal=None, rho=rho, compute=compute)

@@ -1,0 +1,209 @@
+"""Publishing releases: budget defaults, the charge-then-store step, and reading releases back.
+
+Every release — the yearly standard tables, a researcher's query, a week of the series — goes
+through :func:`publish`: the request's canonical hash finds a stored release (returned at no
+cost); otherwise the noisy cells are computed, serialised canonically, signed, and stored in
+the SAME DuckDB transaction that charges the budget with a conditional update
+(`service.releases.ledger_store.DuckDBLedger.charge_and_store`). Nothing is returned before that
+transaction commits; if the process dies after it, the charge stands (fail closed).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from privacy.budget import DEFAULT_DELTA, Rho
+from privacy.ledger import Charge, ReleaseRecord, StoredRelease
+from privacy.request import request_hash
+from service import __version__
+from service.db import database_path
+from service.releases.ledger_store import DuckDBLedger
+from service.releases.files import COLUMNS, build_files, canonical_bytes, sha256
+from service.settings import Settings
+from service.releases.signing import private_key, sign
+
+#: Default yearly budget per dataset (school year), in zCDP ρ — docs/releases.md explains the
+#: choice. ε at δ = DEFAULT_DELTA is shown next to every figure.
+DEFAULT_BUDGET = {"global": Rho.of("1"), "standard": Rho.of("0.6"), "weekly": Rho.of("0.2"),
+                  "researcher": Rho.of("0.2")}
+DEFAULT_RESEARCHER_ALLOWANCE = Rho.of("0.05")
+
+
+def ledger(con: duckdb.DuckDBPyConnection) -> DuckDBLedger:
+    """The budget ledger and release store of this database (a cursor per transaction)."""
+    return DuckDBLedger(con.cursor)
+
+
+def ensure_budget(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    """Create the default caps of a dataset if it has none (never changes existing caps)."""
+    if _count(con, "SELECT count(*) FROM budget_cap WHERE dataset = ?", [dataset]):
+        return
+    book = ledger(con)
+    book.set_cap(dataset, "global", None, None, DEFAULT_BUDGET["global"].to_micro_floor())
+    for pool in ("standard", "weekly", "researcher"):
+        book.set_cap(dataset, "pool", pool, None, DEFAULT_BUDGET[pool].to_micro_floor())
+
+
+def ensure_allowance(con: duckdb.DuckDBPyConnection, dataset: str, principal: str) -> None:
+    """Give a researcher the default allowance inside the researcher pool, once."""
+    ensure_budget(con, dataset)
+    if not _count(con, "SELECT count(*) FROM budget_cap WHERE dataset = ? AND scope = 'principal' "
+                       "AND principal = ?", [dataset, principal]):
+        ledger(con).set_cap(dataset, "principal", "researcher", principal,
+                            DEFAULT_RESEARCHER_ALLOWANCE.to_micro_floor())
+
+
+def _count(con: duckdb.DuckDBPyConnection, query: str, params: list) -> int:
+    cur = con.cursor()
+    try:
+        return cur.execute(query, params).fetchone()[0]
+    finally:
+        cur.close()
+
+
+def budget_view(rho_micro: int, delta: float = DEFAULT_DELTA) -> dict:
+    """A budget in micro-ρ as exact ρ, decimal ρ and ε at δ (for display)."""
+    rho = Rho.from_micro(rho_micro)
+    return {"rho": str(rho.value), "rho_decimal": float(rho),
+            "epsilon": _epsilon(rho_micro, delta), "delta": delta}
+
+
+@lru_cache(maxsize=4096)
+def _epsilon(rho_micro: int, delta: float) -> float:
+    """ε at δ of a budget (OpenDP's privacy profile; a pure function, so cached)."""
+    return round(Rho.from_micro(rho_micro).epsilon(delta), 4) if rho_micro else 0.0
+
+
+@dataclass(frozen=True)
+class Computed:
+    """What a release computation returns: noisy cells (no true values) and its method."""
+
+    cells: pd.DataFrame
+    method: dict
+
+
+def make_payload(kind: str, dataset: str, spec: dict, computed: Computed, micro: int,
+                 release_id: str, created_at: datetime) -> bytes:
+    cells = computed.cells
+    rows = [[_plain(v) for v in row] for row in cells[list(COLUMNS)].itertuples(index=False)]
+    payload = {
+        "format": "aanwezig-release/1", "release_id": release_id, "kind": kind,
+        "dataset": dataset, "created_at": created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "service_version": __version__, "spec": spec, "method": computed.method,
+        "budget": budget_view(micro), "columns": list(COLUMNS), "rows": rows,
+    }
+    return canonical_bytes(payload)
+
+
+def _plain(v):
+    if isinstance(v, float) and v != v:
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    return list(v) if isinstance(v, tuple) else v
+
+
+def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, dataset: str,
+            spec: dict, pool: str, principal: str | None, rho: Rho,
+            compute: Callable[[], Computed], db_path: str | None = None) -> StoredRelease:
+    """Return the stored release for `spec` (free), or compute, sign, charge and store it.
+
+    `db_path`: the database file behind `con` if the caller knows it (the server does, from
+    `db.database_path` at start-up), which saves a query on a repeat.
+
+    Raises privacy.ledger.BudgetExhausted (nothing stored, nothing returned) if the charge
+    does not fit the principal's allowance, the pool or the global cap.
+    """
+    full_spec = {"kind": kind, "dataset": dataset, **spec}
+    key = request_hash(full_spec)
+    db_path = db_path or database_path(con)
+    known = stored_in_memory(db_path, kind, dataset, spec)
+    if known is not None:                 # releases are immutable: a repeat needs no database
+        return known
+    ensure_budget(con, dataset)
+    if principal:
+        ensure_allowance(con, dataset, principal)
+    book = ledger(con)
+    found = book.find_release(key)
+    if found is not None:
+        _remember(db_path, key, found.record)
+        return found
+    micro = rho.to_micro_ceil()
+    remaining = book.remaining(dataset, pool, principal)
+    if min(remaining.values()) < micro:
+        # Checked again, atomically, by charge_and_store; this early refusal only avoids
+        # computing noise that could never be released.
+        from privacy.ledger import BudgetExhausted
+        scope = min(remaining, key=remaining.get)
+        raise BudgetExhausted(scope=scope, requested_micro=micro, remaining_micro=remaining[scope])
+    computed = compute()
+    created = datetime.now(UTC).replace(microsecond=0)
+    release_id = "R" + uuid.uuid4().hex[:12].upper()
+    payload = make_payload(kind, dataset, full_spec, computed, micro, release_id, created)
+    files = build_files(payload)
+    record = ReleaseRecord(
+        release_id=release_id, request_hash=key, dataset=dataset, kind=kind,
+        spec_json=json.dumps(full_spec, sort_keys=True, default=str), payload=payload,
+        content_hash=sha256(payload), signature=sign(private_key(settings), files["datapackage.json"]),
+        created_at=created, service_version=__version__, micro=micro)
+    stored = book.charge_and_store(Charge(dataset, pool, principal, micro, key), record)
+    _remember(db_path, key, stored.record)
+    return stored
+
+
+#: Stored releases by (database, request hash): immutable, so safe to keep; bounded.
+_STORED: dict[tuple[str, str], ReleaseRecord] = {}
+
+
+def stored_in_memory(db_path: str, kind: str, dataset: str, spec: dict) -> StoredRelease | None:
+    """The release :func:`publish` would return for free, if this process has seen it;
+    None means "ask publish" (it may still be stored). No database, no budget."""
+    known = _STORED.get((db_path, request_hash({"kind": kind, "dataset": dataset, **spec})))
+    return StoredRelease(known, newly_charged=False) if known is not None else None
+
+
+def _remember(db_path: str, key: str, record: ReleaseRecord) -> None:
+    if len(_STORED) >= 256:
+        _STORED.pop(next(iter(_STORED)))
+    _STORED[(db_path, key)] = record
+
+
+
+
+def list_releases(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> list[dict]:
+    """Metadata of stored releases, newest first (no cells)."""
+    rows = con.execute(
+        "SELECT release_id, kind, dataset, created_at, micro, content_hash, spec_json FROM release "
+        "WHERE ? IS NULL OR kind = ? ORDER BY created_at DESC, release_id", [kind, kind]).fetchall()
+    return [{"release_id": r[0], "kind": r[1], "dataset": r[2],
+             "created_at": r[3].strftime("%Y-%m-%dT%H:%M:%SZ"), "budget": budget_view(r[4]),
+             "content_hash": r[5], "spec": json.loads(r[6])} for r in rows]
+
+
+def get_release(con: duckdb.DuckDBPyConnection, release_id: str) -> ReleaseRecord | None:
+    row = con.execute("SELECT request_hash FROM release WHERE release_id = ?", [release_id]).fetchone()
+    if row is None:
+        return None
+    found = ledger(con).find_release(row[0])
+    return found.record if found else None
+
+
+def latest(con: duckdb.DuckDBPyConnection, kind: str, dataset: str | None = None) -> str | None:
+    row = con.execute("SELECT release_id FROM release WHERE kind = ? AND (? IS NULL OR dataset = ?) "
+                      "ORDER BY created_at DESC LIMIT 1", [kind, dataset, dataset]).fetchone()
+    return row[0] if row else None
+
+
+def cells(record: ReleaseRecord) -> pd.DataFrame:
+    """The released cells of a stored release as a DataFrame."""
+    payload = json.loads(record.payload)
+    return pd.DataFrame(payload["rows"], columns=payload["columns"])
+
