@@ -61,8 +61,9 @@ def database_path(con: duckdb.DuckDBPyConnection) -> str:
         cur.close()
 
 
-KEYS, BUDGET, REGISTER = "keys", "budget", "register"
-"""What a write changes: API keys; budget caps and charges; the register and calendar."""
+KEYS, BUDGET, REGISTER, DATA = "keys", "budget", "register", "data"
+"""What a write changes: API keys; budget caps and charges; the register and calendar; the
+derived per-pupil tables (a derive committed: the data version may have moved)."""
 
 _generation_lock = threading.Lock()
 _generations: dict[str, int] = {}

@@ -67,3 +67,12 @@ CREATE OR REPLACE MACRO absence_band(absent, possible) AS
           WHEN absent * 5 < possible THEN 2
           WHEN absent * 2 < possible THEN 3
           ELSE 4 END)::TINYINT;
+-- The data version of each school year's derived tables: the set of active batches derive
+-- read (their ids, hashed), written in the same transaction as the rows. Part of every
+-- release's request identity (service/releases/identity.py).
+CREATE TABLE IF NOT EXISTS derived_version (
+    school_year   VARCHAR PRIMARY KEY,
+    batches_hash  VARCHAR NOT NULL,
+    batches       INTEGER NOT NULL,
+    derived_at    TIMESTAMP NOT NULL
+);

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import duckdb
 
 import sql
+from service import db
 from service.db import run_statement as _run
 from sql import statements
 from service.ingest.bounds import MAX_MONTH_DAYS, MAX_MONTHS, MAX_SCHOOL_DAYS, derive_parameters
@@ -82,7 +83,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def rebuild(con: duckdb.DuckDBPyConnection, school_year: str) -> DeriveSummary:
     """Replace `school_year`'s rows of pupil_year, pupil_week and pupil_month, in one
-    transaction."""
+    transaction, together with the data version they were built from (`derived_version`: the
+    set of active batches); announces `db.DATA` after commit or rollback."""
     check_calendar(con, school_year)
     params = {"school_year": school_year, **derive_parameters()}
     con.execute("BEGIN TRANSACTION")
@@ -95,10 +97,13 @@ def rebuild(con: duckdb.DuckDBPyConnection, school_year: str) -> DeriveSummary:
         for temp in ("d_month", "d_absday", "d_pupil", "d_enrol", "d_batch", "d_calendar",
                      "d_region", "d_week", "d_day"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
+        _run(con, sql.load("derived_version_write"), params)
         pupils, weeks, months = con.execute(sql.load("derived_row_counts"),
                                             {"school_year": school_year}).fetchone()
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        db.changed(db.DATA)
     return DeriveSummary(school_year, pupils, weeks, months)

@@ -229,7 +229,8 @@ class QuerySpec:
 
 def validate_query(measure: object, group_by: object = (), filters: object = None) -> QuerySpec:
     """Check a query against the catalogue; raise `CatalogueError(field, message)` for an
-    unknown measure, an unknown or non-public dimension, or a malformed filter value."""
+    unknown measure, an unknown or non-public dimension, or a malformed filter value.
+    The group-by is sorted (the canonical request: a permuted group-by is the same query)."""
     if not isinstance(measure, str) or measure not in MEASURES:
         raise CatalogueError("measure", f"unknown measure; known: {', '.join(MEASURES)}")
     group, flt = validate_dimensions(group_by, filters)
@@ -238,7 +239,7 @@ def validate_query(measure: object, group_by: object = (), filters: object = Non
         monthly = ", ".join(m.name for m in MEASURES.values() if m.monthly)
         raise CatalogueError(field, f"measure {measure} is per school year only and cannot be "
                              f"asked by month; monthly measures: {monthly}")
-    return QuerySpec(measure, group, flt)
+    return QuerySpec(measure, tuple(sorted(group)), flt)
 
 
 def catalogue_document() -> dict:

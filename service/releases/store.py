@@ -25,6 +25,7 @@ from privacy.ledger import Charge, ReleaseRecord, StoredRelease
 from privacy.request import request_hash
 from service import __version__
 from service.db import database_path
+from service.releases import identity
 from service.releases.ledger_store import DuckDBLedger
 from service.releases.files import COLUMNS, build_files, canonical_bytes, sha256
 from service.settings import Settings
@@ -113,8 +114,13 @@ def _plain(v):
 
 def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, dataset: str,
             spec: dict, pool: str, principal: str | None, rho: Rho,
-            compute: Callable[[], Computed], db_path: str | None = None) -> StoredRelease:
+            compute: Callable[[], Computed], db_path: str | None = None,
+            versioned: bool = True) -> StoredRelease:
     """Return the stored release for `spec` (free), or compute, sign, charge and store it.
+
+    The request's identity also holds the data version of `dataset` and the code and bound
+    version (`service.releases.identity`), unless `versioned` is false (a weekly node: a week
+    is released once, whatever arrives later).
 
     `db_path`: the database file behind `con` if the caller knows it (the server does, from
     `db.database_path` at start-up), which saves a query on a repeat.
@@ -122,12 +128,13 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
     Raises privacy.ledger.BudgetExhausted (nothing stored, nothing returned) if the charge
     does not fit the principal's allowance, the pool or the global cap.
     """
-    full_spec = {"kind": kind, "dataset": dataset, **spec}
-    key = request_hash(full_spec)
     db_path = db_path or database_path(con)
-    known = stored_in_memory(db_path, kind, dataset, spec)
+    known = stored_in_memory(db_path, kind, dataset, spec, versioned=versioned)
     if known is not None:                 # releases are immutable: a repeat needs no database
         return known
+    full_spec = _full_spec(kind, dataset, spec,
+                           identity.data_version(con, db_path, dataset) if versioned else None)
+    key = request_hash(full_spec)
     ensure_budget(con, dataset)
     if principal:
         ensure_allowance(con, dataset, principal)
@@ -163,10 +170,23 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
 _STORED: dict[tuple[str, str], ReleaseRecord] = {}
 
 
-def stored_in_memory(db_path: str, kind: str, dataset: str, spec: dict) -> StoredRelease | None:
-    """The release :func:`publish` would return for free, if this process has seen it;
-    None means "ask publish" (it may still be stored). No database, no budget."""
-    known = _STORED.get((db_path, request_hash({"kind": kind, "dataset": dataset, **spec})))
+def _full_spec(kind: str, dataset: str, spec: dict, version: str | None) -> dict:
+    """The canonical request: the question, and (versioned) the data and code version."""
+    full = {"kind": kind, "dataset": dataset, **spec}
+    if version is not None:
+        full["identity"] = identity.identity(version)
+    return full
+
+
+def stored_in_memory(db_path: str, kind: str, dataset: str, spec: dict,
+                     versioned: bool = True) -> StoredRelease | None:
+    """The release :func:`publish` would return for free, if this process has seen it on
+    the current data version; None means "ask publish" (it may still be stored). No
+    database, no budget."""
+    version = identity.known_data_version(db_path, dataset) if versioned else None
+    if versioned and version is None:
+        return None
+    known = _STORED.get((db_path, request_hash(_full_spec(kind, dataset, spec, version))))
     return StoredRelease(known, newly_charged=False) if known is not None else None
 
 

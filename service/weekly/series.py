@@ -361,7 +361,8 @@ def release_week(con: duckdb.DuckDBPyConnection, settings: Settings, school_year
     plans = weekly_plans(weeks, rho_micro)
     return publish(con, settings, kind=KIND, dataset=school_year, spec=spec, pool="weekly",
                    principal=principal, rho=Rho.from_micro(week_micro(plans, week)),
-                   compute=lambda: compute_week(con, school_year, week, weeks, rho_micro))
+                   compute=lambda: compute_week(con, school_year, week, weeks, rho_micro),
+                   versioned=False)
 
 
 def series(con: duckdb.DuckDBPyConnection, school_year: str, measure: str, level: str,

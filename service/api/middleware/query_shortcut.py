@@ -80,7 +80,7 @@ class RepeatedQueryShortcut:
         if not secret:
             return None
         now = (db.generation(db.KEYS), db.generation(db.BUDGET),
-               db.generation(db.REGISTER))
+               db.generation(db.REGISTER), db.generation(db.DATA))
         key = (auth.hash_secret(self.state.settings, secret), raw)
         kept = self.memo.get(key)
         if kept is not None and kept[0] == now:
