@@ -5,14 +5,6 @@ over public keys plus the per-pupil bounds SQL applied) and returns noisy, post-
 results, charging a budget ledger through a narrow interface that `service/` implements.
 """
 
-from privacy.accuracy import (
-    AccuracyError,
-    CellInterval,
-    RatioInterval,
-    cell_interval,
-    ratio_interval,
-    ratio_interval_for_plans,
-)
 from privacy.bounds import BoundSpec, BoundSpecError, Sensitivity, sensitivity
 from privacy.budget import (
     DEFAULT_DELTA,
@@ -34,11 +26,20 @@ from privacy.mechanisms import (
 from privacy.opendp_setup import ForbiddenFeatureError
 from privacy.planner import AllocationError, LevelDemand, predict, split_budget
 from privacy.request import CanonicalFormError, canonical_json, request_hash
+from privacy.statistics import (
+    RankRanges,
+    RatioEstimates,
+    StatisticsError,
+    count_intervals,
+    difference,
+    rank_ranges,
+    ratio_intervals,
+    verdict,
+)
 
 # privacy.audit (empirical ε lower bounds) is a verification tool, not part of the release
 # path, and is imported on its own: `from privacy.audit import audit`.
 __all__ = [
-    "AccuracyError",
     "AggregateRangeError",
     "AllocationError",
     "BoundSpec",
@@ -46,7 +47,6 @@ __all__ = [
     "BudgetError",
     "BudgetValueError",
     "CanonicalFormError",
-    "CellInterval",
     "DEFAULT_DELTA",
     "ForbiddenFeatureError",
     "LevelDemand",
@@ -54,19 +54,23 @@ __all__ = [
     "NegativeBudgetError",
     "NoisePlan",
     "PlanMismatchError",
-    "RatioInterval",
+    "RankRanges",
+    "RatioEstimates",
     "Rho",
     "Sensitivity",
+    "StatisticsError",
     "add_noise",
     "canonical_json",
-    "cell_interval",
+    "count_intervals",
+    "difference",
     "plan_gaussian",
     "plan_laplace",
     "predict",
-    "ratio_interval",
-    "ratio_interval_for_plans",
+    "rank_ranges",
+    "ratio_intervals",
     "request_hash",
     "rho_for_half_width",
     "sensitivity",
     "split_budget",
+    "verdict",
 ]

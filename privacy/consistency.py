@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import hashlib
 
@@ -44,16 +45,16 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 from scipy.linalg import cho_factor, cho_solve
-from scipy.stats import norm
 
 __all__ = [
     "ConsistencyError",
+    "GlsModel",
     "Level",
     "LevelResult",
     "Measured",
     "Reconciled",
     "controlled_round",
-    "interval",
+    "gls_model",
     "nested_chain",
     "reconcile",
 ]
@@ -140,6 +141,100 @@ class Reconciled:
     levels: dict[str, LevelResult]
     leaf_raw_variance: float
     chain: tuple[str, ...]  # the nested levels (coarse → fine) used for controlled rounding
+    model: "GlsModel | None" = None  # the normal equations' inverse, for covariances
+
+    def indicator(self, level: str | None, groups=None) -> sp.csc_matrix:
+        """Leaves × k 0/1 matrix whose columns sum the leaves of the chosen groups of `level`
+        (None: the leaves themselves); `groups` indexes the level's groups (default all)."""
+        if self.model is None:
+            raise ConsistencyError("this result carries no covariance model")
+        return self.model.indicator(level, groups)
+
+    def covariance(self, a, b=None) -> np.ndarray:
+        """Exact covariance of the reconciled linear combinations ``aᵀx̂`` and ``bᵀx̂``
+        (a, b: leaves × k matrices, e.g. from `indicator`): ``aᵀ (AᵀWA)⁻¹ b``."""
+        if self.model is None:
+            raise ConsistencyError("this result carries no covariance model")
+        return self.model.covariance(a, b)
+
+
+@dataclass(frozen=True)
+class GlsModel:
+    """The inverse of the normal matrix, kept in Woodbury form:
+    P = (AᵀWA)⁻¹ = D⁻¹ − D⁻¹ U M⁻¹ Uᵀ D⁻¹ with M⁻¹ = `m_inv_scaled` / `scale`. Public
+    (structure and noise variances only)."""
+
+    dinv: np.ndarray
+    u: sp.csr_matrix
+    m_inv_scaled: np.ndarray
+    scale: float
+    columns: dict[str, slice]     # level name → its columns of U
+    group_var: np.ndarray         # noise variance of every column's measurement (C⁻¹)
+    quad_scaled: np.ndarray       # diag(U M⁻¹ Uᵀ)·scale, per leaf
+
+    @cached_property
+    def u_csc(self) -> sp.csc_matrix:
+        """U by columns: the leaves of each group."""
+        return self.u.tocsc()
+
+    def indicator(self, level: str | None, groups=None) -> sp.csc_matrix:
+        n = self.dinv.size
+        if level is None:
+            idx = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
+            return sp.csc_matrix((np.ones(idx.size), (idx, np.arange(idx.size))), shape=(n, idx.size))
+        if level not in self.columns:
+            raise ConsistencyError("level was not measured", level)
+        cols = np.arange(self.columns[level].start, self.columns[level].stop)
+        if groups is not None:
+            cols = cols[np.asarray(groups, dtype=np.int64)]
+        return self.u_csc[:, cols]
+
+    def covariance(self, a, b=None) -> np.ndarray:
+        a = sp.csc_matrix(a)
+        b = a if b is None else sp.csc_matrix(b)
+        da, db = sp.diags(self.dinv) @ a, sp.diags(self.dinv) @ b
+        out = np.asarray((a.T @ db).todense())
+        if self.u.shape[1]:
+            left = np.asarray((da.T @ self.u).todense())
+            right = left if b is a else np.asarray((db.T @ self.u).todense())
+            out = out - (left @ self.m_inv_scaled @ right.T) / self.scale
+        return out
+
+
+def gls_model(n_leaves: int, design: Sequence[tuple[Level | None, float]]) -> GlsModel:
+    """The covariance model of the GLS estimate for measurements with this design: one
+    (level, noise variance) per measurement, None for the leaves. Public inputs only (the
+    structure and the variances), so it can be rebuilt from a release's spec and the
+    register without any data. At least one measurement of the leaves is required."""
+    leaf_vars = [v for lv, v in design if lv is None]
+    levels = [(lv, v) for lv, v in design if lv is not None]
+    if not leaf_vars:
+        raise ConsistencyError("at least one measurement of the leaves is required")
+    names = [lv.name for lv, _ in levels]
+    if len(set(names)) != len(names):
+        raise ConsistencyError("each level may be measured once", str(names))
+    for lv, _ in levels:
+        if lv.group_of_leaf.size != n_leaves:
+            raise ConsistencyError("group_of_leaf must have one entry per leaf", lv.name)
+    # Diagonal part D, stacked indicator matrix U (leaves × all groups), group variances C⁻¹.
+    dinv = 1.0 / np.full(n_leaves, sum(1.0 / v for v in leaf_vars))
+    offsets = np.cumsum([0] + [lv.n_groups for lv, _ in levels])
+    rows, cols = [], []
+    for (lv, _), off in zip(levels, offsets[:-1]):
+        covered = np.flatnonzero(lv.group_of_leaf >= 0)
+        rows.append(covered)
+        cols.append(lv.group_of_leaf[covered] + off)
+    rows_a = np.concatenate(rows) if rows else np.empty(0, np.int64)
+    cols_a = np.concatenate(cols) if cols else np.empty(0, np.int64)
+    n_cols = int(offsets[-1])
+    u = sp.csr_matrix((np.ones(rows_a.size), (rows_a, cols_a)), shape=(n_leaves, n_cols))
+    group_var = np.concatenate([np.full(lv.n_groups, v) for lv, v in levels] or [[]])
+    if n_cols:
+        m_inv_scaled, quad_scaled, scale = _inverse(u, rows_a, cols_a, dinv, group_var)
+    else:
+        m_inv_scaled, quad_scaled, scale = np.zeros((0, 0)), np.zeros(n_leaves), 1.0
+    columns = {lv.name: slice(int(off), int(off) + lv.n_groups) for (lv, _), off in zip(levels, offsets)}
+    return GlsModel(dinv, u, m_inv_scaled, scale, columns, group_var, quad_scaled)
 
 
 def reconcile(
@@ -157,47 +252,24 @@ def reconcile(
     """
     leaf_ms = [m for m in measurements if m.level is None]
     level_ms = [m for m in measurements if m.level is not None]
-    if not leaf_ms:
-        raise ConsistencyError("at least one measurement of the leaves is required")
-    names = [m.level.name for m in level_ms]
-    if len(set(names)) != len(names):
-        raise ConsistencyError("each level may be measured once", str(names))
     for m in leaf_ms:
         if m.noisy.size != n_leaves:
             raise ConsistencyError("leaf measurement must have one value per leaf", "leaf")
-    for m in level_ms:
-        if m.level.group_of_leaf.size != n_leaves:
-            raise ConsistencyError("group_of_leaf must have one entry per leaf", m.level.name)
+    model = gls_model(n_leaves, [(m.level, m.variance) for m in measurements])
+    dinv, u, group_var = model.dinv, model.u, model.group_var
 
-    # Diagonal part D and right-hand side AᵀWy.
-    d = np.full(n_leaves, sum(1.0 / m.variance for m in leaf_ms))
+    # Right-hand side AᵀWy; Woodbury: (D + UCUᵀ)⁻¹ = D⁻¹ − D⁻¹U M⁻¹ UᵀD⁻¹, M = C⁻¹ + UᵀD⁻¹U.
     rhs = sum(m.noisy.astype(np.float64) / m.variance for m in leaf_ms)
-    leaf_raw_variance = 1.0 / d[0] if n_leaves else 0.0
-
-    # Stacked indicator matrix U (leaves × all groups) and group weights C.
-    offsets = np.cumsum([0] + [m.level.n_groups for m in level_ms])
-    n_cols = int(offsets[-1])
-    rows, cols = [], []
-    for m, off in zip(level_ms, offsets[:-1]):
-        covered = np.flatnonzero(m.level.group_of_leaf >= 0)
-        rows.append(covered)
-        cols.append(m.level.group_of_leaf[covered] + off)
-    rows_a = np.concatenate(rows) if rows else np.empty(0, np.int64)
-    cols_a = np.concatenate(cols) if cols else np.empty(0, np.int64)
-    u = sp.csr_matrix((np.ones(rows_a.size), (rows_a, cols_a)), shape=(n_leaves, n_cols))
-    group_var = np.concatenate([np.full(m.level.n_groups, m.variance) for m in level_ms] or [[]])
     group_noisy = np.concatenate([m.noisy.astype(np.float64) for m in level_ms] or [[]])
-    rhs = rhs + u @ (group_noisy / group_var)
-
-    # Woodbury: (D + UCUᵀ)⁻¹ = D⁻¹ − D⁻¹U M⁻¹ UᵀD⁻¹,  M = C⁻¹ + UᵀD⁻¹U.
-    dinv = 1.0 / d
+    if group_var.size:
+        rhs = rhs + u @ (group_noisy / group_var)
+    leaf_raw_variance = float(dinv[0]) if n_leaves else 0.0
     z = dinv * rhs
-    if n_cols:
-        m_inv, quad = _inverse(u, rows_a, cols_a, dinv, group_var)
-        x = z - dinv * (u @ (m_inv @ (u.T @ z)))
-        leaf_var = dinv - dinv**2 * quad
+    if group_var.size:
+        x = z - dinv * (u @ (model.m_inv_scaled @ (u.T @ z))) / model.scale
+        leaf_var = dinv - dinv**2 * model.quad_scaled / model.scale
         totals = u.T @ x
-        totals_var = group_var * (1.0 - group_var * np.diag(m_inv))
+        totals_var = group_var * (1.0 - group_var * np.diag(model.m_inv_scaled) / model.scale)
     else:
         x, leaf_var = z, dinv.copy()
         totals = totals_var = np.empty(0)
@@ -206,7 +278,7 @@ def reconcile(
 
     by_name = {m.level.name: m.level for m in level_ms}
     chain_levels = _chain(by_name, chain)
-    col_of = {m.level.name: slice(off, off + m.level.n_groups) for m, off in zip(level_ms, offsets)}
+    col_of = model.columns
     leaf_integer = controlled_round(
         x,
         leaf_var,
@@ -232,6 +304,7 @@ def reconcile(
         levels=levels,
         leaf_raw_variance=float(leaf_raw_variance),
         chain=tuple(lv.name for lv in chain_levels),
+        model=model,
     )
 
 
@@ -239,8 +312,8 @@ _INVERSES: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _inverse(u: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, dinv: np.ndarray,
-             group_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """M⁻¹ = (C + UᵀD⁻¹U)⁻¹ and the per-leaf quadratic form diag(U M⁻¹ Uᵀ).
+             group_var: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """M⁻¹·s and diag(U M⁻¹ Uᵀ)·s for M = C⁻¹ + UᵀD⁻¹U, and the scale s.
 
     Scaling every variance by c scales D⁻¹, C and so M by c; both are cached for the
     structure and M/s with s = D⁻¹ of the first leaf (so M⁻¹ = (M/s)⁻¹ / s): a release
@@ -256,7 +329,7 @@ def _inverse(u: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, dinv: np.ndar
         if len(_INVERSES) > 8:
             _INVERSES.pop(next(iter(_INVERSES)))
     m_inv, quad = _INVERSES[key]
-    return m_inv / scale, quad / scale
+    return m_inv, quad, scale
 
 
 def _solve(u: sp.csr_matrix, dinv: np.ndarray, group_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -283,29 +356,6 @@ def _chain(by_name: dict[str, Level], chain: Sequence[str] | None) -> list[Level
         if not _nested(fine, coarse):
             raise ConsistencyError(f"level is not nested in {coarse.name!r}", fine.name)
     return levels
-
-
-def interval(
-    estimate: np.ndarray,
-    variance: np.ndarray,
-    integer: np.ndarray | None = None,
-    alpha: float = 0.05,
-    *,
-    nonnegative: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(1 − alpha) interval: the unbiased estimate ± z·sd, widened to contain the published
-    integer (so the published value never lies outside its own error bar) and clipped at 0
-    for counts. Widening and clipping at a bound the true value satisfies can only raise
-    coverage, so the interval stays honest for the published (post-processed) value."""
-    estimate = np.asarray(estimate, dtype=np.float64)
-    half = norm.ppf(1.0 - alpha / 2.0) * np.sqrt(np.asarray(variance, dtype=np.float64))
-    lower, upper = estimate - half, estimate + half
-    if integer is not None:
-        integer = np.asarray(integer, dtype=np.float64)
-        lower, upper = np.minimum(lower, integer), np.maximum(upper, integer)
-    if nonnegative:
-        lower, upper = np.maximum(lower, 0.0), np.maximum(upper, 0.0)
-    return lower, upper
 
 
 # ── Non-negative integers: top-down projection and controlled rounding ───────────

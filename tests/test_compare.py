@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from compare_fixtures import FIXED, Z, make_database
 from privacy.consistency import Level, Measured, reconcile
+from privacy.statistics import difference
 from service.compare import comparison as compare
 from service.api.app import create_app
 from service.db import connect
@@ -36,7 +37,9 @@ def test_a_pair_within_the_noise_and_a_pair_beyond_it(client, db):
     assert len(diffs) == 3
     same = diffs[("municipality:GM0363", "municipality:GM0599")]
     assert same["distinguishable"] is False and not same["nested"]
-    sd = np.hypot(0.002, 0.002) * np.sqrt(1 + 2 * same["correlation_allowance"] / 2)
+    # this hand-built release carries no covariance model: the two are taken as independent
+    assert same["covariance"] is None and same["rule"] == "covariance"
+    sd = np.hypot(0.002, 0.002)
     assert same["difference"] == pytest.approx(-0.002)
     assert same["lower"] == pytest.approx(-0.002 - Z * sd) and same["upper"] == pytest.approx(-0.002 + Z * sd)
     assert "valt binnen de ruis" in same["text"]["nl"] and "within the noise" in same["text"]["en"]
@@ -60,11 +63,11 @@ def test_all_areas_of_a_level_against_the_country(client):
     assert len(counts["areas"]) == 342 and all(a["vs_national"] is None for a in counts["areas"])
 
 
-def test_nested_pairs_are_marked_and_use_no_allowance(client):
+def test_nested_pairs_are_marked(client):
     body = client.get("/v1/compare", params={"measure": "absence_rate",
                                              "areas": "municipality:GM0363,province:PV27"}).json()
     (d,) = body["differences"]
-    assert d["nested"] and d["correlation_allowance"] == 0
+    assert d["nested"] and d["rule"] in ("covariance", "a_known", "b_known")
 
 
 def test_sector_only_where_released(client):
@@ -117,10 +120,11 @@ def test_no_release_is_a_404_problem(tmp_path):
 
 def test_difference_interval_covers_the_truth_after_reconciliation():
     """Known truth, reconciled noisy measurements at school, municipality, province and
-    country (the standard release's estimator): the 95% intervals of differences between
-    sibling municipalities, municipalities of different provinces, and a municipality and
-    its province cover the true difference about 95% of the time. The noise here is ours
-    (numpy, fixed seed): this checks the interval formula, not the mechanism."""
+    country (the standard release's estimator): with the GLS covariance, the 95% intervals of
+    differences between sibling municipalities, municipalities of different provinces, and a
+    municipality and its province cover the true difference 95% of the time. Without it the
+    siblings (negatively correlated) are covered less often and the nested pairs (positively
+    correlated) more. The noise here is ours (numpy, fixed seed): this checks the formula."""
     rng = np.random.default_rng(20250)
     n_prov, per_prov, per_muni = 3, 8, 5
     n_muni = n_prov * per_prov
@@ -132,33 +136,39 @@ def test_difference_interval_covers_the_truth_after_reconciliation():
     truth = rng.integers(20, 400, leaves).astype(float)
     true_m = np.bincount(muni_of, truth, n_muni)
     true_p = np.bincount(prov_of_muni, true_m, n_prov)
-    structure = compare.Structure(
-        parents={("municipality", str(m)): {("province", str(prov_of_muni[m]))} for m in range(n_muni)},
-        parent_of={("municipality", str(m)): (("province", str(prov_of_muni[m])), per_prov)
-                   for m in range(n_muni)})
-    sibling, across, nested = [], [], []
-    for _ in range(300):
+    pairs = {"sibling": [(0, 1), (9, 10)], "across": [(2, 12), (5, 20)]}
+    hits = {"sibling": [], "across": [], "nested": []}
+    naive = {"sibling": [], "nested": []}
+    draws = 1000
+    for _ in range(draws):
         ms = [Measured(None, truth + rng.normal(0, 25, leaves), 625.0)]
         for level, true in zip(levels, (true_m, true_p, np.array([truth.sum()]))):
             ms.append(Measured(level, true + rng.normal(0, 25, level.n_groups), 625.0))
         rec = reconcile(leaves, ms)
-        m_est, m_sd = rec.levels["municipality"].integer, np.sqrt(rec.levels["municipality"].variance)
-        p_est, p_sd = rec.levels["province"].integer, np.sqrt(rec.levels["province"].variance)
-        for a, b, out in ((0, 1, sibling), (9, 10, sibling), (2, 12, across), (5, 20, across)):
-            ka, kb = ("municipality", str(a)), ("municipality", str(b))
-            n = structure.common_siblings(ka, kb) or n_muni
-            _, lo, hi, _ = compare.difference(m_est[a], m_sd[a], m_est[b], m_sd[b], min(1, 1.5 / n))
-            out.append(lo <= true_m[a] - true_m[b] <= hi)
+        m_est, p_est = rec.levels["municipality"].estimate, rec.levels["province"].estimate
+        cov_m = rec.covariance(rec.indicator("municipality"))
+        for kind, items in pairs.items():
+            for a, b in items:
+                _, _, lo, hi = difference(m_est[a], m_est[b], cov_m[a, a], cov_m[b, b], cov_m[a, b])
+                hits[kind].append(lo <= true_m[a] - true_m[b] <= hi)
+                if kind == "sibling":
+                    _, _, lo, hi = difference(m_est[a], m_est[b], cov_m[a, a], cov_m[b, b], 0.0)
+                    naive["sibling"].append(lo <= true_m[a] - true_m[b] <= hi)
         for a in (3, 11, 19):
             p = prov_of_muni[a]
-            _, lo, hi, _ = compare.difference(m_est[a], m_sd[a], p_est[p], p_sd[p])
-            nested.append(lo <= true_m[a] - true_p[p] <= hi)
-    # 600 pairs each: a binomial 95% coverage lies in [0.93, 0.97] with probability > 0.99
-    assert 0.93 <= np.mean(sibling) <= 0.985, np.mean(sibling)
-    assert 0.93 <= np.mean(across) <= 0.985, np.mean(across)
-    assert np.mean(nested) >= 0.94, np.mean(nested)
-    # without the allowance, siblings are covered visibly less often
-    assert compare.difference(0, 1, 0, 1, 1.5 / per_prov)[3] > compare.difference(0, 1, 0, 1)[3]
+            sel = np.hstack([rec.indicator("municipality", [a]).toarray(),
+                             rec.indicator("province", [p]).toarray()])
+            c = rec.covariance(sel)
+            _, _, lo, hi = difference(m_est[a], p_est[p], c[0, 0], c[1, 1], c[0, 1])
+            hits["nested"].append(lo <= true_m[a] - true_p[p] <= hi)
+            _, _, lo, hi = difference(m_est[a], p_est[p], c[0, 0], c[1, 1], 0.0)
+            naive["nested"].append(lo <= true_m[a] - true_p[p] <= hi)
+    # 2,000–3,000 pairs each: 95% ± 5.3 binomial sd (failure probability < 1e-6)
+    for kind, got in hits.items():
+        tol = 5.3 * np.sqrt(0.95 * 0.05 / len(got))
+        assert abs(np.mean(got) - 0.95) <= tol, (kind, np.mean(got))
+    assert np.mean(naive["sibling"]) < np.mean(hits["sibling"])
+    assert np.mean(naive["nested"]) > np.mean(hits["nested"])
 
 
 def test_wording_in_dutch_and_english():

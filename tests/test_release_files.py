@@ -19,10 +19,10 @@ from service.releases.signing import SigningKeyMissing, private_key, public_pem,
 
 def payload() -> bytes:
     rows = [
-        ["enrolled", "municipality", "GM0363", "Amsterdam", "all", 120.0, 112.0, 128.0, 4.1,
-         "pupils", "discrete_gaussian", 3.2, []],
+        ["enrolled", "municipality", "GM0363", "Amsterdam", "all", 120.37, 112.33, 128.41, 4.1,
+         120, 3, 1, 7, "pupils", "discrete_gaussian", 3.2, []],
         ["chronic_share", "school", "12AB00", 'School "De Regenboog", Noord', "all", 0.15, 0.0,
-         0.4, 0.1, "share", "discrete_gaussian", 3.2, ["interval_includes_0"]],
+         0.4, 0.1, None, None, None, None, "share", "discrete_gaussian", 3.2, ["interval_includes_0"]],
     ]
     return canonical_bytes({"format": "aanwezig-release/1", "release_id": "RABC", "kind": "standard",
                             "dataset": "2025-2026", "created_at": "2026-01-01T00:00:00Z",

@@ -34,6 +34,10 @@ def test_chart_spec_has_a_band_and_a_line_with_one_point_per_week(weeks):
         values = spec["data"]["values"] if "data" in spec else spec["datasets"][next(iter(spec["datasets"]))]
         assert [v["week"] for v in values] == [1, 2, 3]
         assert all(v["lower"] <= v["upper"] for v in values)
+        # the y axis fits the data: not forced to include 0 (a 94% series on a 0–100% axis
+        # is a flat line)
+        band = spec["layer"][0]["encoding"]["y"]
+        assert band["scale"]["zero"] is False
         bad = client.get(f"/v1/weekly/{YEAR}/chart", params={"measure": "pupil_key",
                                                               "level": "country", "area": "NL"})
         assert bad.status_code == 400

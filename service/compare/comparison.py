@@ -2,23 +2,17 @@
 national value, and differences that say whether they stand out from the privacy noise.
 
 Privacy argument: only released cells are read (estimate, interval, sd — all functions of
-the noisy measurements), so comparing is post-processing and costs no budget. Nothing here
-touches pupil data, and errors name parameters and positions, never a count.
+the noisy measurements) plus the release's public covariance model (the register's structure
+and the noise variances its ρ implies: `service.releases.standard.release_model`), so
+comparing is post-processing and costs no budget. Nothing here touches pupil data, and errors
+name parameters and positions, never a count.
 
-The difference of two areas A and B is ``est_A − est_B`` with the 95% interval
-``± 1.96 · sqrt(sd_A² + sd_B² + 2·r·sd_A·sd_B)``, from the released standard deviations
-(docs/page.md):
-
-- nested areas (a municipality and its province, any area and the country): r = 0. Their
-  reconciled errors are positively correlated, so this is conservative;
-- two disjoint areas: reconciliation over the shared parent makes their errors negatively
-  correlated, about −1/n for n sibling areas under the parent (measured on reconciled data
-  built so the truth is known: −0.57 for 2 siblings, −0.25 for 4, −0.12 for 8, −0.05 for 25).
-  The allowance is r = min(1, 1.5/n) with n the areas of that level under their common
-  parent (the whole level when the parents differ, or for levels whose parent is the
-  country); tests/test_compare.py checks the resulting coverage.
-
-A difference is *distinguishable from the noise* when its interval excludes 0.
+Differences and verdicts come from `privacy.statistics.verdict` (docs/privacy.md,
+"Verdicts"): with the covariance of the two published values from the GLS model (exact for
+counts; for rates and shares the linearised correlation scaled by the published sds), and
+where one side's sd is at most a fifth of the other's (the Netherlands beside a municipality)
+that side counts as known, so the verdict says exactly whether the other's shown interval
+contains it. A difference is *distinguishable from the noise* when its interval excludes 0.
 """
 
 from __future__ import annotations
@@ -27,15 +21,20 @@ import itertools
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import json
 
 import duckdb
+import numpy as np
 import pandas as pd
 
+from privacy.budget import Rho
+from privacy.statistics import KNOWN_RATIO, verdict
 from service.releases import store as releases
 from service.releases.catalogue import MEASURES
+from service.releases.standard import ReleaseModel, release_model
 
-Z95 = 1.959963984540054
 #: Levels a comparison can use, with their names for people (nl, en).
 LEVELS = {"country": ("Nederland", "the Netherlands"), "province": ("provincie", "province"),
           "rmc": ("RMC-regio", "RMC region"), "swv": ("samenwerkingsverband", "samenwerkingsverband"),
@@ -67,6 +66,7 @@ class Released:
     release_id: str
     dataset: str
     cells: pd.DataFrame   # indexed by (measure, sector, level, area_code)
+    model: ReleaseModel | None = None   # covariances; None: unknown (treated as 0)
 
 
 _CACHE: OrderedDict[str, Released] = OrderedDict()
@@ -86,6 +86,10 @@ def load_release(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> 
     if record is None:
         raise NoRelease(dataset)
     loaded = from_cells(releases.cells(record), release_id, record.dataset)
+    spec = json.loads(record.payload).get("spec", {})
+    if "rho" in spec:
+        model = release_model(con, record.dataset, Rho.of(spec["rho"]))
+        loaded = Released(loaded.release_id, loaded.dataset, loaded.cells, model)
     with _LOCK:
         _CACHE[release_id] = loaded
         while len(_CACHE) > 8:
@@ -135,15 +139,6 @@ def parse_areas(text: str) -> list[tuple[str, str]]:
     if errors:
         raise CompareError(errors)
     return list(dict.fromkeys(out))
-
-
-def difference(est_a: float, sd_a: float, est_b: float, sd_b: float, r: float = 0.0,
-               z: float = Z95) -> tuple[float, float, float, float]:
-    """(difference, lower, upper, sd) of est_a − est_b, sd = sqrt(sd_a² + sd_b² + 2·r·sd_a·sd_b)
-    where −r is the (assumed lowest) correlation of the two errors."""
-    sd = math.sqrt(sd_a * sd_a + sd_b * sd_b + 2 * r * sd_a * sd_b)
-    diff = est_a - est_b
-    return diff, diff - z * sd, diff + z * sd, sd
 
 
 def _number(value: float, unit: str, lang: str, signed: bool = False) -> str:
@@ -199,28 +194,47 @@ def difference_text(name_a: str, name_b: str, diff: float, lower: float, upper: 
             "en": f"{en} ({span['en']}); this difference is larger than the noise."}
 
 
-def _cell(row: pd.Series | None, level: str, code: str) -> dict:
+def _cell(row, level: str, code: str) -> dict:
     def num(v):
         return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
-    return {"level": level, "code": code, "name": row["area_name"],
-            "estimate": num(row["estimate"]), "lower": num(row["lower"]),
-            "upper": num(row["upper"]), "sd": num(row["sd"]), "flags": list(row["flags"] or [])}
+    out = {"level": level, "code": code, "name": row["area_name"],
+           "estimate": num(row["estimate"]), "lower": num(row["lower"]),
+           "upper": num(row["upper"]), "sd": num(row["sd"]), "flags": list(row["flags"] or [])}
+    for col in ("integer_estimate", "rank_lower", "rank_upper"):   # absent in older releases
+        out[col] = num(row.get(col))
+    return out
 
 
-def _compare_pair(a: dict, b: dict, unit: str, nested: bool, r: float = 0.0) -> dict:
+def _compare_pair(a: dict, b: dict, unit: str, nested: bool, cov: float | None) -> dict:
     out = {"a": f"{a['level']}:{a['code']}", "b": f"{b['level']}:{b['code']}", "nested": nested,
-           "correlation_allowance": r}
-    if None in (a["estimate"], a["sd"], b["estimate"], b["sd"]):
+           "covariance": cov}
+    if None in (a["estimate"], a["sd"], b["estimate"], b["sd"], a["lower"], b["lower"]):
         return {**out, "difference": None, "lower": None, "upper": None, "sd": None,
-                "distinguishable": None,
+                "distinguishable": None, "rule": None,
                 "text": {"nl": "Geen verschil te geven: een van beide heeft geen schatting.",
                          "en": "No difference can be given: one of the two has no estimate."}}
-    diff, lower, upper, sd = difference(a["estimate"], a["sd"], b["estimate"], b["sd"], r)
-    distinguishable = lower > 0 or upper < 0
-    return {**out, "difference": diff, "lower": lower, "upper": upper, "sd": sd,
-            "distinguishable": distinguishable,
-            "text": difference_text(a["name"], b["name"], diff, lower, upper, unit, distinguishable)}
+    v = verdict((a["estimate"], a["sd"], a["lower"], a["upper"]),
+                (b["estimate"], b["sd"], b["lower"], b["upper"]), cov or 0.0)
+    return {**out, **v, "text": difference_text(a["name"], b["name"], v["difference"], v["lower"],
+                                                v["upper"], unit, v["distinguishable"])}
+
+
+def _pair_covariance(released: Released, measure: str, sector: str, a: dict, b: dict) -> float | None:
+    """Covariance of two published values from the release's model; None where it is not
+    needed (one side counts as known), unknown (no model), or a side has no estimate."""
+    model = released.model
+    if model is None or None in (a["sd"], b["sd"], a["estimate"], b["estimate"]):
+        return None
+    if min(a["sd"], b["sd"]) <= KNOWN_RATIO * max(a["sd"], b["sd"]):
+        return None
+    groups = [model.group(a["level"], sector, a["code"]), model.group(b["level"], sector, b["code"])]
+    if None in groups:
+        return None
+    m = MEASURES[measure]
+    ratios = np.array([a["estimate"], b["estimate"]]) if m.denominator else None
+    cov = model.measures.measure_cov(m, groups, ratios, np.array([a["sd"], b["sd"]]))
+    return float(cov[0, 1]) if np.isfinite(cov[0, 1]) else None
 
 
 def from_cells(cells: pd.DataFrame, release_id: str = "", dataset: str = "") -> Released:
@@ -264,7 +278,7 @@ def compare(released: Released | pd.DataFrame, measure: str, *,
         except KeyError:
             raise CompareError([{"field": "sector", "message":
                                  "the release has no cells for this sector at this level"}]) from None
-        picked = [_cell(row, level, code) for code, row in frame.iterrows()]
+        picked = [_cell(row, level, row["area_code"]) for row in frame.reset_index().to_dict("records")]
     else:
         picked = []
         for i, (lvl, code) in enumerate(areas):
@@ -276,27 +290,21 @@ def compare(released: Released | pd.DataFrame, measure: str, *,
         if errors:
             raise CompareError(errors)
     structure = structure or Structure({}, {})
-    level_sizes = cells.loc[(measure, sector)].groupby(level=0).size().to_dict()
 
     def pair(a: dict, b: dict) -> dict:
-        ka, kb = (a["level"], a["code"]), (b["level"], b["code"])
-        if structure.nested(ka, kb):
-            return _compare_pair(a, b, unit, True)
-        n = structure.common_siblings(ka, kb) or min(level_sizes.get(a["level"], 1),
-                                                     level_sizes.get(b["level"], 1))
-        return _compare_pair(a, b, unit, False, min(1.0, 1.5 / max(n, 1)))
+        nested = structure.nested((a["level"], a["code"]), (b["level"], b["code"]))
+        return _compare_pair(a, b, unit, nested, _pair_covariance(released, measure, sector, a, b))
 
     for area in picked:
         area["text"] = (interval_text(area["lower"], area["upper"], unit)
-                        if area["lower"] is not None else
+                        if area["estimate"] is not None else
                         {"nl": "geen schatting", "en": "no estimate"})
-        area["vs_national"] = None if unit == "pupils" else _compare_pair(area, national, unit, True)
+        area["vs_national"] = None if unit == "pupils" else pair(area, national)
     ranked = sorted(picked, key=lambda a: (a["estimate"] is None, -(a["estimate"] or 0), a["code"]))
     for rank, area in enumerate(ranked, start=1):
         area["rank"] = rank
     national["text"] = interval_text(national["lower"], national["upper"], unit)
-    pairs = [pair(a, b)
-             for a, b in itertools.combinations(picked, 2)] if areas is not None else []
+    pairs = [pair(a, b) for a, b in itertools.combinations(picked, 2)] if areas is not None else []
     return {"release_id": released.release_id, "dataset": released.dataset,
             "measure": measure_info(measure), "sector": sector, "level": level,
             "national": national, "areas": picked, "differences": pairs,
@@ -306,10 +314,10 @@ def compare(released: Released | pd.DataFrame, measure: str, *,
 
 METHOD = {
     "interval": "95% interval of each released cell, as published",
-    "difference": "estimate_a − estimate_b ± 1.96 · sqrt(sd_a² + sd_b² + 2·r·sd_a·sd_b) from "
-                  "the released sd; r = 0 where one area contains the other (conservative), "
-                  "r = min(1, 1.5/n) for disjoint areas with n areas of the level under their "
-                  "common parent (reconciliation correlates them negatively, about −1/n)",
+    "difference": "estimate_a − estimate_b; where one side's sd is at most 1/5 of the other's it "
+                  "counts as known and the interval is the other side's published interval "
+                  "shifted by it; otherwise ± 1.96 · sqrt(sd_a² + sd_b² − 2·cov) with cov from the "
+                  "release's GLS model (docs/privacy.md, Verdicts)",
     "distinguishable": "the 95% interval of the difference excludes 0",
     "counts_vs_country": "counts are not compared with the national total (different sizes); "
                          "compare shares or rates instead",
@@ -318,22 +326,14 @@ METHOD = {
 
 @dataclass(frozen=True)
 class Structure:
-    """Public structure from the register: the areas containing each area, and each area's
-    direct parent with its number of children at the area's level."""
+    """Public structure from the register: the areas containing each area."""
 
     parents: dict[tuple[str, str], set[tuple[str, str]]]
-    parent_of: dict[tuple[str, str], tuple[tuple[str, str], int]]
+    parent_of: dict[tuple[str, str], tuple[tuple[str, str], int]] = field(default_factory=dict)
 
     def nested(self, a: tuple[str, str], b: tuple[str, str]) -> bool:
         return "country" in (a[0], b[0]) or b in self.parents.get(a, ()) \
             or a in self.parents.get(b, ())
-
-    def common_siblings(self, a: tuple[str, str], b: tuple[str, str]) -> int | None:
-        """Children of the common direct parent of two areas of one level, or None."""
-        pa, pb = self.parent_of.get(a), self.parent_of.get(b)
-        if a[0] == b[0] and pa and pb and pa[0] == pb[0] and pa[0][0] != "country":
-            return pa[1]
-        return None
 
 
 def register_structure(con: duckdb.DuckDBPyConnection) -> Structure:

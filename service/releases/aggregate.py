@@ -143,6 +143,16 @@ def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str) -> LeafTotals:
               for name, arr in zip(columns, arrays)}
     if set(totals) != set(TOTALS):
         raise RuntimeError("aggregate_contributions.sql and the catalogue's totals differ")
+    ids, names, levels = register_levels(con, school_year)
+    if ids != school_ids:
+        raise RuntimeError("aggregate_leaf.sql and the register's schools differ")
+    return LeafTotals(school_year, school_ids, names, totals, levels)
+
+
+def register_levels(con: duckdb.DuckDBPyConnection, school_year: str
+                    ) -> tuple[list[str], list[str], dict[str, LevelMap]]:
+    """The public structure of the leaves (schools in school_id order, their names, and every
+    level's grouping), from the register only: no pupil data is read."""
     register = con.execute("SELECT school_id, name, province_code, rmc_code, swv_code, "
                            "municipality_code, sector FROM school ORDER BY school_id").fetchall()
     col = {"province_code": 2, "rmc_code": 3, "swv_code": 4, "municipality_code": 5, "sector": 6}
@@ -153,7 +163,7 @@ def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str) -> LeafTotals:
         group = np.array([0 if column is None else index.get(r[col[column]], -1) for r in register],
                          dtype=np.int64)
         levels[level] = LevelMap(level, [k for k, _ in keys], [n for _, n in keys], group)
-    return LeafTotals(school_year, school_ids, [r[1] for r in register], totals, levels)
+    return [str(r[0]) for r in register], [r[1] for r in register], levels
 
 
 def _key_sets(con, school_year: str, group_by: tuple[str, ...],

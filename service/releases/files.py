@@ -28,7 +28,11 @@ import pyarrow.parquet as pq
 from service.releases.signing import load_public_pem, verify
 
 COLUMNS = ("measure", "level", "area_code", "area_name", "sector", "estimate", "lower", "upper",
-           "sd", "unit", "noise", "scale", "flags")
+           "sd", "integer_estimate", "rank", "rank_lower", "rank_upper", "unit", "noise", "scale",
+           "flags")
+#: Columns only some kinds of release fill (empty elsewhere): the whole-pupil view and ranks
+#: of the standard release.
+OPTIONAL_COLUMNS = ("integer_estimate", "rank", "rank_lower", "rank_upper")
 
 FIELD_DOCS = {
     "measure": ("string", "measure code from GET /v1/catalog"),
@@ -36,10 +40,17 @@ FIELD_DOCS = {
     "area_code": ("string", "CBS code (GM0363, PV27, MC21), SWV code (PO2701) or school id (12AB00)"),
     "area_name": ("string", "name of the area or school"),
     "sector": ("string", "PO, SBO, SO, VSO, VO, or 'all'"),
-    "estimate": ("number", "published estimate (counts: non-negative integers that add up across levels)"),
-    "lower": ("number", "lower end of the 95% interval"),
-    "upper": ("number", "upper end of the 95% interval"),
-    "sd": ("number", "standard deviation of the unbiased estimate from the privacy noise"),
+    "estimate": ("number", "the estimate: unbiased and minimum-variance (GLS after reconciling "
+                 "the levels); counts are real numbers and may be slightly negative for tiny groups"),
+    "lower": ("number", "lower end of the 95% interval of the estimate"),
+    "upper": ("number", "upper end of the 95% interval of the estimate"),
+    "sd": ("number", "standard deviation of the estimate from the privacy noise"),
+    "integer_estimate": ("number", "whole-pupil view of a count (standard release): non-negative "
+                         "integers that add up from schools to the country, rounded top-down; "
+                         "less accurate than estimate, and the interval is not about it"),
+    "rank": ("number", "rank of the area at its level by estimate (1 = highest; standard release)"),
+    "rank_lower": ("number", "best rank in the 95% rank range"),
+    "rank_upper": ("number", "worst rank in the 95% rank range"),
     "unit": ("string", "pupils, share (0-1), or rate (0-1)"),
     "noise": ("string", "noise distribution of the underlying totals"),
     "scale": ("number", "noise scale of the (numerator) total at this level"),

@@ -9,7 +9,8 @@ contributes to one key per selected month: the bound is the month bound with max
 months selected (`QuerySpec.bound`, from `catalogue.table_bound`). `privacy.bounds.sensitivity`
 derives the sensitivity from that spec in both cases. The measure's totals are noised with the
 discrete Gaussian; a rate or share is the ratio of two noisy totals with a conservative
-interval. No consistency step (one level).
+interval (`privacy.statistics`). No consistency step (one level): the estimate is the noisy
+total itself, unbiased.
 
 The canonical request (dataset, measure, group-by, sorted filters, exact ρ) is hashed: the same
 question asked again — by anyone — returns the stored release at no cost.
@@ -24,13 +25,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from privacy.accuracy import ratio_interval_for_plans
+from privacy.statistics import count_intervals, ratio_intervals
 from privacy.budget import Rho
 from privacy.ledger import StoredRelease
 from privacy.mechanisms import add_noise, plan_gaussian, rho_for_half_width
 from service.releases import aggregate
 from service.releases.catalogue import MEASURES, MONTH, QuerySpec, validate_query
 from service.register.dimensions import CatalogueError
+from service.releases.standard_tables import flags
 from service.releases.store import Computed, publish, stored_in_memory
 from service.settings import Settings
 
@@ -100,25 +102,23 @@ def compute_query(con: duckdb.DuckDBPyConnection, dataset: str, plan: QueryPlan)
             raise RuntimeError("the aggregate's bound and the query's bound differ")
         plans[name] = plan_gaussian(spec.bound(name), rho)
     noisy = {name: add_noise(grouped.totals[name].values, p) for name, p in plans.items()}
-    num = sum(noisy[n] for n in measure.numerator)
+    num = sum(noisy[n].astype(float) for n in measure.numerator)
+    num_var = sum(plans[n].variance() for n in measure.numerator)
     lead = plans[measure.numerator[0]]
+    no_estimate = delta = None
     if measure.denominator:
-        den = sum(noisy[n] for n in measure.denominator)
-        rows = [ratio_interval_for_plans(int(a), lead, int(b), plans[measure.denominator[0]],
-                                         clip=(0.0, 1.0)) for a, b in zip(num, den)]
-        est = np.array([r.estimate if r.estimate is not None else np.nan for r in rows])
-        lower = np.array([r.lower for r in rows])
-        upper = np.array([r.upper for r in rows])
-        if measure.complement:
-            est, lower, upper = 1 - est, 1 - upper, 1 - lower
-        sd = np.full(len(rows), np.nan)
+        # different totals are noised independently: covariance 0
+        den = sum(noisy[n].astype(float) for n in measure.denominator)
+        den_var = sum(plans[n].variance() for n in measure.denominator)
+        r = ratio_intervals(num, den, num_var, den_var, 0.0, complement=measure.complement)
+        est, lower, upper, sd = r.estimate, r.lower, r.upper, r.sd
+        no_estimate, delta = r.no_estimate, r.delta
         decimals = 6
     else:
-        r = lead.radius(0.05)
-        est = np.maximum(num, 0).astype(float)
-        lower, upper = np.maximum(num - r, 0).astype(float), np.maximum(num + r, 0).astype(float)
-        sd = np.full(len(num), math.sqrt(lead.variance()))
-        decimals = 0
+        est = num
+        lower, upper = count_intervals(num, np.full(num.size, num_var))
+        sd = np.full(len(num), math.sqrt(num_var))
+        decimals = 2
     level = ",".join(spec.group_by) or "all"
     sector = dict(spec.filters).get("sector")
     frame = pd.DataFrame({
@@ -131,12 +131,15 @@ def compute_query(con: duckdb.DuckDBPyConnection, dataset: str, plan: QueryPlan)
         "upper": [round(float(v), decimals) if math.isfinite(v) else None for v in upper],
         "sd": [round(float(v), 6) if math.isfinite(v) else None for v in sd],
         "unit": measure.unit, "noise": lead.mechanism, "scale": round(lead.scale, 6)})
-    frame["flags"] = [(["interval_includes_0"] if (lo is not None and lo <= 0) else [])
-                      + ([] if e is not None else ["no_estimate_denominator_not_positive"])
-                      for lo, e in zip(frame["lower"], frame["estimate"])]
+    n = len(frame)
+    frame["flags"] = flags(np.array([lo is not None and lo <= 0 for lo in frame["lower"]]),
+                           np.zeros(n, bool) if no_estimate is None else no_estimate,
+                           np.zeros(n, bool) if delta is None else ~delta)
     method = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
-              "intervals": "counts: noisy value ± OpenDP's 95% radius, clipped at 0; ratios: "
-                           "conservative box of the two totals at 97.5% each",
+              "estimate": "the noisy total itself (unbiased; may be negative for tiny groups); "
+                          "rates and shares: the ratio of two noisy totals",
+              "intervals": "95%: counts estimate ± 1.96 sd, cut at 0; rates and shares: "
+                           "Fieller's interval of the two noisy totals, inside [0, 1]",
               "unit_of_privacy": "one pupil in one school year", "filters": canonical_spec(dataset, spec, plan)["filters"]}
     if spec.period == MONTH:
         method["period"] = {"name": MONTH,

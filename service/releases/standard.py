@@ -21,14 +21,15 @@ import numpy as np
 import pandas as pd
 
 from privacy.budget import Rho
-from privacy.consistency import Level
+from privacy.consistency import Level, gls_model
 from privacy.ledger import StoredRelease
 from service.releases import aggregate
 from service.releases.catalogue import BANDS, JOINT_TABLES, MEASURES, REASONS, TOTALS
 from service.releases.store import DEFAULT_BUDGET, Computed, publish
 from service.settings import Settings
-from service.releases.standard_tables import (AreaLevels, Table, TotalResult, cells_frame, noisy_total,
-                                      plan_tables, predicted_half_widths)
+from service.releases.covariance import MeasureModel
+from service.releases.standard_tables import (AreaLevels, Table, TotalResult, cells_frame, design,
+                                              noisy_total, plan_tables, predicted_half_widths)
 
 BAND_TOTALS, BAND_BOUND = JOINT_TABLES["band"]
 
@@ -59,10 +60,10 @@ class StandardRelease:
     rho: Rho
 
 
-def _areas(leaf: aggregate.LeafTotals) -> AreaLevels:
+def _areas(school_ids: list[str], school_names: list[str],
+           lv: dict[str, aggregate.LevelMap]) -> AreaLevels:
     """Levels for reconciliation: the register's, with the PO and VO partnerships joined into
     one 'swv' level (every school lies in exactly one of them)."""
-    lv = leaf.levels
     levels, codes, names = {}, {}, {}
     for name in ("municipality", "province", "country", "rmc", "sector"):
         levels[name] = Level(name, lv[name].group_of_school, len(lv[name].codes))
@@ -72,11 +73,11 @@ def _areas(leaf: aggregate.LeafTotals) -> AreaLevels:
                      np.where(vo.group_of_school >= 0, vo.group_of_school + len(po.codes), -1))
     levels["swv"] = Level("swv", group, len(po.codes) + len(vo.codes))
     codes["swv"], names["swv"] = po.codes + vo.codes, po.names + vo.names
-    return AreaLevels(leaf.school_ids, leaf.school_names, levels, codes, names)
+    return AreaLevels(school_ids, school_names, levels, codes, names)
 
 
 def _summed(parts: list[TotalResult]) -> TotalResult:
-    out = TotalResult(parts[-1].plans, {}, {}, {})
+    out = TotalResult(parts[-1].plans, {}, {}, {}, parts=tuple(q for p in parts for q in p.parts))
     for level in parts[0].estimate:
         out.estimate[level] = sum(p.estimate[level] for p in parts)
         out.variance[level] = sum(p.variance[level] for p in parts)
@@ -89,13 +90,13 @@ def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
     """Noise, reconcile and form every measure at every level. Pure of the ledger (the
     evaluation uses it on synthetic data); `publish_standard` charges and stores it."""
     leaf = aggregate.leaf_totals(con, school_year)
-    areas = _areas(leaf)
+    areas = _areas(leaf.school_ids, leaf.school_names, leaf.levels)
     plan = plan_tables(list(TABLES), list(LEVELS), total_rho)
     results: dict[str, TotalResult] = {}
     gains = []
     for table in TABLES:
         for total in table.totals:
-            results[total] = noisy_total(leaf.totals[total].values, table, areas, plan)
+            results[total] = noisy_total(leaf.totals[total].values, table, areas, plan, total)
             gains += [{"table": table.name, "total": total, "level": lvl, "median_variance_gain": g}
                       for lvl, g in results[total].gain.items()]
     for alias, bands in BAND_SUMS.items():
@@ -106,6 +107,39 @@ def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
     cells.loc[is_sector, "sector"] = cells.loc[is_sector, "area_code"]
     cells.loc[is_sector, ["level", "area_code", "area_name"]] = ["country", "NL", "Nederland"]
     return StandardRelease(cells, pd.DataFrame(gains), total_rho)
+
+
+@dataclass(frozen=True)
+class ReleaseModel:
+    """The public covariance model of a standard release: its structure (areas) and the GLS
+    model of every total, rebuilt from the register and the release's ρ (no data read)."""
+
+    areas: AreaLevels
+    measures: MeasureModel
+
+    def group(self, level: str, sector: str, code: str) -> tuple[str, int] | None:
+        """The model's group for a published cell, or None if the register has no such area."""
+        if level == "country" and sector != "all":
+            level, code = "sector", sector
+        codes = self.areas.school_codes if level == "school" else self.areas.codes.get(level)
+        if codes is None or code not in codes:
+            return None
+        return (level, codes.index(code))
+
+
+def release_model(con: duckdb.DuckDBPyConnection, school_year: str, rho: Rho) -> ReleaseModel:
+    """The covariance model of the standard release of `school_year` at ρ (public inputs)."""
+    ids, names, lv = aggregate.register_levels(con, school_year)
+    areas = _areas(ids, names, lv)
+    plan = plan_tables(list(TABLES), list(LEVELS), rho)
+    models, parts = {}, {}
+    for table in TABLES:
+        model = gls_model(len(ids), design(table, areas, plan))
+        for total in table.totals:
+            models[total], parts[total] = model, (total,)
+    for alias, bands in BAND_SUMS.items():
+        parts[alias] = bands
+    return ReleaseModel(areas, MeasureModel(models, parts))
 
 
 def plan_table(con: duckdb.DuckDBPyConnection, school_year: str,
@@ -127,8 +161,12 @@ def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_
         method = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
                   "consistency": "generalised least squares over all levels (Woodbury), "
                                  "then non-negative integers by controlled rounding",
-                  "intervals": "95%: unbiased estimate ± 1.96 sd, widened to contain the published "
-                               "value; ratios: conservative box of the two totals at 97.5% each",
+                  "estimate": "the GLS (minimum-variance unbiased) estimate; integer_estimate: "
+                              "whole pupils that add up across levels, top-down from the country",
+                  "intervals": "95%: counts estimate ± 1.96 sd, cut at 0; rates and shares: "
+                               "Fieller's interval of the two reconciled totals, inside [0, 1]",
+                  "ranks": "rank 1 = highest estimate; 95% rank range from 4,095 deterministic "
+                           "Sobol draws of the estimates' joint Gaussian distribution",
                   "unit_of_privacy": "one pupil in one school year",
                   "accuracy_gain": release.gains.groupby("level")["median_variance_gain"]
                   .median().round(3).to_dict()}

@@ -10,12 +10,15 @@ Flow (docs/releases.md):
 4. `privacy.consistency.reconcile` makes schools add up to municipalities, provinces, the
    country, samenwerkingsverbanden and RMC regions (post-processing of noisy values only);
 5. measures are formed from the reconciled totals (counts; rates and shares as ratios of two
-   totals), each with its 95% interval.
+   totals) with their sd and 95% interval from `privacy.statistics`; the published `estimate`
+   is the GLS estimate itself, and `integer_estimate` the separately labelled whole-pupil view
+   (top-down controlled rounding, `privacy.consistency.controlled_round`);
+6. every area of the province, RMC, samenwerkingsverband and municipality levels gets its
+   rank and 95% rank range, from the estimates' joint distribution (`releases.covariance`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,12 +26,13 @@ import pandas as pd
 
 from privacy.bounds import BoundSpec
 from privacy.budget import Rho
-from privacy.consistency import Level, Measured, interval, reconcile
+from privacy.consistency import GlsModel, Measured, reconcile
 from privacy.mechanisms import NoisePlan, add_noise, plan_gaussian
 from privacy.planner import LevelDemand, split_budget
-from scipy.stats import norm
+from privacy.statistics import count_intervals, rank_ranges, ratio_intervals
 
 from service.register.areas import AreaLevels
+from service.releases.covariance import MeasureModel
 
 #: How much the error at each level matters to users (docs/releases.md). Municipality and
 #: samenwerkingsverband are where regions act; schools are many and small.
@@ -39,10 +43,12 @@ LEVEL_WEIGHTS = {"school": 1.0, "municipality": 2.0, "swv": 1.5, "rmc": 1.0,
 @dataclass
 class TotalResult:
     plans: dict[str, NoisePlan]
-    estimate: dict[str, np.ndarray]    # WLS (unbiased) per level incl. "school"
+    estimate: dict[str, np.ndarray]    # GLS (unbiased) per level incl. "school"
     variance: dict[str, np.ndarray]
-    integer: dict[str, np.ndarray]
+    integer: dict[str, np.ndarray]     # the whole-pupil view (top-down controlled rounding)
     gain: dict[str, float] = field(default_factory=dict)
+    model: GlsModel | None = None      # the GLS covariance model (None for a sum of totals)
+    parts: tuple[str, ...] = ()        # the basic (noised) totals this result sums
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def predicted_half_widths(totals: list[Table], level_names: list[str], rho: Rho)
 
 
 def noisy_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
-                plan: dict[tuple[str, str], Rho]) -> TotalResult:
+                plan: dict[tuple[str, str], Rho], total_name: str | None = None) -> TotalResult:
     """Noise every level of one total with OpenDP and reconcile. `leaf` is private. For a
     joint table, call once per member total with the table's plan: one pupil touches one
     cell of the whole table, so the table's ρ is spent once."""
@@ -99,11 +105,20 @@ def noisy_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
         measurements.append(Measured(level, add_noise(true, p), p.variance()))
     rec = reconcile(len(leaf), measurements)
     out = TotalResult(plans, {"school": rec.leaf_estimate}, {"school": rec.leaf_variance},
-                      {"school": rec.leaf_integer.astype(np.int64)})
+                      {"school": rec.leaf_integer.astype(np.int64)}, model=rec.model,
+                      parts=(total_name or total.name,))
     out.gain["school"] = float(np.median(rec.leaf_raw_variance / np.maximum(rec.leaf_variance, 1e-300)))
     for name, res in rec.levels.items():
         out.estimate[name], out.variance[name], out.integer[name] = res.estimate, res.variance, res.integer
         out.gain[name] = res.median_gain
+    return out
+
+
+def design(total: Table, areas: AreaLevels, plan: dict[tuple[str, str], Rho]):
+    """(level, noise variance) of every measurement of one total: public, from the plan."""
+    out = [(None, plan_gaussian(total.bound, plan[(total.name, "school")]).variance())]
+    for name, level in areas.levels.items():
+        out.append((level, plan_gaussian(total.bound, plan[(total.name, name)]).variance()))
     return out
 
 
@@ -114,39 +129,81 @@ def _sum(results: dict[str, TotalResult], names: tuple[str, ...], level: str):
     return est, var, integer
 
 
+def _shared_variance(results: dict[str, TotalResult], a: tuple[str, ...], b: tuple[str, ...],
+                     level: str) -> np.ndarray:
+    """cov(Σa, Σb) per group: the variances of the basic totals both sums contain (different
+    basic totals carry independent noise)."""
+    parts_b = [p for n in b for p in results[n].parts]
+    out = np.zeros(results[a[0]].estimate[level].size)
+    for n in a:
+        for p in results[n].parts:
+            out += parts_b.count(p) * results[p].variance[level]
+    return out
+
+
 def measure_cells(measure, results: dict[str, TotalResult], level: str,
                   alpha: float = 0.05) -> dict[str, np.ndarray]:
-    """Estimate, interval and sd of one measure for every group of one level."""
+    """Estimate, sd, interval (privacy.statistics) and the whole-pupil view of one measure
+    for every group of one level. The estimate is the GLS one; the interval belongs to it."""
     n_est, n_var, n_int = _sum(results, measure.numerator, level)
     if not measure.denominator:
-        lower, upper = interval(n_est, n_var, n_int, alpha)
-        return {"estimate": n_int.astype(float), "lower": np.floor(lower), "upper": np.ceil(upper),
-                "sd": np.sqrt(n_var)}
-    d_est, d_var, d_int = _sum(results, measure.denominator, level)
-    # Each total's interval at 1 - alpha/2: the box covers both with probability >= 1 - alpha
-    # (union bound), so the range of num/den over the box is a conservative interval.
-    z = norm.ppf(1 - alpha / 4)
-    n_lo = np.minimum(np.maximum(n_est - z * np.sqrt(n_var), 0), n_int)
-    n_hi = np.maximum(n_est + z * np.sqrt(n_var), n_int)
-    d_lo = np.minimum(np.maximum(d_est - z * np.sqrt(d_var), 0), d_int)
-    d_hi = np.maximum(d_est + z * np.sqrt(d_var), d_int)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        est = np.where(d_int > 0, n_int / np.maximum(d_int, 1), np.nan)
-        lower = np.where(d_hi > 0, n_lo / np.maximum(d_hi, 1e-300), 0.0)
-        upper = np.where(d_lo > 0, n_hi / np.maximum(d_lo, 1e-300), 1.0)
-        # delta-method sd of the ratio (for comparisons), from the unbiased totals
-        ratio = np.where(d_est > 0, n_est / np.maximum(d_est, 1e-300), np.nan)
-        sd = np.where(d_est > 0, np.sqrt(n_var + ratio**2 * d_var) / np.maximum(d_est, 1e-300), np.nan)
-    est = np.clip(est, 0.0, 1.0)
-    lower, upper = np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
-    if measure.complement:
-        est, lower, upper = 1.0 - est, 1.0 - upper, 1.0 - lower
-    return {"estimate": est, "lower": lower, "upper": upper, "sd": sd}
+        lower, upper = count_intervals(n_est, n_var, alpha)
+        return {"estimate": n_est, "lower": lower, "upper": upper, "sd": np.sqrt(n_var),
+                "integer_estimate": n_int.astype(float), "no_estimate": np.zeros(n_est.size, bool),
+                "delta": np.ones(n_est.size, bool)}
+    d_est, d_var, _ = _sum(results, measure.denominator, level)
+    cov = _shared_variance(results, measure.numerator, measure.denominator, level)
+    r = ratio_intervals(n_est, d_est, n_var, d_var, cov, alpha, complement=measure.complement)
+    return {"estimate": r.estimate, "lower": r.lower, "upper": r.upper, "sd": r.sd,
+            "integer_estimate": np.full(n_est.size, np.nan), "no_estimate": r.no_estimate,
+            "delta": r.delta}
+
+
+#: Levels whose areas are ranked (rank ranges): not the 8,400 schools, not the one country.
+RANKED_LEVELS = ("province", "rmc", "swv", "municipality")
+
+
+def rank_columns(measure, results: dict[str, TotalResult], model: MeasureModel, level: str,
+                 vals: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rank (1 = highest estimate) and 95% rank range of every area of a level with an
+    estimate, by deterministic draws from the published estimates' joint distribution."""
+    n = vals["estimate"].size
+    out = {k: np.full(n, np.nan) for k in ("rank", "rank_lower", "rank_upper")}
+    keep = np.flatnonzero(~vals["no_estimate"])
+    if keep.size < 2:
+        return out
+    groups = [(level, int(i)) for i in keep]
+    n_est = _sum(results, measure.numerator, level)[0][keep]
+    cnn = model.sum_cov(measure.numerator, groups, measure.numerator, groups)
+    if not measure.denominator:
+        ranks = rank_ranges(n_est, cnn)
+    else:
+        d_est = _sum(results, measure.denominator, level)[0][keep]
+        cnd = model.sum_cov(measure.numerator, groups, measure.denominator, groups)
+        cdd = model.sum_cov(measure.denominator, groups, measure.denominator, groups)
+        mean = np.concatenate([n_est, d_est])
+        cov = np.block([[cnn, cnd], [cnd.T, cdd]])
+        k, complement = keep.size, measure.complement
+
+        def ratio(x: np.ndarray) -> np.ndarray:
+            r = np.clip(x[:, :k] / np.maximum(x[:, k:], 1e-9), 0.0, 1.0)
+            return 1.0 - r if complement else r
+
+        ranks = rank_ranges(mean, cov, transform=ratio)
+    out["rank"][keep], out["rank_lower"][keep], out["rank_upper"][keep] = \
+        ranks.rank, ranks.lower, ranks.upper
+    return out
+
+
+def measure_model(results: dict[str, TotalResult]) -> MeasureModel:
+    return MeasureModel({n: r.model for n, r in results.items() if r.model is not None},
+                        {n: r.parts for n, r in results.items()})
 
 
 def cells_frame(measures: list, results: dict[str, TotalResult], areas: AreaLevels,
-                alpha: float = 0.05) -> pd.DataFrame:
+                alpha: float = 0.05, ranks: bool = True) -> pd.DataFrame:
     """Every measure × level × area as one tidy table (sector 'all')."""
+    model = measure_model(results)
     frames = []
     for m in measures:
         lead = results[m.numerator[0]]
@@ -154,28 +211,45 @@ def cells_frame(measures: list, results: dict[str, TotalResult], areas: AreaLeve
             if level != "school" and level not in areas.levels:
                 continue
             vals = measure_cells(m, results, level, alpha)
+            ranked = (rank_columns(m, results, model, level, vals) if ranks and level in RANKED_LEVELS
+                      else {k: np.full(vals["estimate"].size, np.nan)
+                            for k in ("rank", "rank_lower", "rank_upper")})
             codes = areas.school_codes if level == "school" else areas.codes[level]
             names = areas.school_names if level == "school" else areas.names[level]
             plan = lead.plans[level]
             frame = pd.DataFrame({
                 "measure": m.name, "level": level, "area_code": codes, "area_name": names,
-                "sector": "all", **vals, "unit": m.unit, "noise": plan.mechanism,
-                "scale": plan.scale})
+                "sector": "all", **{k: v for k, v in vals.items() if k not in ("no_estimate", "delta")},
+                **ranked, "unit": m.unit, "noise": plan.mechanism, "scale": plan.scale})
+            frame["_no_estimate"], frame["_delta"] = vals["no_estimate"], vals["delta"]
             frames.append(frame)
     cells = pd.concat(frames, ignore_index=True)
     counts = (cells["unit"] == "pupils").to_numpy()
-    for col in ("estimate", "lower", "upper", "sd"):
+    for col in ("estimate", "lower", "upper", "sd", "integer_estimate", "rank", "rank_lower",
+                "rank_upper"):
         values = cells[col].to_numpy(dtype=float)
-        rounded = np.where(counts & (col != "sd"), np.round(values, 0), np.round(values, 6))
+        if col.startswith("rank") or col == "integer_estimate":
+            rounded = np.round(values, 0)
+        else:
+            rounded = np.where(counts, np.round(values, 2), np.round(values, 6))
         cells[col] = pd.Series(rounded, dtype=object).where(np.isfinite(rounded), None)
     cells["scale"] = cells["scale"].round(6)
-    includes_0 = cells["lower"].to_numpy(dtype=float) <= 0
-    no_estimate = cells["estimate"].isna().to_numpy()
-    cells["flags"] = [FLAGS[(a, b)] for a, b in zip(includes_0, no_estimate)]
+    cells["flags"] = flags(cells["lower"].to_numpy(dtype=float) <= 0,
+                           cells.pop("_no_estimate").to_numpy(), ~cells.pop("_delta").to_numpy())
     return cells
 
 
-#: flags per (interval includes 0, no estimate because the noisy denominator is not positive)
-FLAGS = {(False, False): [], (True, False): ["interval_includes_0"],
-         (False, True): ["no_estimate_denominator_not_positive"],
-         (True, True): ["interval_includes_0", "no_estimate_denominator_not_positive"]}
+def flags(includes_0: np.ndarray, no_estimate: np.ndarray, sd_from_interval: np.ndarray) -> list[list[str]]:
+    """Per cell: `interval_includes_0`; `no_estimate_denominator_may_be_zero` (a ratio whose
+    denominator's interval reaches 0: no estimate, interval [0, 1]); `sd_from_interval` (a
+    ratio whose denominator is too uncertain for the delta method: sd = half-width / 1.96)."""
+    out = []
+    for a, b, c in zip(includes_0, no_estimate, sd_from_interval):
+        out.append(([FLAG_INCLUDES_0] if a else []) + ([FLAG_NO_ESTIMATE] if b else [])
+                   + ([FLAG_SD_FROM_INTERVAL] if c and not b else []))
+    return out
+
+
+FLAG_INCLUDES_0 = "interval_includes_0"
+FLAG_NO_ESTIMATE = "no_estimate_denominator_may_be_zero"
+FLAG_SD_FROM_INTERVAL = "sd_from_interval"

@@ -27,7 +27,7 @@ from service import __version__
 from service.db import database_path
 from service.releases import identity
 from service.releases.ledger_store import DuckDBLedger
-from service.releases.files import COLUMNS, build_files, canonical_bytes, sha256
+from service.releases.files import COLUMNS, OPTIONAL_COLUMNS, build_files, canonical_bytes, sha256
 from service.settings import Settings
 from service.releases.signing import private_key, sign
 
@@ -94,6 +94,9 @@ class Computed:
 def make_payload(kind: str, dataset: str, spec: dict, computed: Computed, micro: int,
                  release_id: str, created_at: datetime) -> bytes:
     cells = computed.cells
+    missing = [c for c in OPTIONAL_COLUMNS if c not in cells.columns]
+    if missing:   # columns a kind does not have (ranks of a query, integers of a week): empty
+        cells = cells.assign(**{c: None for c in missing})
     rows = [[_plain(v) for v in row] for row in cells[list(COLUMNS)].itertuples(index=False)]
     payload = {
         "format": "aanwezig-release/1", "release_id": release_id, "kind": kind,

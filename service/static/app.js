@@ -124,6 +124,13 @@ function verdict(area) {
   return vs.difference > 0 ? { key: "higher", cls: "higher" } : { key: "lower", cls: "lower" };
 }
 
+function rankText(area) {
+  // the 95% rank range published with the release (post-processing of the estimates)
+  if (area.rank_lower == null || area.rank_upper == null) return String(area.rank);
+  if (area.rank_lower === area.rank_upper) return String(area.rank);
+  return `${area.rank} (${area.rank_lower}\u2013${area.rank_upper})`;
+}
+
 function renderTable() {
   const c = state.comparison;
   const unit = c.measure.unit;
@@ -149,7 +156,7 @@ function renderTable() {
     link.textContent = t("download");
     link.title = fill(t("downloadTitle"), { name: area.name });
     link.setAttribute("download", "");
-    const cells = [pick, String(area.rank), area.code, area.name, number(area.estimate, unit),
+    const cells = [pick, rankText(area), area.code, area.name, number(area.estimate, unit),
       area.text[state.lang], t(v.key), link];
     cells.forEach((content, i) => {
       const td = document.createElement(i === 3 ? "th" : "td");

@@ -25,7 +25,9 @@ def series_chart(points: list[dict], measure: str, area_name: str, unit: str,
     base = alt.Chart(alt.Data(values=rows)).encode(
         x=alt.X("week:Q", title=text["week"], axis=alt.Axis(tickMinStep=1, format="d")))
     band = base.mark_area(opacity=0.3, color="#0072B2").encode(
-        y=alt.Y("lower:Q", title=text["estimate"], axis=alt.Axis(format=fmt)), y2="upper:Q",
+        # the axis fits the data (a 0–100% axis flattens a series around 94% into a line)
+        y=alt.Y("lower:Q", title=text["estimate"], axis=alt.Axis(format=fmt),
+                scale=alt.Scale(zero=False, nice=True)), y2="upper:Q",
         tooltip=[alt.Tooltip("week:Q", title=text["week"]),
                  alt.Tooltip("lower:Q", title=text["interval"] + " ↓", format=fmt),
                  alt.Tooltip("upper:Q", title=text["interval"] + " ↑", format=fmt)])

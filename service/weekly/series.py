@@ -28,16 +28,15 @@ from functools import lru_cache
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 import sql
 from privacy.bounds import BoundSpec
 from privacy.budget import Rho
-from privacy.consistency import interval
 from privacy.continual import (Node, StreamBound, TreePlan, TreeShape, choose_height,
                                noise_nodes, plan_tree, range_estimate)
 from privacy.ledger import StoredRelease
 from privacy.planner import LevelDemand, split_budget
+from privacy.statistics import count_intervals, ratio_intervals
 from service.register.areas import area_levels
 from service.releases.store import Computed, cells, ensure_budget, get_release, publish
 from service.settings import Settings
@@ -296,13 +295,14 @@ def _measure_rows(noisy, plans, tabs, ranges, alpha: float = 0.05) -> pd.DataFra
         for tab in TABLES:
             n_est, n_var = range_estimate(noisy[(num, tab)], plans[(num, tab)], *ranges[rng])
             if den is None:
-                est = np.maximum(n_est, 0)
-                lo, hi = interval(n_est, np.full(len(n_est), n_var), est, alpha)
-                vals = {"estimate": est.astype(float), "lower": np.floor(lo), "upper": np.ceil(hi),
-                        "sd": np.full(len(est), np.sqrt(n_var))}
+                lo, hi = count_intervals(n_est, np.full(len(n_est), n_var), alpha)
+                vals = {"estimate": n_est.astype(float), "lower": lo, "upper": hi,
+                        "sd": np.full(len(n_est), np.sqrt(n_var))}
             else:
+                # different streams carry independent noise: covariance 0
                 d_est, d_var = range_estimate(noisy[(den, tab)], plans[(den, tab)], *ranges[rng])
-                vals = ratio_cells(n_est, n_var, d_est, d_var, complement, alpha)
+                r = ratio_intervals(n_est, d_est, n_var, d_var, 0.0, alpha, complement=complement)
+                vals = {"estimate": r.estimate, "lower": r.lower, "upper": r.upper, "sd": r.sd}
             frames.append(_frame(tabs[tab], measure=name, **vals, unit=unit,
                                  noise="discrete_gaussian", scale=round(plans[(num, tab)].scale, 6)))
     out = pd.concat(frames, ignore_index=True)
@@ -311,31 +311,6 @@ def _measure_rows(noisy, plans, tabs, ranges, alpha: float = 0.05) -> pd.DataFra
     out["flags"] = [["interval_includes_0"] if lo is not None and lo <= 0 else []
                     for lo in out["lower"]]
     return out
-
-
-def ratio_cells(n_est, n_var, d_est, d_var, complement: bool, alpha: float = 0.05) -> dict:
-    """num/den of two independent noisy totals: the box of their (1 − α/2) normal intervals
-    covers both with probability ≥ 1 − α (union bound); its range of num/den is the interval.
-
-    True totals are ≥ 0, so the box is cut at 0. The numerator's upper end is taken from the
-    total clipped at 0 (``max(est, 0) + z·sd``, never less than ``est + z·sd``): a noisy total
-    at or below 0 says "small", not "exactly 0", and must not collapse the interval to a point
-    (attendance [1, 1] for an area whose noisy absent minutes came out ≤ 0). A denominator box
-    wholly ≤ 0 gives the whole range [0, 1]."""
-    n_est, d_est = n_est.astype(float), d_est.astype(float)
-    z = norm.ppf(1 - alpha / 4)
-    n_half, d_half = z * np.sqrt(n_var), z * np.sqrt(d_var)
-    n_lo, n_hi = np.maximum(n_est - n_half, 0), np.maximum(n_est, 0) + n_half
-    d_lo, d_hi = np.maximum(d_est - d_half, 0), d_est + d_half
-    with np.errstate(divide="ignore", invalid="ignore"):
-        est = np.where(d_est > 0, np.clip(n_est / d_est, 0, 1), np.nan)
-        lower = np.where(d_hi > 0, n_lo / d_hi, 0.0)
-        upper = np.where(d_lo > 0, n_hi / d_lo, 1.0)
-        sd = np.where(d_est > 0, np.sqrt(n_var + np.nan_to_num(est) ** 2 * d_var) / d_est, np.nan)
-    lower, upper = np.clip(lower, 0, 1), np.clip(upper, 0, 1)
-    if complement:
-        est, lower, upper = 1 - est, 1 - upper, 1 - lower
-    return {"estimate": est, "lower": lower, "upper": upper, "sd": sd}
 
 
 def release_week(con: duckdb.DuckDBPyConnection, settings: Settings, school_year: str, week: int,

@@ -68,7 +68,9 @@ def get_compare(request: Request, db: DbDep, measure: MeasureQuery, areas: Areas
                 dataset: DatasetQuery = None) -> dict:
     """Either `areas` (each pair is compared, and each area with the country) or `level`
     (every area of the level, each with the country). Differences are
-    `a − b ± 1.96·sqrt(sd_a² + sd_b² + 2·r·sd_a·sd_b)` (r: docs/page.md); `distinguishable` is true when that interval
+    `a − b ± 1.96·sqrt(sd_a² + sd_b² − 2·cov)` with the release's GLS covariance, or, where one
+    side's sd is at most a fifth of the other's, the other side's shown interval shifted by it
+    (docs/privacy.md, Verdicts); `distinguishable` is true when that interval
     excludes 0. Costs no budget."""
     return run_comparison(request, db, measure, areas, level, sector, dataset)
 

@@ -1,0 +1,299 @@
+"""The one statistics module: intervals for counts and ratios, differences and rank ranges.
+
+Every published number is a linear (counts) or ratio (rates, shares) function of unbiased,
+approximately Gaussian estimates whose variances and covariances are known exactly: the raw
+noisy totals of a query (independent, variance from the noise plan) or the reconciled GLS
+totals of a release (covariance from `privacy.consistency.Reconciled.covariance`). This module
+turns those into what users read, and nothing else computes an interval:
+
+- `count_intervals`: the estimate ± z·sd, its lower end cut at a public bound (0 pupils);
+- `ratio_intervals`: num/den of two correlated totals. Fieller's interval (the set of ratios
+  r for which num − r·den is within z sd of 0) is exact for Gaussian totals, stays inside
+  [0, 1] for a part of a whole, and never has zero width; the published sd is the delta
+  method's where the denominator is well determined (z²·var(den)/den² < `DELTA_G`, where
+  Fieller and the delta method agree within a few percent), else half the interval's width
+  over z. Where the denominator's interval reaches 0 there is no estimate;
+- `difference` and `verdict`: the difference of two published values from their real
+  covariance, and the rule that makes a verdict a statement about the intervals shown
+  (docs/privacy.md, "Verdicts");
+- `rank_ranges`: each area's 95% range of ranks, from deterministic quasi-random draws
+  (unscrambled Sobol points through the normal quantile) of the published estimates and
+  their covariance. No random number generator is involved: the same release gives the same
+  ranges (invariant 1 keeps every RNG out of the release path).
+
+Privacy: post-processing of noisy values, their public noise variances and public structure
+only; no true value enters (Dwork and Roth 2014, Prop. 2.1; Bun and Steinke 2016, Lemma 1.8).
+
+References: E. C. Fieller, "Some problems in interval estimation", JRSS B 16 (1954);
+Klein, Wright and Wieczorek, "A joint confidence region for an overall ranking of
+populations", JRSS C 69 (2020), for rank uncertainty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import cholesky
+from scipy.stats import norm, qmc
+from threadpoolctl import threadpool_limits
+
+__all__ = [
+    "DELTA_G",
+    "KNOWN_RATIO",
+    "RankRanges",
+    "RatioEstimates",
+    "StatisticsError",
+    "count_intervals",
+    "difference",
+    "normal_quantiles",
+    "rank_ranges",
+    "ratio_intervals",
+    "verdict",
+    "z_value",
+]
+
+#: Fieller's g = z²·var(den)/den² below which the delta method's sd is published: there the
+#: Fieller interval and estimate ± z·sd_delta agree to within about g/2 of the half-width.
+DELTA_G = 0.1
+#: A value whose sd is at most this fraction of the other's counts as known in a verdict.
+KNOWN_RATIO = 0.2
+#: Quasi-random draws for rank ranges (2¹¹ − 1: the unscrambled Sobol points without 0).
+RANK_DRAWS = 2047
+
+
+class StatisticsError(ValueError):
+    """Arguments that cannot define an interval (negative variance, alpha outside (0, 1))."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def z_value(alpha: float = 0.05) -> float:
+    """The two-sided normal quantile ``z_{1-alpha/2}`` (1.96 for 95%)."""
+    if not 0.0 < alpha < 1.0:
+        raise StatisticsError(f"alpha must be in (0, 1), got {alpha}")
+    return float(norm.ppf(1.0 - alpha / 2.0))
+
+
+def _variance(name: str, value) -> np.ndarray:
+    v = np.asarray(value, dtype=np.float64)
+    if np.any(~np.isfinite(v)) or np.any(v < 0):
+        raise StatisticsError(f"{name} must be finite and >= 0")
+    return v
+
+
+def count_intervals(estimate, variance, alpha: float = 0.05,
+                    floor: float | None = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``estimate ± z·sd`` cut at ``floor`` (a public bound the true value satisfies: 0
+    pupils), but never cut past the estimate itself: an unbiased estimate of a tiny group can
+    be negative, and its interval still contains it. Cutting where the truth cannot lie never
+    lowers coverage.
+
+    >>> lo, hi = count_intervals([10.0, 1.0, -3.0], [4.0, 4.0, 4.0])
+    >>> [round(float(x), 2) for x in lo], [round(float(x), 2) for x in hi]
+    ([6.08, 0.0, -3.0], [13.92, 4.92, 0.92])
+    """
+    est = np.asarray(estimate, dtype=np.float64)
+    half = z_value(alpha) * np.sqrt(_variance("variance", variance))
+    lower, upper = est - half, est + half
+    if floor is not None:
+        lower = np.minimum(np.maximum(lower, floor), est)
+        upper = np.maximum(upper, floor)
+    return lower, upper
+
+
+@dataclass(frozen=True)
+class RatioEstimates:
+    """Ratios with their sd and interval; ``estimate``/``sd`` are nan where the denominator's
+    interval reaches 0 (``no_estimate``), and the interval is then the public range [0, 1]."""
+
+    estimate: np.ndarray
+    sd: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    no_estimate: np.ndarray   # bool: the denominator may be zero
+    delta: np.ndarray         # bool: sd by the delta method (else from the interval's width)
+
+
+def _fieller_upper(n, d, vn, vd, c, z):
+    """Upper end of Fieller's set {r : (n − r d)² ≤ z² (vn − 2 r c + r² vd)} where
+    d² > z² vd (the set is then a bounded interval containing n/d)."""
+    a = d * d - z * z * vd
+    b = n * d - z * z * c
+    c0 = n * n - z * z * vn
+    disc = np.maximum(b * b - a * c0, 0.0)
+    return (b + np.sqrt(disc)) / a
+
+
+def ratio_intervals(num, den, var_num, var_den, cov=0.0, alpha: float = 0.05, *,
+                    complement: bool = False) -> RatioEstimates:
+    """num/den of two jointly (approximately) Gaussian unbiased totals, for a part of a whole
+    (0 ≤ true num ≤ true den per pupil, so the true ratio lies in [0, 1]).
+
+    Interval: Fieller's, with the upper end computed from max(num, 0) and the lower end as
+    1 − the upper end of (den − num)/den from max(den − num, 0). Where 0 ≤ num ≤ den this is
+    exactly Fieller's interval; otherwise it only widens it (the true totals satisfy these
+    bounds), so coverage never drops and the interval is never a point. Ends are cut to
+    [0, 1]. Where den ≤ z·sd(den) the data do not bound the ratio: no estimate, interval
+    [0, 1]. ``complement``: publish 1 − ratio (attendance from absence).
+
+    >>> r = ratio_intervals([50.0], [200.0], [25.0], [25.0])
+    >>> round(float(r.estimate[0]), 3), round(float(r.lower[0]), 4), round(float(r.upper[0]), 4)
+    (0.25, 0.2, 0.3012)
+    """
+    z = z_value(alpha)
+    n = np.asarray(num, dtype=np.float64)
+    d = np.asarray(den, dtype=np.float64)
+    vn, vd = _variance("var_num", var_num), _variance("var_den", var_den)
+    c = np.broadcast_to(np.asarray(cov, dtype=np.float64), n.shape)
+    n, d, vn, vd = np.broadcast_arrays(n, d, vn, vd)
+    defined = (d > 0) & (d * d > z * z * vd)
+    safe_d = np.where(defined, d, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        upper = _fieller_upper(np.maximum(n, 0.0), safe_d, vn, vd, c, z)
+        rest = safe_d - n
+        lower = 1.0 - _fieller_upper(np.maximum(rest, 0.0), safe_d, vn + vd - 2 * c, vd, vd - c, z)
+        ratio = np.clip(n / safe_d, 0.0, 1.0)
+        g = z * z * vd / (safe_d * safe_d)
+        sd_delta = np.sqrt(np.maximum(vn - 2 * ratio * c + ratio * ratio * vd, 0.0)) / safe_d
+    lower, upper = np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+    delta = defined & (g < DELTA_G)
+    sd = np.where(delta, sd_delta, (upper - lower) / (2 * z))
+    no_estimate = ~defined
+    estimate = np.where(no_estimate, np.nan, ratio)
+    sd = np.where(no_estimate, np.nan, np.minimum(sd, 0.5))
+    lower, upper = np.where(no_estimate, 0.0, lower), np.where(no_estimate, 1.0, upper)
+    if complement:
+        estimate, lower, upper = 1.0 - estimate, 1.0 - upper, 1.0 - lower
+    return RatioEstimates(estimate, sd, lower, upper, no_estimate, delta)
+
+
+def difference(est_a, est_b, var_a, var_b, cov_ab=0.0,
+               alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(a − b, sd, lower, upper): ``sd² = var_a + var_b − 2 cov_ab`` from the real covariance
+    (0 between different releases, whose noise is independent).
+
+    >>> [round(float(x), 3) for x in difference(10.0, 4.0, 4.0, 1.0, 1.0)]
+    [6.0, 1.732, 2.605, 9.395]
+    """
+    diff = np.asarray(est_a, dtype=np.float64) - np.asarray(est_b, dtype=np.float64)
+    var = np.asarray(var_a, dtype=np.float64) + np.asarray(var_b, dtype=np.float64) \
+        - 2.0 * np.asarray(cov_ab, dtype=np.float64)
+    sd = np.sqrt(np.maximum(var, 0.0))
+    half = z_value(alpha) * sd
+    return diff, sd, diff - half, diff + half
+
+
+def verdict(a: tuple[float, float, float, float], b: tuple[float, float, float, float],
+            cov_ab: float = 0.0, alpha: float = 0.05) -> dict:
+    """The difference a − b of two published values and whether it stands out from the noise.
+
+    ``a`` and ``b`` are (estimate, sd, lower, upper) as published. The rule (docs/privacy.md):
+    where one side's sd is at most `KNOWN_RATIO` (1/5) of the other's, that side counts as
+    known and the difference's interval is the other side's published interval shifted by its
+    estimate: the verdict then says exactly whether the shown interval contains the known
+    value. Otherwise the interval is ``a − b ± z·sd`` with ``sd² = sd_a² + sd_b² − 2 cov``.
+    "Distinguishable" means the difference's interval excludes 0.
+
+    >>> v = verdict((0.09, 0.02, 0.05, 0.13), (0.06, 0.001, 0.058, 0.062))
+    >>> v["rule"], v["distinguishable"], round(v["lower"], 3)
+    ('b_known', False, -0.01)
+    """
+    est_a, sd_a, lo_a, hi_a = a
+    est_b, sd_b, lo_b, hi_b = b
+    if sd_b <= KNOWN_RATIO * sd_a:
+        rule, lower, upper = "b_known", lo_a - est_b, hi_a - est_b
+        sd = sd_a
+    elif sd_a <= KNOWN_RATIO * sd_b:
+        rule, lower, upper = "a_known", est_a - hi_b, est_a - lo_b
+        sd = sd_b
+    else:
+        _, sd, lower, upper = (float(x) for x in difference(est_a, est_b, sd_a ** 2, sd_b ** 2,
+                                                            cov_ab, alpha))
+        rule = "covariance"
+    diff = est_a - est_b
+    return {"difference": float(diff), "lower": float(lower), "upper": float(upper),
+            "sd": float(sd), "distinguishable": bool(lower > 0 or upper < 0), "rule": rule}
+
+
+def normal_quantiles(n_draws: int, dim: int) -> np.ndarray:
+    """``n_draws × dim`` standard normal quantiles at unscrambled Sobol points (the origin
+    skipped): deterministic, and each coordinate's points are exactly the strata i/2^m."""
+    if dim < 1 or n_draws < 1:
+        raise StatisticsError("need at least one draw and one dimension")
+    # The first d coordinates of Sobol points do not depend on the total dimension: keep one
+    # table per draw count and grow it when a wider one is asked.
+    table = _QUANTILES.get(n_draws)
+    if table is None or table.shape[1] < dim:
+        sobol = qmc.Sobol(max(dim, 64), scramble=False)
+        sobol.fast_forward(1)
+        table = norm.ppf(sobol.random(n_draws))
+        table.flags.writeable = False
+        _QUANTILES[n_draws] = table
+    return table[:, :dim]
+
+
+_QUANTILES: dict[int, np.ndarray] = {}
+
+
+def _root(cov: np.ndarray) -> np.ndarray:
+    """A matrix L with L Lᵀ = cov: Cholesky, or (for a singular covariance, e.g. two areas
+    with the same schools) a symmetric square root from the eigendecomposition."""
+    try:
+        return cholesky(cov, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(cov)
+        return v * np.sqrt(np.clip(w, 0.0, None))
+
+
+@dataclass(frozen=True)
+class RankRanges:
+    """Rank 1 = highest value. ``rank`` from the estimates; ``lower``/``upper`` the 2.5% and
+    97.5% quantiles of the rank over the draws (1 ≤ lower ≤ upper ≤ k)."""
+
+    rank: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def rank_ranges(mean, cov, *, transform: Callable[[np.ndarray], np.ndarray] | None = None,
+                alpha: float = 0.05, n_draws: int = RANK_DRAWS) -> RankRanges:
+    """Ranges of ranks for k values whose estimates have joint Gaussian ``(mean, cov)``.
+
+    ``transform`` maps draws (n × len(mean)) to the k ranked values (e.g. a ratio of the two
+    halves of a stacked numerator/denominator vector); without it the draws are ranked
+    themselves. Ranks are by descending value, ties by position.
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    cov = np.asarray(cov, dtype=np.float64)
+    if cov.shape != (mean.size, mean.size):
+        raise StatisticsError("cov must be a square matrix matching mean")
+    transform = transform or (lambda x: x)
+    point = np.asarray(transform(mean[None, :]), dtype=np.float64)[0]
+    k = point.size
+    if k == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return RankRanges(empty, empty, empty)
+    with threadpool_limits(1, user_api="blas"):   # matrices of a few hundred: threads only contend
+        root = _root((cov + cov.T) / 2.0)
+        draws = mean + normal_quantiles(n_draws, mean.size) @ root.T
+    values = np.asarray(transform(draws), dtype=np.float64)
+    ranks = _ranks(values)
+    lower = np.quantile(ranks, alpha / 2.0, axis=0, method="inverted_cdf")
+    upper = np.quantile(ranks, 1.0 - alpha / 2.0, axis=0, method="inverted_cdf")
+    rank = _ranks(point[None, :])[0]
+    return RankRanges(rank, np.minimum(lower, rank).astype(np.int64),
+                      np.maximum(upper, rank).astype(np.int64))
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Descending ranks (1 = highest) per row, ties by position; nan ranks last."""
+    filled = np.where(np.isnan(values), -np.inf, values)
+    order = np.argsort(-filled, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    rows = np.arange(values.shape[0])[:, None]
+    ranks[rows, order] = np.arange(1, values.shape[1] + 1)[None, :]
+    return ranks
