@@ -182,3 +182,23 @@ def test_the_release_holds_no_true_values(built, published):
     assert (school.estimate.reindex(populated.index).to_numpy() != populated.to_numpy()).mean() > 0.5
     assert set(LEVELS) >= {"school", "municipality"}
     assert np.isfinite(frame.sd.dropna()).all()
+
+
+def test_rates_and_shares_make_sense(published):
+    """Issue 12: no rate or share has an sd beyond the unit range or a zero-width interval;
+    a cell without an estimate says why (its denominator may be zero) and shows [0, 1]."""
+    frame = cells(published.record)
+    ratios = frame[frame.unit != "pupils"]
+    assert len(ratios) > 80_000
+    has = ratios.estimate.notna()
+    assert (ratios.sd[has].astype(float) <= 0.5).all()
+    lower, upper = ratios.lower.astype(float), ratios.upper.astype(float)
+    assert ((0 <= lower) & (lower < upper) & (upper <= 1)).all()
+    assert ((lower[has] <= ratios.estimate[has].astype(float))
+            & (ratios.estimate[has].astype(float) <= upper[has])).all()
+    none = ratios[~has]
+    assert none["flags"].map(lambda f: "no_estimate_denominator_may_be_zero" in f).all()
+    assert ((none.lower == 0) & (none.upper == 1)).all()
+    ranked = frame[frame.level.isin(["province", "municipality"]) & frame["rank"].notna()]
+    assert len(ranked) > 0
+    assert ((ranked.rank_lower <= ranked["rank"]) & (ranked["rank"] <= ranked.rank_upper)).all()
