@@ -1,90 +1,227 @@
-"""Accuracy of the standard release on synthetic data where the truth is known.
+"""Accuracy of the standard release against the known truth (issue 12's target table).
 
-    python bench/accuracy.py --db aanwezig.duckdb --draws 5
+    nice -n 10 python bench/accuracy.py --db bench/out/evidence.duckdb --draws 20
 
-For `draws` independent standard releases (computed, not published: no budget is charged)
-at the default standard budget, compares every count cell with its true value per level:
-median and 95th-percentile absolute error, and the share of 95% intervals that cover the
-truth; for shares (chronic_share) the same in percentage points. Results go to
-bench/out/accuracy.json. The truth comes from the same aggregation SQL the release uses.
+The per-school true totals are read once (`aggregate.leaf_totals`); each draw is an
+independent standard release from them at the default budget (fresh OpenDP noise,
+reconciliation, intervals and rank ranges; computed, not published: no ledger charge). Every
+cell is compared with its true value:
+
+* counts, per level (and at the school level per true school size < 50, 50–199, 200–499,
+  ≥ 500 pupils): RMSE(estimate − truth) against RMS(published sd), |mean error| against
+  RMS(sd), 95% interval coverage, and the RMSE of the whole-pupil view `integer_estimate`;
+* rates and shares, per level: coverage, RMSE against RMS(sd), cells without an estimate;
+* the top-10 of the chronic-absence share among municipalities of ≥ 2,000 true pupils and
+  among samenwerkingsverbanden: recall per draw (mean, min), the coverage of the published
+  95% rank ranges (true rank inside), the spread of the true values against the noise, and
+  the recall of primary suppression ("fewer than five" hidden, everything else exact).
+
+Prints the tables as Markdown (docs/benchmarks.md) and writes bench/out/accuracy.json. The
+truth never leaves this script except as these summary figures (synthetic data only).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from privacy.budget import Rho
-from service.releases.aggregate import leaf_totals
 from service.db import connect
-from service.releases.standard import compute_standard_release
+from service.evaluation.suppression import primary_mask
+from service.releases.aggregate import leaf_totals
+from service.releases.catalogue import MEASURES
+from service.releases.standard import _areas, release_from_leaf
 
-COUNTS = {"enrolled": ("band_0", "band_1", "band_2", "band_3", "band_4"),
-          "chronic_count": ("band_2", "band_3", "band_4"), "severe_count": ("band_4",),
-          "long_term_count": ("long_term",)}
+COUNT_MEASURES = ("enrolled", "chronic_count", "severe_count", "long_term_count", "signal16_count")
+LEVEL_ORDER = ("school", "municipality", "swv", "rmc", "province", "country", "country×sector")
+SIZE_BINS = [0, 50, 200, 500, np.inf]
+SIZE_LABELS = ["< 50", "50–199", "200–499", "≥ 500"]
+TOP_K = 10
+MIN_PUPILS = {"municipality": 2_000, "swv": 0}
 
 
-def truth_frame(leaf) -> pd.DataFrame:
+def truth_table(leaf) -> pd.DataFrame:
+    """True value of every measure for every published cell (measure, level, sector, code)."""
+    areas = _areas(leaf.school_ids, leaf.school_names, leaf.levels)
+    frames = []
+    for level in ("school", "municipality", "province", "country", "rmc", "swv", "sector"):
+        if level == "school":
+            sums = {t: v.values.astype(float) for t, v in leaf.totals.items()}
+            codes = leaf.school_ids
+        else:
+            lv = areas.levels[level]
+            inside = lv.group_of_leaf >= 0
+            sums = {t: np.bincount(lv.group_of_leaf[inside], weights=v.values[inside].astype(float),
+                                   minlength=lv.n_groups) for t, v in leaf.totals.items()}
+            codes = areas.codes[level]
+        base = {"level": level, "sector": "all", "area_code": codes, "size": sums["enrolled"]}
+        if level == "sector":
+            base.update(level="country", sector=codes, area_code="NL")
+        for name, m in MEASURES.items():
+            frames.append(pd.DataFrame({**base, "measure": name, "truth": m.evaluate(sums)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def one_draw(leaf, rho: Rho, truth: pd.DataFrame) -> pd.DataFrame:
+    cells = release_from_leaf(leaf, rho).cells
+    keep = ["measure", "level", "sector", "area_code", "estimate", "lower", "upper", "sd",
+            "integer_estimate", "rank", "rank_lower", "rank_upper", "unit"]
+    cells = cells[keep].copy()
+    for col in keep[4:-1]:
+        cells[col] = pd.to_numeric(cells[col], errors="coerce")
+    return cells.merge(truth, on=["measure", "level", "sector", "area_code"], validate="one_to_one")
+
+
+def _level(frame: pd.DataFrame) -> pd.Series:
+    return frame["level"].where(frame["sector"] == "all", "country×sector")
+
+
+def count_table(m: pd.DataFrame) -> pd.DataFrame:
+    c = m[m["measure"].isin(COUNT_MEASURES)].copy()
+    c["lvl"] = _level(c)
+    c["err"] = c["estimate"] - c["truth"]
+    c["int_err"] = c["integer_estimate"] - c["truth"]
+    c["covered"] = (c["lower"] <= c["truth"]) & (c["truth"] <= c["upper"])
     rows = []
-    levels = {"municipality": "municipality", "province": "province", "rmc": "rmc", "country": "country"}
-    for measure, parts in COUNTS.items():
-        leaf_values = sum(leaf.totals[p].values for p in parts)
-        rows.append(pd.DataFrame({"measure": measure, "level": "school", "area_code": leaf.school_ids,
-                                  "truth": leaf_values}))
-        for level, name in levels.items():
-            lm = leaf.levels[name]
-            rows.append(pd.DataFrame({"measure": measure, "level": level, "area_code": lm.codes,
-                                      "truth": lm.sum(leaf_values)}))
-        swv = [leaf.levels["swv_po"], leaf.levels["swv_vo"]]
-        rows.append(pd.DataFrame({"measure": measure, "level": "swv",
-                                  "area_code": swv[0].codes + swv[1].codes,
-                                  "truth": np.concatenate([swv[0].sum(leaf_values), swv[1].sum(leaf_values)])}))
-    return pd.concat(rows, ignore_index=True)
+    for (measure, lvl), g in c.groupby(["measure", "lvl"], sort=False):
+        rows.append(_count_row(g, measure=measure, level=lvl))
+    for (measure, size), g in c[c["lvl"] == "school"].assign(
+            bin=pd.cut(c["size"], SIZE_BINS, right=False, labels=SIZE_LABELS)).groupby(
+            ["measure", "bin"], observed=True, sort=False):
+        rows.append(_count_row(g, measure=measure, level=f"school {size}"))
+    return pd.DataFrame(rows)
+
+
+def _count_row(g: pd.DataFrame, **key) -> dict:
+    rms_sd = float(np.sqrt((g["sd"] ** 2).mean()))
+    rmse = float(np.sqrt((g["err"] ** 2).mean()))
+    bias = float(g["err"].mean())
+    return {**key, "cells": int(len(g)), "rmse": rmse, "rms_sd": rms_sd,
+            "rmse_over_sd": rmse / rms_sd, "bias": bias, "abs_bias_over_sd": abs(bias) / rms_sd,
+            "coverage": float(g["covered"].mean()),
+            "integer_rmse": float(np.sqrt((g["int_err"] ** 2).mean()))}
+
+
+def ratio_table(m: pd.DataFrame) -> pd.DataFrame:
+    r = m[(m["unit"] != "pupils") & np.isfinite(m["truth"])].copy()
+    r["lvl"] = _level(r)
+    r["covered"] = (r["lower"] <= r["truth"] + 1e-9) & (r["truth"] <= r["upper"] + 1e-9)
+    rows = []
+    for (measure, lvl), g in r.groupby(["measure", "lvl"], sort=False):
+        has = g["estimate"].notna()
+        e = g[has]
+        rms_sd = float(np.sqrt((e["sd"] ** 2).mean())) if len(e) else float("nan")
+        rmse = float(np.sqrt(((e["estimate"] - e["truth"]) ** 2).mean())) if len(e) else float("nan")
+        rows.append({"measure": measure, "level": lvl, "cells": int(len(g)),
+                     "no_estimate": float(1 - has.mean()), "coverage": float(g["covered"].mean()),
+                     "coverage_with_estimate": float(e["covered"].mean()) if len(e) else float("nan"),
+                     "rmse": rmse, "rms_sd": rms_sd, "rmse_over_sd": rmse / rms_sd if len(e) else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def topk_table(draws: list[pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for level, min_pupils in MIN_PUPILS.items():
+        t = truth[(truth["measure"] == "chronic_share") & (truth["level"] == level)
+                  & (truth["sector"] == "all")].set_index("area_code")
+        enrolled = t["size"]
+        eligible = t.index[(enrolled >= max(min_pupils, 1)) & np.isfinite(t["truth"])]
+        true_share = t.loc[eligible, "truth"]
+        if len(eligible) <= TOP_K:
+            print(f"top-{TOP_K} at {level}: only {len(eligible)} eligible areas, skipped")
+            continue
+        best = set(true_share.nlargest(TOP_K).index)
+        ordered = true_share.sort_values(ascending=False)
+        recalls, covered, covered_top, sds = [], [], [], []
+        for d in draws:
+            g = d[(d["measure"] == "chronic_share") & (d["level"] == level)
+                  & (d["sector"] == "all")].set_index("area_code")
+            est = g.loc[eligible, "estimate"].dropna()
+            recalls.append(len(best & set(est.nlargest(TOP_K).index)) / TOP_K)
+            ranked = g[g["rank"].notna()]
+            true_rank = t.loc[ranked.index, "truth"].rank(ascending=False, method="first")
+            inside = (ranked["rank_lower"] <= true_rank) & (true_rank <= ranked["rank_upper"])
+            covered.append(float(inside.mean()))
+            covered_top.append(float(inside.loc[list(best & set(inside.index))].mean()))
+            sds.append(float(g.loc[eligible, "sd"].median()))
+        # suppression: "fewer than five" hidden (primary), everything else exact
+        chronic = (true_share * enrolled.loc[eligible]).round()
+        visible = ~primary_mask(chronic.to_numpy()) & ~primary_mask(enrolled.loc[eligible].to_numpy())
+        sup = set(true_share[visible].nlargest(TOP_K).index)
+        gap_10_11 = float(ordered.iloc[TOP_K - 1] - ordered.iloc[TOP_K]) if len(ordered) > TOP_K else float("nan")
+        rows.append({
+            "level": level, "eligible_areas": int(len(eligible)), "min_pupils": min_pupils,
+            "dp_recall_mean": float(np.mean(recalls)), "dp_recall_min": float(np.min(recalls)),
+            "dp_recall_max": float(np.max(recalls)),
+            "rank_range_coverage_all_areas": float(np.mean(covered)),
+            "rank_range_coverage_true_top10": float(np.mean(covered_top)),
+            "suppression_recall": len(best & sup) / TOP_K,
+            "true_10th": float(ordered.iloc[TOP_K - 1]), "true_gap_10th_11th": gap_10_11,
+            "true_spread_top20": float(ordered.iloc[0] - ordered.iloc[min(19, len(ordered) - 1)]),
+            "median_sd_eligible": float(np.median(sds)),
+            "eligible_within_2sd_of_10th": int(((ordered - ordered.iloc[TOP_K - 1]).abs()
+                                                <= 2 * float(np.median(sds))).sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def markdown(frame: pd.DataFrame, floats: int = 3) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
+    for row in frame.itertuples(index=False):
+        cells = []
+        for v in row:
+            if isinstance(v, float):
+                cells.append("–" if not np.isfinite(v) else f"{v:.{floats}f}")
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--year", default="2025-2026")
-    parser.add_argument("--draws", type=int, default=5)
+    parser.add_argument("--draws", type=int, default=20)
     parser.add_argument("--rho", default="0.6")
+    parser.add_argument("--out", type=Path, default=Path("bench/out/accuracy.json"))
     args = parser.parse_args()
     con = connect(args.db)
+    t0 = time.perf_counter()
     leaf = leaf_totals(con, args.year)
-    truth = truth_frame(leaf)
-    frames = []
-    for draw in range(args.draws):
-        cells = compute_standard_release(con, args.year, Rho.of(args.rho)).cells
-        cells = cells[(cells.sector == "all") & cells.measure.isin(list(COUNTS))]
-        merged = cells.merge(truth, on=["measure", "level", "area_code"])
-        merged["draw"] = draw
-        frames.append(merged)
-    m = pd.concat(frames)
-    m["abs_error"] = (m.estimate.astype(float) - m.truth).abs()
-    m["covered"] = (m.lower.astype(float) <= m.truth) & (m.truth <= m.upper.astype(float))
-    summary = (m.groupby(["measure", "level"])
-               .agg(cells=("area_code", "nunique"), median_abs_error=("abs_error", "median"),
-                    p95_abs_error=("abs_error", lambda x: float(np.quantile(x, 0.95))),
-                    coverage=("covered", "mean"))
-               .reset_index())
-    by_size = m[m.measure == "enrolled"].assign(
-        size=pd.cut(m[m.measure == "enrolled"].truth, [-1, 0, 4, 19, 99, 999, 10**9],
-                    labels=["0", "1-4", "5-19", "20-99", "100-999", "1000+"]))
-    size_table = by_size.groupby("size", observed=True).agg(
-        cells=("area_code", "size"), median_abs_error=("abs_error", "median"),
-        coverage=("covered", "mean")).reset_index()
-    out = {"db": str(args.db), "rho": args.rho, "draws": args.draws,
-           "pupils": int(leaf.totals["enrolled"].values.sum()),
-           "per_level": summary.to_dict(orient="records"),
-           "enrolled_by_true_size": size_table.astype({"size": str}).to_dict(orient="records")}
-    Path("bench/out").mkdir(parents=True, exist_ok=True)
-    Path("bench/out/accuracy.json").write_text(json.dumps(out, indent=2, default=float))
-    print(summary.to_string(index=False))
-    print(size_table.to_string(index=False))
+    con.close()
+    truth = truth_table(leaf)
+    pupils = int(leaf.totals["enrolled"].values.sum())
+    schools_with_pupils = int((leaf.totals["enrolled"].values > 0).sum())
+    draws, seconds = [], []
+    for i in range(args.draws):
+        start = time.perf_counter()
+        draws.append(one_draw(leaf, Rho.of(args.rho), truth))
+        seconds.append(time.perf_counter() - start)
+        print(f"draw {i + 1}/{args.draws}: {seconds[-1]:.1f} s", flush=True)
+    m = pd.concat(draws, ignore_index=True)
+    counts, ratios, topk = count_table(m), ratio_table(m), topk_table(draws, truth)
+    out = {"db": str(args.db), "rho": args.rho, "draws": args.draws, "pupils": pupils,
+           "schools_with_pupils": schools_with_pupils, "schools": len(leaf.school_ids),
+           "seconds_per_draw_median": float(np.median(seconds)),
+           "seconds_total": time.perf_counter() - t0,
+           "counts": counts.to_dict(orient="records"), "ratios": ratios.to_dict(orient="records"),
+           "topk": topk.to_dict(orient="records")}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, default=float))
+    print(f"\n{pupils:,} pupils in {schools_with_pupils:,} of {len(leaf.school_ids):,} schools; "
+          f"{args.draws} draws at rho {args.rho}; median {np.median(seconds):.1f} s per draw\n")
+    print(markdown(counts))
+    print()
+    print(markdown(ratios))
+    print()
+    print(markdown(topk))
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.data / ".complete").exists():
         from service.synth.uploads import write_synthetic
-        summary = write_synthetic(args.data, pupils=args.pupils, seed=1)
+        summary = write_synthetic(args.data, pupils=args.pupils, seed=1, schools="sample")  # as recorded
         (args.data / ".complete").write_text(json.dumps(summary.__dict__, default=str))
     synth = json.loads((args.data / ".complete").read_text())
     base, ours = [], []

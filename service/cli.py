@@ -48,6 +48,8 @@ def synth(
     seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
     school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")] = DEFAULT_YEAR,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    schools: Annotated[str, typer.Option(help="every: fill every school at pupils/2.5M of its "
+                                         "national size; sample: a subset of schools at national size")] = "every",
 ) -> None:
     """Write synthetic upload files for every school of the register (test data only)."""
     from service.synth.uploads import write_synthetic
@@ -59,7 +61,7 @@ def synth(
             bar.update(task, completed=done, total=total)
 
         summary = write_synthetic(out, pupils=pupils, seed=seed, school_year=school_year,
-                                  fmt=fmt, progress=tick)
+                                  fmt=fmt, progress=tick, schools=schools)
     console.print(summary)
 
 

@@ -22,7 +22,9 @@ def _clean_environment(monkeypatch):
 @pytest.fixture(scope="session")
 def synthetic_nl(tmp_path_factory):
     """A database with 4,000 synthetic pupils ingested and derived, built once per run and
-    shared (tests that spend budget use their own pool or principal)."""
+    shared (tests that spend budget use their own pool or principal). A sample of schools at
+    national size: 4,000 pupils spread over all 8,420 schools would leave most of them with
+    none or one."""
     from service.db import connect
     from service.ingest.derive import rebuild
     from service.ingest.directory import ingest_directory
@@ -31,7 +33,7 @@ def synthetic_nl(tmp_path_factory):
     from service.synth.uploads import write_synthetic
 
     root = tmp_path_factory.mktemp("nl")
-    write_synthetic(root / "uploads", pupils=4_000, seed=7)
+    write_synthetic(root / "uploads", pupils=4_000, seed=7, schools="sample")
     settings = Settings(mode="dev", db=root / "nl.duckdb")
     con = connect(settings.db)
     load_register(con)

@@ -149,3 +149,25 @@ def test_parquet_and_determinism(tmp_path):
     absent = pd.read_parquet(school / "absences.parquet")
     assert list(enrol.columns) == ENROL_COLS and list(absent.columns) == ABSENCE_COLS
     assert enrol["pupil_number"].str.fullmatch(r"\d{9}").all()
+
+
+def test_every_school_is_filled_at_a_fraction_of_its_national_size():
+    """The default shape (issue 12): at 250,000 pupils all 8,420 schools of the register have
+    pupils, about a tenth of their national size each, and the sector totals are exact; the
+    sample shape keeps national sizes in a tenth of the schools."""
+    from service.synth.uploads import SECTOR_SHARE, _plan_schools
+
+    reg = build_register()
+    every = _plan_schools(reg, 250_000, np.random.default_rng(1))
+    assert len(every) == len(reg.schools) == 8_420 and (every["n_pupils"] >= 1).all()
+    for sector, share in SECTOR_SHARE.items():
+        assert every.loc[every.sector == sector, "n_pupils"].sum() == round(share * 250_000)
+    ratio = every["n_pupils"] / every["size"]
+    assert 0.08 <= ratio.median() <= 0.12
+    per_municipality = every.groupby("municipality_code")["n_pupils"].sum()
+    assert len(per_municipality) == 342 and per_municipality.min() >= 1
+    sample = _plan_schools(reg, 250_000, np.random.default_rng(1), "sample")
+    assert len(sample) < 0.2 * len(reg.schools)
+    assert (sample["n_pupils"] / sample["size"]).median() > 0.9
+    with pytest.raises(ValueError):
+        _plan_schools(reg, 1_000, np.random.default_rng(1), "all")

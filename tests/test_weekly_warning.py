@@ -108,9 +108,9 @@ def test_long_term_warning_with_the_national_season():
 # ── the opt-in planted rise of the synthetic generator ───────────────────────────────────
 def test_planted_rise_changes_only_the_planted_area_after_its_week(tmp_path):
     base = tmp_path / "base"
-    write_synthetic(base, pupils=4_000, seed=11)
+    write_synthetic(base, pupils=4_000, seed=11, schools="sample")
     planted = tmp_path / "planted"
-    write_synthetic(planted, pupils=4_000, seed=11, planted_rise=PlantedRise("VO2802", 8, 0.3, 0.05))
+    write_synthetic(planted, pupils=4_000, seed=11, schools="sample", planted_rise=PlantedRise("VO2802", 8, 0.3, 0.05))
     swv = build_register().schools.set_index("school_id")["swv_code"]
     changed = []
     for f in sorted(base.rglob("*.csv")):

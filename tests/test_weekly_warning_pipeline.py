@@ -74,7 +74,8 @@ def load_province_register(con, school_ids: set[str], residences: set[str]) -> N
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     root = tmp_path_factory.mktemp("weekly-pipeline")
-    write_synthetic(root / "all", pupils=20_000, seed=1, school_year=YEAR, planted_rise=RISE)
+    write_synthetic(root / "all", pupils=20_000, seed=1, school_year=YEAR, planted_rise=RISE,
+                    schools="sample")
     reg = build_register().schools.set_index("school_id")
     chosen = [p for p in sorted((root / "all").iterdir()) if reg.loc[p.name, "province_code"] == PROVINCE]
     residences = set()

@@ -89,7 +89,14 @@ def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
                              total_rho: Rho) -> StandardRelease:
     """Noise, reconcile and form every measure at every level. Pure of the ledger (the
     evaluation uses it on synthetic data); `publish_standard` charges and stores it."""
-    leaf = aggregate.leaf_totals(con, school_year)
+    return release_from_leaf(aggregate.leaf_totals(con, school_year), total_rho)
+
+
+def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *,
+                      ranks: bool = True) -> StandardRelease:
+    """The standard release from the per-school totals already read (the evidence draws many
+    releases from one scan; each call draws fresh noise). ``ranks=False`` skips the rank
+    ranges (post-processing only; the evidence of errors does not need them)."""
     areas = _areas(leaf.school_ids, leaf.school_names, leaf.levels)
     plan = plan_tables(list(TABLES), list(LEVELS), total_rho)
     results: dict[str, TotalResult] = {}
@@ -101,7 +108,7 @@ def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
                       for lvl, g in results[total].gain.items()]
     for alias, bands in BAND_SUMS.items():
         results[alias] = _summed([results[b] for b in bands])
-    cells = cells_frame(list(MEASURES.values()), results, areas)
+    cells = cells_frame(list(MEASURES.values()), results, areas, ranks=ranks)
     # the 'sector' level is the country split by sector
     is_sector = cells["level"] == "sector"
     cells.loc[is_sector, "sector"] = cells.loc[is_sector, "area_code"]

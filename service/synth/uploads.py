@@ -5,9 +5,11 @@
 numpy's RNG (``default_rng(seed)``) is used here and only here: this is test data; privacy
 noise never comes from it. The generating model and its parameters: docs/synthetic-data.md.
 
-Below the national size (2.5 million pupils) a random subset of schools of every sector is
-used, keeping national-scale school sizes, so that a few thousand pupils still look like real
-schools (many small rural PO schools, large VO schools).
+Below the national size (2.5 million pupils) every school of the register is filled at
+`pupils / 2.5 M` of its national size by default, so the data are shaped like the country (no
+area empty or tiny by accident of sampling); small test databases can instead use a random
+subset of schools at national size (`schools="sample"`), so that a few thousand pupils still
+look like real schools.
 """
 
 from __future__ import annotations
@@ -101,26 +103,51 @@ def _pupil_numbers(n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(found)[:n]
 
 
-def _plan_schools(reg: Register, pupils: int, rng: np.random.Generator) -> pd.DataFrame:
+#: How a run below the national size chooses its schools: "every" school of the register, each
+#: at `pupils / 2.5 M` of its national size (data shaped like the country: no area is empty or
+#: tiny by accident of sampling), or a random "sample" of schools at national size (small test
+#: databases whose schools still look like real ones).
+SchoolChoice = Literal["every", "sample"]
+
+
+def _plan_schools(reg: Register, pupils: int, rng: np.random.Generator,
+                  schools: SchoolChoice = "every") -> pd.DataFrame:
+    if schools not in ("every", "sample"):
+        raise ValueError(f"schools must be 'every' or 'sample', not {schools!r}")
     sch = reg.schools.copy()
     sch["size"] = draw_school_sizes(reg, rng)
     frac = min(1.0, pupils / NATIONAL_PUPILS)
     parts = []
     for sector, share in SECTOR_SHARE.items():
         sub = sch[sch["sector"] == sector].reset_index(drop=True)
+        total = round(share * pupils)
+        if schools == "every":
+            parts.append(sub.assign(n_pupils=_apportion(sub["size"].to_numpy(), total)))
+            continue
         want = max(1, round(frac * len(sub)))
-        # Every municipality keeps at least one PO school, so a small run (the demo) still
-        # covers the whole country and every area has data.
+        # Every municipality keeps at least one PO school, so a small run still covers the
+        # whole country and every area has data.
         must = (sub.groupby("municipality_code").head(1).index.to_numpy() if sector == "PO"
                 else np.empty(0, dtype=int))
         others = np.setdiff1d(np.arange(len(sub)), must)
         extra = rng.choice(others, max(0, min(len(others), want - len(must))), False)
         pick = sub.iloc[np.sort(np.concatenate([must, extra]).astype(int))]
-        quota = pick["size"].to_numpy() / pick["size"].sum() * round(share * pupils)
+        quota = pick["size"].to_numpy() / pick["size"].sum() * total
         n = np.floor(quota).astype(int)
-        n[np.argsort(-(quota - n))[: round(share * pupils) - n.sum()]] += 1
+        n[np.argsort(-(quota - n))[: total - n.sum()]] += 1
         parts.append(pick.assign(n_pupils=n))
     return pd.concat(parts).query("n_pupils > 0").reset_index(drop=True)
+
+
+def _apportion(sizes: np.ndarray, total: int) -> np.ndarray:
+    """`total` pupils over schools in proportion to their sizes (largest remainder), every
+    school getting at least one where there are enough pupils."""
+    base = 1 if total >= sizes.size else 0
+    rest = total - base * sizes.size
+    quota = sizes / sizes.sum() * rest
+    n = np.floor(quota).astype(int)
+    n[np.argsort(-(quota - n), kind="stable")[: rest - n.sum()]] += 1
+    return n + base
 
 
 def _residence(reg: Register, plan: pd.DataFrame, school: np.ndarray,
@@ -230,14 +257,18 @@ def write_synthetic(out_dir: Path, pupils: int = NATIONAL_PUPILS, seed: int = 1,
                     school_year: str = "2025-2026", fmt: Literal["csv", "parquet"] = "csv",
                     progress: Callable[[int, int], None] | None = None,
                     chunk_segments: int = 200_000,
-                    planted_rise: PlantedRise | tuple | None = None) -> SynthSummary:
+                    planted_rise: PlantedRise | tuple | None = None,
+                    schools: SchoolChoice = "every") -> SynthSummary:
     """Write one enrolments and one absences file per school into `out_dir/<school_id>/`.
+
+    ``schools``: "every" (default) fills every school of the register at `pupils / 2.5 M` of its
+    national size; "sample" uses a random subset of schools at national size (`SchoolChoice`).
 
     ``planted_rise`` (default none: output unchanged) adds a local rise, see `PlantedRise`."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     reg = build_register()
-    plan = _plan_schools(reg, pupils, rng)
+    plan = _plan_schools(reg, pupils, rng, schools)
     rise = None if planted_rise is None else PlantedRise(*planted_rise)
     if rise is not None:
         if rise.swv_code not in set(reg.schools["swv_code"]):
