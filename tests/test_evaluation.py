@@ -39,7 +39,7 @@ def evaluations(copies):
     for path in copies:
         with duckdb.connect(str(path), read_only=True) as con:
             out.append(evaluate(con, YEAR, rhos=("0.6",), membership_trials=1_000,
-                                counts=("severe", "long_term")))
+                                counts=("severe", "long_term"), draws=2))
     return out
 
 

@@ -23,7 +23,7 @@ from service.evaluation.differencing import attack
 from service.evaluation.membership import dp_membership, suppressed_membership
 from service.evaluation.suppression import (complementary_suppression, hierarchy_table,
                                             naive_secondary, primary_mask)
-from service.releases.standard import compute_standard_release
+from service.releases.standard import release_from_leaf
 
 #: our total name → the release's measure name
 COUNTS = {"enrolled": "enrolled", "chronic": "chronic_count", "severe": "severe_count",
@@ -36,7 +36,11 @@ SMALL_SCHOOL = 60
 SIZE_BINS = [0, 1, 5, 20, 100, 500, np.inf]
 SIZE_LABELS = ["0", "1-4", "5-19", "20-99", "100-499", "500+"]
 TOP_K = 10
-RANK_MIN_PUPILS = 50
+#: Areas ranked in the top-k comparison: municipalities of at least 2,000 pupils (issue 12),
+#: every samenwerkingsverband with pupils.
+RANK_MIN_PUPILS = {"municipality": 2_000, "swv": 1}
+#: Independent DP releases per budget (errors and recall are averaged over them).
+DRAWS = 20
 
 
 @dataclass
@@ -136,11 +140,13 @@ def _hidden_table(long: pd.DataFrame, groups: dict[str, np.ndarray]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _dp_cells(con, year: str, rho: str) -> pd.DataFrame:
-    cells = compute_standard_release(con, year, Rho.of(rho)).cells
+def _dp_cells(leaf, rho: str, draw: int) -> pd.DataFrame:
+    """One independent DP standard release from the true per-school totals (fresh noise)."""
+    cells = release_from_leaf(leaf, Rho.of(rho), ranks=False).cells
     cells = cells[(cells["sector"] == "all") & cells["measure"].isin(list(COUNTS.values())
                                                                        + ["chronic_share"])]
-    return cells[["measure", "level", "area_code", "estimate", "lower", "upper"]].assign(rho=rho)
+    return cells[["measure", "level", "area_code", "estimate", "lower", "upper"]].assign(
+        rho=rho, draw=draw)
 
 
 def _errors(long: pd.DataFrame) -> pd.DataFrame:
@@ -166,7 +172,7 @@ def _bias(long: pd.DataFrame, levels, leaf) -> pd.DataFrame:
     """Totals per area summed from the published school cells, against the true totals."""
     rows = []
     schools = long[long["level"] == "school"]
-    for (rho, total), g in schools.groupby(["rho", "measure"], sort=False):
+    for (rho, total, draw), g in schools.groupby(["rho", "measure", "draw"], sort=False):
         g = g.set_index("area_code").reindex(leaf.school_ids)
         truth = g["truth"].to_numpy()
         visible = np.where(g["hidden"], 0, truth)
@@ -179,19 +185,26 @@ def _bias(long: pd.DataFrame, levels, leaf) -> pd.DataFrame:
                 return np.bincount(group[inside], weights=v[inside], minlength=len(codes))
             t, s, n = summed(truth), summed(visible), summed(noisy)
             ok = t > 0
-            rows.append({"rho": rho, "measure": total, "level": level, "areas": int(ok.sum()),
+            rows.append({"rho": rho, "measure": total, "draw": draw, "level": level,
+                         "areas": int(ok.sum()),
                          "suppression_relative_bias": float(((s - t)[ok] / t[ok]).mean()),
                          "dp_relative_bias": float(((n - t)[ok] / t[ok]).mean()),
                          "suppression_missing_pupils": int((t - s).sum()),
                          "dp_total_error": float((n - t).sum())})
-    return pd.DataFrame(rows)
+    per_draw = pd.DataFrame(rows)
+    keys = ["rho", "measure", "level"]
+    return per_draw.groupby(keys, sort=False).agg(
+        areas=("areas", "first"), suppression_relative_bias=("suppression_relative_bias", "first"),
+        dp_relative_bias=("dp_relative_bias", "mean"),
+        suppression_missing_pupils=("suppression_missing_pupils", "first"),
+        dp_total_error=("dp_total_error", "mean"), draws=("draw", "nunique")).reset_index()
 
 
 def _topk(long: pd.DataFrame, truth: pd.DataFrame, dp: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for level in ("municipality", "swv"):
         t = truth[truth["level"] == level].set_index("area_code")
-        eligible = t["enrolled"] >= RANK_MIN_PUPILS
+        eligible = t["enrolled"] >= RANK_MIN_PUPILS[level]
         true_share = (t["chronic"] / t["enrolled"])[eligible]
         best = set(true_share.nlargest(TOP_K).index)
         sup = long[(long["level"] == level) & (long["rho"] == DEFAULT_RHO)].pivot_table(
@@ -203,12 +216,16 @@ def _topk(long: pd.DataFrame, truth: pd.DataFrame, dp: pd.DataFrame) -> pd.DataF
             rows.append({"level": level, "method": "suppression (where visible)", "rho": None,
                          "recall": len(best & sup_rank) / TOP_K})
         for rho, g in dp[dp["level"] == level].groupby("rho"):
-            est = g.pivot_table(index="area_code", columns="measure", values="estimate",
-                                aggfunc="first").astype(float)
-            ok = est["enrolled"] >= RANK_MIN_PUPILS
-            rank = set(est.loc[ok, "chronic_share"].nlargest(TOP_K).index)
+            recalls = []
+            for _, one in g.groupby("draw"):
+                est = one.pivot_table(index="area_code", columns="measure", values="estimate",
+                                      aggfunc="first").astype(float)
+                # the same areas as the truth's ranking (eligibility is the pupil count)
+                share = est["chronic_share"].reindex(t.index)[eligible].dropna()
+                recalls.append(len(best & set(share.nlargest(TOP_K).index)) / TOP_K)
             rows.append({"level": level, "method": "dp", "rho": rho,
-                         "recall": len(best & rank) / TOP_K})
+                         "recall": float(np.mean(recalls)), "recall_min": float(np.min(recalls)),
+                         "recall_max": float(np.max(recalls)), "draws": len(recalls)})
     return pd.DataFrame(rows)
 
 
@@ -216,7 +233,7 @@ def _example(long: pd.DataFrame, levels, leaf, measure: str) -> tuple[pd.DataFra
     """The samenwerkingsverband with most primary-suppressed school cells of ``measure``."""
     group, codes = levels["swv"]
     schools = long[(long["level"] == "school") & (long["measure"] == measure)
-                   & (long["rho"] == DEFAULT_RHO)].reset_index(drop=True)
+                   & (long["rho"] == DEFAULT_RHO) & (long["draw"] == 0)].reset_index(drop=True)
     swv_of = {s: (codes[g] if g >= 0 else None) for s, g in zip(leaf.school_ids, group)}
     active_ids = {s for s, e in zip(leaf.school_ids, leaf.totals["enrolled"].values) if e > 0}
     schools["swv"] = schools["area_code"].map(swv_of)
@@ -228,9 +245,11 @@ def _example(long: pd.DataFrame, levels, leaf, measure: str) -> tuple[pd.DataFra
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, school_year: str, rhos=RHOS,
-             membership_trials: int = 20_000, counts: tuple[str, ...] = tuple(COUNTS)) -> Evaluation:
+             membership_trials: int = 20_000, counts: tuple[str, ...] = tuple(COUNTS),
+             draws: int = DRAWS) -> Evaluation:
     """Compute every figure of the report on a (synthetic) derived database. ``counts``
-    limits the suppressed measures (tests use fewer: suppression is the slow part)."""
+    limits the suppressed measures (tests use fewer: suppression is the slow part); ``draws``
+    independent DP releases per budget, from one read of the true totals."""
     leaf = aggregate.leaf_totals(con, school_year)
     levels = _levels(leaf)
     truth = _truth(leaf, levels)
@@ -242,7 +261,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, school_year: str, rhos=RHOS,
     base = base[base["measure"].isin(counts)].reset_index(drop=True)
     base[["primary", "hidden"]] = base[["primary", "hidden"]].fillna(False).astype(bool)
     hidden = _hidden_table(base, _groups(leaf, truth))
-    dp = pd.concat([_dp_cells(con, school_year, r) for r in rhos], ignore_index=True)
+    dp = pd.concat([_dp_cells(leaf, r, d) for r in rhos for d in range(draws)], ignore_index=True)
     dp_counts = dp[dp["measure"] != "chronic_share"].assign(
         measure=lambda f: f["measure"].map({v: k for k, v in COUNTS.items()}))
     long = base.merge(dp_counts, on=["level", "area_code", "measure"], how="inner")
