@@ -62,6 +62,7 @@ EXAMPLES = {
     ("GET", "/v1/charts/differences"):
         {"params": {"measure": "absence_rate", "areas": "province:PV27,province:PV28"}},
     ("GET", "/"): {},
+    ("GET", "/toegankelijkheid"): {"params": {"lang": "en"}},
     ("GET", "/static/{name}"): {"path": {"name": "app.js"}},
     ("GET", "/static/{folder}/{name}"): {"path": {"folder": "vendor", "name": "vega.min.js"}},
 }

@@ -72,6 +72,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/v1/charts/differences"): PUBLIC,
     # The web page and its own files (vendored libraries, boundaries).
     ("GET", "/"): PUBLIC,
+    ("GET", "/toegankelijkheid"): PUBLIC,
     ("GET", "/static/{name}"): PUBLIC,
     ("GET", "/static/{folder}/{name}"): PUBLIC,
 }

@@ -6,8 +6,12 @@ Every chart is built from the output of `service.compare.compare` — released v
 so the specs are plain JSON that the page renders with the vendored vega-embed, and that a
 notebook can render with Altair directly (``alt.Chart.from_dict(spec)``).
 
-Colours: the Okabe–Ito palette (safe for the common colour-vision deficiencies), and status
-is also carried by the marker shape, so no meaning depends on colour alone.
+Colours: the Okabe–Ito hues (safe for the common colour-vision deficiencies), darkened where
+needed so every mark has a contrast of at least 3:1 and every text 4.5:1 against the page
+(WCAG 2.1, 1.4.3 and 1.4.11); status is also carried by the marker shape, so no meaning depends
+on colour alone. Each spec has a ``description`` (service/compare/summary.py): its text
+alternative, the SVG's accessible name. Marks are hidden from assistive technology
+(``aria: false``): the table on the page holds the same numbers, one row per area.
 """
 
 from __future__ import annotations
@@ -16,8 +20,13 @@ from typing import Any
 
 import altair as alt
 
-#: Okabe–Ito: vermillion (higher), blue (lower), grey (within the noise).
-STATUS_COLOURS = {"higher": "#D55E00", "lower": "#0072B2", "same": "#8C8C8C"}
+from service.compare import summary
+
+#: Okabe–Ito: vermillion darkened to #B34700 (5.1:1 on the page's panel; #D55E00 is 3.6:1,
+#: too faint for text), blue (4.8:1), grey #767676 (4.2:1) for within the noise.
+STATUS_COLOURS = {"higher": "#B34700", "lower": "#0072B2", "same": "#767676"}
+#: Text and axis lines: near-black text, dark grey lines (≥ 6:1 on the panel).
+INK, LINE = "#1b1b1b", "#595959"
 STATUS_SHAPES = {"higher": "triangle-up", "lower": "triangle-down", "same": "circle"}
 STATUS_LABELS = {
     "nl": {"higher": "hoger dan Nederland", "lower": "lager dan Nederland",
@@ -44,10 +53,8 @@ TEXT = {
 
 
 def _status(area: dict) -> str:
-    vs = area.get("vs_national")
-    if not vs or not vs.get("distinguishable"):
-        return "same"
-    return "higher" if vs["difference"] > 0 else "lower"
+    status = summary.standing(area)
+    return "same" if status == summary.NOT_COMPARED else status
 
 
 def _axis_format(comparison: dict) -> str:
@@ -94,7 +101,7 @@ def dot_plot(comparison: dict, lang: str = "nl") -> dict:
                alt.Tooltip("estimate:Q", title=t["estimate"], format=fmt),
                alt.Tooltip("interval:N", title=t["interval"]),
                alt.Tooltip("status:N", title=t["status"])]
-    bars = base.mark_rule(strokeWidth=2, opacity=0.6).encode(
+    bars = base.mark_rule(strokeWidth=2).encode(
         x=alt.X("lower:Q", title=f"{_title(comparison, lang)} ({t['estimate']}, {t['interval']})",
                 axis=alt.Axis(format=fmt, orient="top")),
         x2="upper:Q", color=colour)
@@ -117,7 +124,7 @@ def dot_plot(comparison: dict, lang: str = "nl") -> dict:
         width="container", height=alt.Step(step), autosize=FIT_X,
         title=alt.Title(_title(comparison, lang), subtitle=_subtitle(comparison, lang),
                         anchor="start"))
-    return _finish(chart, lang)
+    return _finish(chart, lang, summary.ranking(comparison, lang))
 
 
 def _subtitle(comparison: dict, lang: str) -> str:
@@ -166,8 +173,8 @@ def choropleth(comparison: dict, lang: str = "nl") -> dict:
     chart = alt.layer(outline, values).project(type="mercator").properties(
         width="container", height=420,
         title=alt.Title(_title(comparison, lang), subtitle=ATTRIBUTION, anchor="start",
-                        subtitleFontSize=9))
-    return _finish(chart, lang)
+                        subtitleFontSize=11))
+    return _finish(chart, lang, summary.ranking(comparison, lang, chart="map"))
 
 
 def differences(comparison: dict, lang: str = "nl") -> dict:
@@ -185,23 +192,32 @@ def differences(comparison: dict, lang: str = "nl") -> dict:
                                                    range=list(STATUS_COLOURS.values())), legend=None)
     base = alt.Chart(alt.Data(values=rows)).encode(y=alt.Y("pair:N", title=None, sort=None,
                                                            axis=alt.Axis(labelLimit=260)))
+    shape = alt.Shape("status:N", scale=alt.Scale(domain=list(STATUS_SHAPES),
+                                                  range=list(STATUS_SHAPES.values())), legend=None)
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#000000").encode(x="zero:Q")
     chart = alt.layer(
         zero,
-        base.mark_rule(strokeWidth=2, opacity=0.6).encode(
+        base.mark_rule(strokeWidth=2).encode(
             x=alt.X("lower:Q", title=f"{t['difference']} ({t['interval']})",
                     axis=alt.Axis(format=fmt)), x2="upper:Q", color=colour),
-        base.mark_point(filled=True, size=70).encode(
-            x="difference:Q", color=colour,
+        base.mark_point(filled=True, size=70, opacity=1).encode(
+            x="difference:Q", color=colour, shape=shape,
             tooltip=[alt.Tooltip("pair:N", title=t["pair"]), alt.Tooltip("text:N", title=" ")],
         ).properties(name="difference_points"),
     ).properties(width="container", height=alt.Step(26), autosize=FIT_X,
                  title=alt.Title(_title(comparison, lang), anchor="start"))
-    return _finish(chart, lang)
+    return _finish(chart, lang, summary.differences(comparison, lang))
 
 
-def _finish(chart: alt.TopLevelMixin, lang: str) -> dict:
-    spec = chart.configure_view(stroke=None).configure_axis(
-        labelFontSize=11, titleFontSize=12).configure_title(fontSize=14).to_dict()
+def _finish(chart: alt.TopLevelMixin, lang: str, description: str) -> dict:
+    """Shared look (text and lines dark enough for WCAG AA), the text alternative, and marks
+    hidden from assistive technology (the page's table holds their numbers)."""
+    # configure() replaces the whole config, so it comes first
+    spec = chart.configure(aria=False).configure_view(stroke=None).configure_axis(
+        labelFontSize=11, titleFontSize=12, labelColor=INK, titleColor=INK, domainColor=LINE,
+        tickColor=LINE).configure_legend(labelColor=INK, titleColor=INK, labelFontSize=11,
+                                         titleFontSize=12).configure_title(
+        fontSize=14, color=INK, subtitleColor=INK).configure_mark(aria=False).to_dict()
+    spec["description"] = description
     spec["usermeta"] = {"lang": lang}
     return spec

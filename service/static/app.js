@@ -1,15 +1,14 @@
 // The compare page: fetches options, comparisons and Vega-Lite specs from this server and
 // renders them with the vendored vega-embed. Expressions are evaluated by vega-interpreter,
 // so the Content-Security-Policy needs no 'unsafe-eval'. No request leaves this origin.
-import { expressionInterpreter } from "./vendor/vega-interpreter.js";
+// Accessibility (WCAG 2.1 AA, docs/page.md): each chart is an image named by its title and
+// described by the summary paragraph under it (the spec's description); the table holds every
+// number; results of an action are announced or receive focus; the newest choice wins.
 import { TEXTS, fill } from "./i18n.js";
+import { clearChart, showChart } from "./embed.js";
 
 const LEVEL_ORDER = ["municipality", "swv", "rmc", "province"];
-const EMBED = {
-  actions: false, defaultStyle: false, renderer: "svg", ast: true, expr: expressionInterpreter,
-  tooltip: { disableDefaultStyle: true },
-};
-const state = { lang: "nl", options: null, comparison: null, chosen: new Set() };
+const state = { lang: "nl", options: null, comparison: null, chosen: new Set(), renders: 0 };
 const $ = (id) => document.getElementById(id);
 
 function t(key) { return TEXTS[state.lang][key]; }
@@ -32,6 +31,15 @@ function query(params) {
   return q.toString();
 }
 
+/** A difference: signed pupils, or signed percentage points for rates and shares. */
+function points(value, unit) {
+  if (value === null || value === undefined) return "–";
+  const locale = state.lang === "nl" ? "nl-NL" : "en-GB";
+  if (unit === "pupils") return value.toLocaleString(locale, { maximumFractionDigits: 0, signDisplay: "exceptZero" });
+  return (value * 100).toLocaleString(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1,
+    signDisplay: "exceptZero" }) + " " + t("percentPoints");
+}
+
 function number(value, unit) {
   if (value === null || value === undefined) return "–";
   const locale = state.lang === "nl" ? "nl-NL" : "en-GB";
@@ -47,6 +55,7 @@ function applyTexts() {
   $("lang").textContent = t("language");
   $("lang").lang = other;
   $("lang").setAttribute("aria-label", t("languageLabel"));
+  $("statement").href = t("statementHref");
   if (state.options) {
     const o = state.options;
     $("release").textContent = fill(t("release"), { id: o.release_id, dataset: o.dataset });
@@ -72,54 +81,62 @@ function fillSelects() {
   const sectors = levels[l.value]?.sectors || ["all"];
   for (const sector of sectors) option(s, sector, sector === "all" ? t("allSectors") : sector, current.sector || "all");
   s.disabled = sectors.length < 2;
-  s.title = s.disabled ? t("noSectorLevels") : "";
+  $("sector-hint").textContent = s.disabled ? t("noSectorLevels") : "";
 }
 
 function currentChoice() {
   return { measure: $("measure").value, level: $("level").value, sector: $("sector").value || "all" };
 }
 
-async function embed(id, url) {
+async function embed(id, url, isCurrent = () => true) {
   const spec = await getJSON(url);
-  const target = $(id);
-  target.replaceChildren();
-  const result = await vegaEmbed(target, spec, EMBED);
-  target.setAttribute("aria-label", spec.title?.text || "");
-  return result;
+  if (!isCurrent()) return null;
+  return showChart($(id), spec, $(`${id}-summary`));
 }
 
 async function render() {
+  // A keyboard user moving through a select fires one change per step: only the newest
+  // choice may draw, so an older answer arriving late never replaces a newer one.
+  const token = ++state.renders;
+  const isCurrent = () => token === state.renders;
   const choice = currentChoice();
   const level = state.options.levels[choice.level];
   $("status").textContent = t("loading");
+  $("charts").setAttribute("aria-busy", "true");
   const common = { ...choice, lang: state.lang };
   try {
     const jobs = [
       getJSON(`/v1/compare?${query({ measure: choice.measure, level: choice.level, sector: choice.sector })}`),
-      embed("dotplot", `/v1/charts/dot-plot?${query(common)}`),
+      embed("dotplot", `/v1/charts/dot-plot?${query(common)}`, isCurrent),
     ];
     if (level.map) {
-      jobs.push(embed("map", `/v1/charts/map?${query(common)}`));
+      jobs.push(embed("map", `/v1/charts/map?${query(common)}`, isCurrent));
       $("map-note").textContent = t("mapNote");
     } else {
-      $("map").replaceChildren();
+      clearChart($("map"), $("map-summary"));
       $("map-note").textContent = t("noMap");
     }
     const [comparison] = await Promise.all(jobs);
+    if (!isCurrent()) return;
     state.comparison = comparison;
     state.chosen.clear();
     renderTable();
     updateChosen();
     $("compare-result").replaceChildren();
     $("status").textContent = "";
+    $("charts").setAttribute("aria-busy", "false");
   } catch (error) {
+    if (!isCurrent()) return;
     $("status").textContent = fill(t("error"), { detail: error.message });
+    $("charts").setAttribute("aria-busy", "false");
   }
 }
 
 function verdict(area) {
   const vs = area.vs_national;
-  if (!vs) return { key: "notCompared", cls: "same" };
+  if (!vs || vs.distinguishable === undefined || vs.distinguishable === null) {
+    return { key: "notCompared", cls: "not-compared" };
+  }
   if (!vs.distinguishable) return { key: "same", cls: "same" };
   return vs.difference > 0 ? { key: "higher", cls: "higher" } : { key: "lower", cls: "lower" };
 }
@@ -155,9 +172,10 @@ function renderTable() {
     link.href = `/v1/releases/${encodeURIComponent(c.release_id)}/areas/${area.level}/${encodeURIComponent(area.code)}`;
     link.textContent = t("download");
     link.title = fill(t("downloadTitle"), { name: area.name });
+    link.setAttribute("aria-label", fill(t("downloadLabel"), { name: area.name }));
     link.setAttribute("download", "");
     const cells = [pick, rankText(area), area.code, area.name, number(area.estimate, unit),
-      area.text[state.lang], t(v.key), link];
+      area.text?.[state.lang] ?? "–", t(v.key), link];
     cells.forEach((content, i) => {
       const td = document.createElement(i === 3 ? "th" : "td");
       if (i === 3) td.scope = "row";
@@ -177,6 +195,52 @@ function updateChosen() {
   $("compare").disabled = n < 2 || n > 25;
 }
 
+function cell(tag, text, cls) {
+  const el = document.createElement(tag);
+  el.textContent = text;
+  if (cls) el.className = cls;
+  return el;
+}
+
+/** The differences' numbers as a table (the chart's keyboard- and screen-reader-readable twin). */
+function differencesTable(c) {
+  const unit = c.measure.unit;
+  const names = Object.fromEntries(c.areas.map((a) => [`${a.level}:${a.code}`, a.name]));
+  const details = document.createElement("details");
+  details.append(cell("summary", t("differencesTable")));
+  const wrap = document.createElement("div");
+  wrap.className = "table-wrap";
+  wrap.tabIndex = 0;                       // scrollable at phone width: reachable by keyboard
+  wrap.setAttribute("role", "region");
+  wrap.setAttribute("aria-label", t("differencesTable"));
+  const table = document.createElement("table");
+  table.id = "differences-table";
+  const head = document.createElement("tr");
+  for (const [key, cls] of [["colPair"], ["colDifference", "num"], ["colLower", "num"],
+    ["colUpper", "num"], ["colPairVerdict"]]) {
+    const th = cell("th", t(key), cls);
+    th.scope = "col";
+    head.append(th);
+  }
+  const thead = document.createElement("thead");
+  thead.append(head);
+  const body = document.createElement("tbody");
+  for (const d of c.differences) {
+    const tr = document.createElement("tr");
+    const pair = cell("th", `${names[d.a] ?? d.a} − ${names[d.b] ?? d.b}`);
+    pair.scope = "row";
+    const beyond = d.distinguishable;
+    tr.append(pair, cell("td", points(d.difference, unit), "num"), cell("td", points(d.lower, unit), "num"),
+      cell("td", points(d.upper, unit), "num"),
+      cell("td", beyond ? t("beyondNoise") : t("same"), beyond ? "verdict beyond" : "verdict same"));
+    body.append(tr);
+  }
+  table.append(thead, body);
+  wrap.append(table);
+  details.append(wrap);
+  return details;
+}
+
 async function compareChosen() {
   const choice = currentChoice();
   const areas = [...state.chosen].join(",");
@@ -185,6 +249,9 @@ async function compareChosen() {
     const params = { measure: choice.measure, areas, sector: choice.sector };
     const c = await getJSON(`/v1/compare?${query(params)}`);
     const unit = c.measure.unit;
+    const heading = cell("h3", fill(t("compareDone"), { n: c.areas.length }));
+    heading.id = "compare-heading";
+    heading.tabIndex = -1;
     const cards = document.createElement("div");
     cards.className = "cards";
     for (const area of [...c.areas, c.national]) {
@@ -192,7 +259,7 @@ async function compareChosen() {
       card.className = "card";
       const h = document.createElement("h3"); h.textContent = area.name;
       const est = document.createElement("p"); est.className = "big"; est.textContent = number(area.estimate, unit);
-      const iv = document.createElement("p"); iv.textContent = area.text[state.lang];
+      const iv = document.createElement("p"); iv.textContent = area.text?.[state.lang] ?? "";
       card.append(h, est, iv);
       cards.append(card);
     }
@@ -202,15 +269,20 @@ async function compareChosen() {
     for (const d of c.differences) {
       const li = document.createElement("li");
       li.className = d.distinguishable ? "distinguishable" : "within-noise";
-      li.textContent = d.text[state.lang];
+      li.textContent = d.text?.[state.lang] ?? "";
       list.append(li);
     }
     const chart = document.createElement("div");
     chart.id = "differences-chart"; chart.className = "chart";
-    out.replaceChildren(cards, title, list, chart);
+    const summary = cell("p", "", "summary");
+    summary.id = "differences-chart-summary";
+    out.replaceChildren(heading, cards, title, list, chart, summary, differencesTable(c));
+    heading.focus();
     await embed("differences-chart", `/v1/charts/differences?${query({ ...params, lang: state.lang })}`);
+    out.dataset.ready = "true";
   } catch (error) {
     out.textContent = fill(t("error"), { detail: error.message });
+    $("status").textContent = out.textContent;
   }
 }
 
@@ -232,7 +304,7 @@ async function start() {
     render();
   });
   $("filter").addEventListener("input", renderTable);
-  $("compare").addEventListener("click", compareChosen);
+  $("compare").addEventListener("click", () => { $("compare-result").dataset.ready = "false"; compareChosen(); });
   $("clear").addEventListener("click", () => { state.chosen.clear(); renderTable(); updateChosen(); });
   await render();
   document.body.dataset.ready = "true";

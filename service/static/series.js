@@ -1,17 +1,18 @@
 // The weekly early-signal section: one area's released weekly series as a line with its 95%
 // band (Vega-Lite spec from GET /v1/weekly/{year}/chart, rendered with the vendored
-// vega-embed and its interpreter). Follows the page's level and language.
-import { expressionInterpreter } from "./vendor/vega-interpreter.js";
-import { TEXTS } from "./i18n.js";
+// vega-embed and its interpreter), its text alternative, and the same numbers as a table
+// (GET /v1/weekly/{year}/series). Follows the page's level and language.
+import { TEXTS, fill } from "./i18n.js";
+import { clearChart, showChart } from "./embed.js";
 
 const YEAR = "2025-2026";
 const MEASURES = ["attendance_rate_4wk", "attendance_rate_week", "chronic_share_4wk", "new_long_term_ytd"];
 const AREA_LEVELS = { municipality: ["municipality"], swv: ["swv_po", "swv_vo"], rmc: ["rmc"],
   province: ["province"] };
-const EMBED = { actions: false, defaultStyle: false, renderer: "svg", ast: true,
-  expr: expressionInterpreter, tooltip: { disableDefaultStyle: true } };
 const $ = (id) => document.getElementById(id);
 const lang = () => (document.documentElement.lang === "en" ? "en" : "nl");
+const t = (key) => TEXTS[lang()][key];
+let draws = 0;
 
 async function areas(level) {
   const out = [];
@@ -22,15 +23,20 @@ async function areas(level) {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+function labelMeasures() {
+  for (const o of $("series-measure").options) o.textContent = t("seriesMeasures")[o.value] ?? o.value;
+}
+
 async function fillAreas() {
   const level = $("level").value || "municipality";
   const select = $("series-area");
   const keep = select.value;
+  const list = await areas(level);
   select.replaceChildren();
   const national = document.createElement("option");
-  national.value = "country:NL"; national.textContent = TEXTS[lang()].levels.country;
+  national.value = "country:NL"; national.textContent = t("levels").country;
   select.append(national);
-  for (const a of await areas(level)) {
+  for (const a of list) {
     const o = document.createElement("option");
     o.value = `${level}:${a.code}`; o.textContent = `${a.name} (${a.code})`;
     select.append(o);
@@ -38,34 +44,85 @@ async function fillAreas() {
   if ([...select.options].some((o) => o.value === keep)) select.value = keep;
 }
 
+function format(value, unit) {
+  if (value === null || value === undefined) return "–";
+  const locale = lang() === "nl" ? "nl-NL" : "en-GB";
+  if (unit === "pupils") return value.toLocaleString(locale, { maximumFractionDigits: 0 });
+  return value.toLocaleString(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
+}
+
+function fillTable(points, measureLabel, areaLabel) {
+  $("series-caption").textContent = fill(t("seriesCaption"), { measure: measureLabel, area: areaLabel });
+  const body = $("series-table").tBodies[0];
+  body.replaceChildren();
+  for (const p of points) {
+    const tr = document.createElement("tr");
+    const week = document.createElement("th");
+    week.scope = "row"; week.textContent = String(p.week);
+    tr.append(week);
+    for (const value of [p.estimate, p.lower, p.upper]) {
+      const td = document.createElement("td");
+      td.className = "num"; td.textContent = format(value, p.unit);
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+}
+
 async function draw() {
+  const token = ++draws;
+  const section = $("series-section");
+  section.setAttribute("aria-busy", "true");
   const [level, area] = $("series-area").value.split(":");
-  const params = new URLSearchParams({ measure: $("series-measure").value, level, area, lang: lang() });
-  const r = await fetch(`/v1/weekly/${YEAR}/chart?${params}`);
-  if (!r.ok) { $("series").textContent = TEXTS[lang()].seriesNone; return; }
-  await vegaEmbed("#series", await r.json(), EMBED);
+  const measure = $("series-measure").value;
+  const params = new URLSearchParams({ measure, level, area, lang: lang() });
+  const rows = new URLSearchParams({ measure, level, area });
+  const [chart, series] = await Promise.all([
+    fetch(`/v1/weekly/${YEAR}/chart?${params}`), fetch(`/v1/weekly/${YEAR}/series?${rows}`)]);
+  if (token !== draws) return;
+  if (!chart.ok || !series.ok) {
+    clearChart($("series"), $("series-summary"));
+    $("series").textContent = t("seriesNone");
+    fillTable([], "", "");
+  } else {
+    const [spec, data] = await Promise.all([chart.json(), series.json()]);
+    if (token !== draws) return;
+    await showChart($("series"), spec, $("series-summary"));
+    const select = $("series-area");
+    fillTable(data.data || [], t("seriesMeasures")[measure] ?? measure,
+      select.options[select.selectedIndex]?.textContent ?? area);
+  }
+  section.setAttribute("aria-busy", "false");
 }
 
 async function start() {
   // Only when weeks are published: asking for a chart otherwise would be a 404.
   const weeks = await fetch("/v1/releases?kind=week&pageSize=1");
   if (!weeks.ok || (await weeks.json()).count === 0) {
-    $("series").textContent = TEXTS[lang()].seriesNone;
+    $("series").textContent = t("seriesNone");
     $("series-measure").disabled = true; $("series-area").disabled = true;
+    $("series-details").hidden = true;
+    $("series-section").setAttribute("aria-busy", "false");
     return;
   }
   for (const m of MEASURES) {
     const o = document.createElement("option");
-    o.value = m; o.textContent = m.replaceAll("_", " ");
+    o.value = m;
     $("series-measure").append(o);
   }
+  labelMeasures();
   await new Promise((resolve) => setTimeout(resolve, 0));
   await fillAreas();
   await draw();
   $("series-measure").addEventListener("change", draw);
   $("series-area").addEventListener("change", draw);
-  $("level").addEventListener("change", async () => { await fillAreas(); await draw(); });
-  $("lang").addEventListener("click", () => setTimeout(draw, 0));
+  const busy = () => $("series-section").setAttribute("aria-busy", "true");
+  $("level").addEventListener("change", async () => { busy(); await fillAreas(); await draw(); });
+  // app.js switches the language on the same click; the timeout runs after both handlers.
+  $("lang").addEventListener("click", () => {
+    busy();
+    setTimeout(async () => { labelMeasures(); await fillAreas(); await draw(); }, 0);
+  });
 }
 
 start();

@@ -1,5 +1,10 @@
 """Vega-Lite spec (Altair) for the weekly early-signal series of one area: the released weekly
-estimate as a line with its 95% interval as a band. Released (noisy) values only."""
+estimate as a line with its 95% interval as a band. Released (noisy) values only.
+
+Accessibility (WCAG 2.1 AA): the spec's ``description`` is the chart's text alternative (the
+weeks shown, the latest value with its interval, the highest and lowest week); marks are
+hidden from assistive technology, since the page gives the same numbers as a table; text is
+near-black and the line blue #0072B2 (4.8:1 on the page's panel)."""
 
 from __future__ import annotations
 
@@ -7,18 +12,81 @@ from typing import Any
 
 import altair as alt
 
+#: Near-black text and dark grey axis lines (≥ 6:1 on the page's panel).
+INK, LINE = "#1b1b1b", "#595959"
+
 LABELS = {
     "nl": {"week": "schoolweek", "estimate": "schatting", "interval": "95%-interval",
-           "title": "{measure}: {area} per week (band: 95%-interval)"},
+           "title": "{measure}: {area} per week (band: 95%-interval)",
+           "none": "{measure}: {area}, nog geen gepubliceerde week met een schatting.",
+           "shown": "{measure}: {area}, {n} gepubliceerde weken (week {first} tot {last}).",
+           "latest": "Laatste week {week}: {estimate} (95%-interval {lower} tot {upper}).",
+           "range": "Hoogste: week {high} ({high_value}); laagste: week {low} ({low_value}).",
+           "table": "De tabel bij de grafiek geeft elke week."},
     "en": {"week": "school week", "estimate": "estimate", "interval": "95% interval",
-           "title": "{measure}: {area} by week (band: 95% interval)"},
+           "title": "{measure}: {area} by week (band: 95% interval)",
+           "none": "{measure}: {area}, no published week with an estimate yet.",
+           "shown": "{measure}: {area}, {n} published weeks (week {first} to {last}).",
+           "latest": "Latest week {week}: {estimate} (95% interval {lower} to {upper}).",
+           "range": "Highest: week {high} ({high_value}); lowest: week {low} ({low_value}).",
+           "table": "The table with the chart gives every week."},
 }
+#: Names of the weekly measures for people (nl, en); the API's own name where none is given.
+MEASURE_LABELS = {
+    "attendance_rate_week": ("Aanwezigheid, deze week", "Attendance, this week"),
+    "attendance_rate_4wk": ("Aanwezigheid, laatste 4 weken", "Attendance, last 4 weeks"),
+    "attendance_rate_ytd": ("Aanwezigheid, schooljaar tot nu", "Attendance, school year so far"),
+    "pupils_week": ("Leerlingen, deze week", "Pupils, this week"),
+    "chronic_pupils_week": ("Leerlingen met veel verzuim, deze week",
+                            "Pupils with much absence, this week"),
+    "chronic_share_week": ("Aandeel met veel verzuim, deze week", "Share with much absence, this week"),
+    "chronic_share_4wk": ("Aandeel met veel verzuim, laatste 4 weken",
+                          "Share with much absence, last 4 weeks"),
+    "new_long_term_week": ("Nieuw langdurig verzuim, deze week", "New long-term absence, this week"),
+    "new_long_term_ytd": ("Nieuw langdurig verzuim, schooljaar tot nu",
+                          "New long-term absence, school year so far"),
+}
+
+
+def measure_label(measure: str, lang: str) -> str:
+    names = MEASURE_LABELS.get(measure)
+    return measure.replace("_", " ") if names is None else names[1 if lang == "en" else 0]
+
+
+def _number(value: float, unit: str, lang: str) -> str:
+    if unit == "pupils":
+        text = f"{value:,.0f}"
+        return text.replace(",", ".") if lang == "nl" else text
+    text = f"{value * 100:.1f}"
+    return (text.replace(".", ",") if lang == "nl" else text) + "%"
+
+
+def describe(rows: list[dict], measure: str, area_name: str, unit: str, lang: str = "nl") -> str:
+    """The text alternative of the series chart."""
+    text = LABELS["en" if lang == "en" else "nl"]
+    lang = "en" if lang == "en" else "nl"
+    shown = [r for r in rows if r.get("estimate") is not None]
+    if not shown:
+        return text["none"].format(measure=measure, area=area_name)
+    last = shown[-1]
+    high = max(shown, key=lambda r: r["estimate"])
+    low = min(shown, key=lambda r: r["estimate"])
+    return " ".join([
+        text["shown"].format(measure=measure, area=area_name, n=len(shown),
+                             first=shown[0]["week"], last=last["week"]),
+        text["latest"].format(week=last["week"], estimate=_number(last["estimate"], unit, lang),
+                              lower=_number(last["lower"], unit, lang),
+                              upper=_number(last["upper"], unit, lang)),
+        text["range"].format(high=high["week"], high_value=_number(high["estimate"], unit, lang),
+                             low=low["week"], low_value=_number(low["estimate"], unit, lang)),
+        text["table"]])
 
 
 def series_chart(points: list[dict], measure: str, area_name: str, unit: str,
                  lang: str = "nl") -> dict[str, Any]:
     """A line with an interval band per released week."""
     text = LABELS["en" if lang == "en" else "nl"]
+    measure = measure_label(measure, lang)
     rows = [{"week": p["week"], "estimate": p["estimate"], "lower": p["lower"], "upper": p["upper"]}
             for p in points if p.get("lower") is not None and p.get("upper") is not None]
     fmt = ",.0f" if unit == "pupils" else ".1%"
@@ -38,4 +106,9 @@ def series_chart(points: list[dict], measure: str, area_name: str, unit: str,
     chart = alt.layer(band.properties(name="series_band"), line.properties(name="series_line")).properties(
         width="container", height=220,
         title=text["title"].format(measure=measure, area=area_name))
-    return chart.to_dict()
+    # configure() replaces the whole config, so it comes first
+    spec = chart.configure(aria=False).configure_axis(labelColor=INK, titleColor=INK, domainColor=LINE, tickColor=LINE,
+                                labelFontSize=11, titleFontSize=12).configure_title(
+        color=INK).configure_mark(aria=False).to_dict()
+    spec["description"] = describe(rows, measure, area_name, unit, lang)
+    return spec

@@ -56,6 +56,14 @@ def index() -> Response:
     return Response(body, media_type=media, headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/toegankelijkheid", include_in_schema=False)
+def accessibility_statement(lang: Lang = "nl") -> Response:
+    """The accessibility statement (WCAG 2.1 AA): what is tested, how, what does not work yet;
+    Dutch, or English with ``?lang=en``."""
+    body, media = static_files()["toegankelijkheid.html" if lang == "nl" else "accessibility.html"]
+    return Response(body, media_type=media, headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/static/{name}", include_in_schema=False)
 def static(name: str) -> Response:
     return _static_file(name)
