@@ -303,11 +303,13 @@ def evaluate(
     """Noise versus the fewer-than-five rule on a SYNTHETIC database: suppression (with
     complementary suppression) and DP releases at three budgets, measured against the truth
     and attacked. The report uses true counts, so it runs only in demo or dev mode
-    (AANWEZIG_MODE=demo|dev), never on a production database."""
+    (AANWEZIG_MODE=demo|dev) AND on a school year whose active batches all came from a folder
+    that `aanwezig synth` or `demo` wrote (the marker in the database), never on real data."""
     import duckdb
 
     from service.evaluation.figures import write_report
     from service.evaluation.report import evaluate as run_evaluation
+    from service.ingest.directory import synthetic_only
 
     if os.environ.get("AANWEZIG_MODE") not in ("demo", "dev"):
         console.print("[red]refused:[/red] evaluate compares with the true counts; synthetic data "
@@ -317,6 +319,12 @@ def evaluate(
         console.print(f"[red]refused:[/red] no database at {db}")
         raise typer.Exit(code=1)
     con = duckdb.connect(str(db), read_only=True)
+    if not synthetic_only(con, school_year):
+        con.close()
+        console.print(f"[red]refused:[/red] evaluate compares with the true counts; the batches of "
+                      f"{school_year} in {db} are not all synthetic (only data ingested from a "
+                      "folder that aanwezig synth or demo wrote is marked synthetic)")
+        raise typer.Exit(code=1)
     try:
         with console.status("suppressing, releasing and attacking"):
             ev = run_evaluation(con, school_year)

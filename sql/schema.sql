@@ -90,3 +90,10 @@ CREATE TABLE IF NOT EXISTS absence (
     minutes        SMALLINT NOT NULL,
     reason         VARCHAR NOT NULL      -- sick | authorised | unauthorised | late | suspended
 );
+
+-- Batches ingested from a folder that `aanwezig synth` wrote (its marker file at the root):
+-- `aanwezig evaluate`, which shows true values, runs only when every active batch of the
+-- school year is listed here. Real uploads (HTTP, `aanwezig ingest` of files) never are.
+CREATE TABLE IF NOT EXISTS synthetic_batch (
+    batch_id  BIGINT PRIMARY KEY
+);

@@ -87,3 +87,30 @@ def test_cli_evaluate_refuses_outside_demo_and_a_missing_db(tmp_path, monkeypatc
     result = runner.invoke(app, ["evaluate", "--db", str(tmp_path / "none.duckdb"),
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 1 and "no database" in result.output
+
+
+def test_evaluate_runs_only_where_every_active_batch_is_synthetic(synthetic_nl, tmp_path, monkeypatch):
+    """`aanwezig synth` marks its folder; ingesting it marks the batches in the database; a
+    real upload (files, not a synth folder) in the same school year makes evaluate refuse."""
+    from ingest_fixtures import ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, csv, load_tiny_register, valid_bsn
+    from service.db import connect
+    from service.ingest.batches import UploadFile, ingest_files
+    from service.ingest.directory import synthetic_only
+    from service.settings import Settings
+
+    con, _ = synthetic_nl
+    assert synthetic_only(con, YEAR)
+    assert not synthetic_only(con, "2024-2025")          # no batches: not synthetic either
+    real = tmp_path / "real.duckdb"
+    settings = Settings(mode="dev", db=real)
+    c = connect(real)
+    load_tiny_register(c)
+    ingest_files(c, settings, SCHOOL_PO, [
+        UploadFile("enrolments.csv", csv([[valid_bsn(1), 2017, 3, "GM0363", "2025-09-01", ""]], ENROL_HEADER)),
+        UploadFile("absences.csv", csv([[valid_bsn(1), "2025-09-02", "5", "sick"]], ABSENCE_HEADER))])
+    assert not synthetic_only(c, YEAR)
+    c.close()
+    monkeypatch.setenv("AANWEZIG_MODE", "demo")
+    result = CliRunner().invoke(app, ["evaluate", "--db", str(real), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "not all synthetic" in result.output
+    assert not (tmp_path / "out").exists()

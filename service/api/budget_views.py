@@ -26,12 +26,7 @@ def kept_budget_document(db_path: str, dataset: str, principal: str | None) -> d
 
 
 def _budget_document(db, dataset: str, principal: str | None) -> dict:
-    releases.ensure_budget(db, dataset)
-    if principal:
-        releases.ensure_allowance(db, dataset, principal)
-    rows = db.execute("SELECT scope, pool, principal, cap_micro, spent_micro FROM budget_cap "
-                      "WHERE dataset = ? AND (scope <> 'principal' OR principal = ?) "
-                      "ORDER BY scope, pool", [dataset, principal or ""]).fetchall()
+    rows = releases.budget_rows(db, dataset, principal)     # reads only: a GET never writes
     out: dict = {"dataset": dataset, "pools": {}, "unit": "zCDP rho; epsilon at the stated delta"}
     for scope, pool, who, cap, spent in rows:
         entry = {"cap": releases.budget_view(cap), "spent": releases.budget_view(spent),

@@ -17,6 +17,7 @@ from typing import Annotated
 import duckdb
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 
 from service.api import auth, roles
 from service.settings import Settings
@@ -47,21 +48,30 @@ async def enforce_access(request: Request, settings: SettingsDep) -> auth.ApiKey
     """Authenticate (unless the route is public) and check the role matrix.
 
     Returns the key, or None on a public route (which then costs no database cursor).
-    Raises MissingKey/InvalidKey (401) or AccessDenied (403). Runs on the event loop (no
-    thread hop): a known key is answered from memory (service/api/read_cache.py), an unknown
-    one costs one indexed lookup."""
+    Raises MissingKey/InvalidKey (401) or AccessDenied (403). A key this process knows is
+    answered from memory on the event loop (service/api/read_cache.py); anything that needs
+    DuckDB (an unknown key: one indexed lookup) runs in a worker thread, never on the loop."""
     route = request.scope.get("route")
     access = roles.access_for(request.method, getattr(route, "path", ""))
     if access is not None and access.public:
         return None
-    cursor = request.app.state.con.cursor()
-    try:
-        key = auth.authenticate(cursor, settings, request.headers.get(auth.API_KEY_HEADER),
-                                cache_key=getattr(request.app.state, "db_path", None))
-    finally:
-        cursor.close()
+    secret = request.headers.get(auth.API_KEY_HEADER)
+    db_path = getattr(request.app.state, "db_path", None)
+    key = auth.known_key(settings, secret, db_path) if secret and db_path else None
+    if key is None:
+        key = await run_in_threadpool(_authenticate, request.app.state.con, settings, secret,
+                                      db_path)
     roles.check(access, key)
     return key
+
+
+def _authenticate(con: duckdb.DuckDBPyConnection, settings: Settings, secret: str | None,
+                  db_path: str | None) -> auth.ApiKey:
+    cursor = con.cursor()
+    try:
+        return auth.authenticate(cursor, settings, secret, cache_key=db_path)
+    finally:
+        cursor.close()
 
 
 async def current_key(key: Annotated[auth.ApiKey | None, Depends(enforce_access)],

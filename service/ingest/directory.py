@@ -10,7 +10,10 @@ from typing import Callable
 
 import duckdb
 
+import sql
+from service.db import run_file
 from service.ingest.batches import files_from_paths, ingest_many
+from service.register.synthetic import SYNTHETIC_MARKER
 from service.settings import Settings
 
 
@@ -34,9 +37,11 @@ def ingest_directory(con: duckdb.DuckDBPyConnection, settings: Settings, root: P
                      chunk: int = 200) -> DirectoryReport:
     """Ingest every school folder under `root` (one batch each; validated `chunk` batches at
     a time in one SQL pass, each stored in its own transaction). A refused batch is reported
-    and skipped; the others are stored."""
+    and skipped; the others are stored. A folder that `aanwezig synth` wrote (its marker file
+    at the root) has its batches recorded as synthetic (see :func:`synthetic_only`)."""
     report = DirectoryReport()
     folders = batch_folders(root)
+    synthetic = (Path(root) / SYNTHETIC_MARKER).is_file()
     for start in range(0, len(folders), chunk):
         part = folders[start:start + chunk]
         batches = [(f.name, files_from_paths([p for p in sorted(f.iterdir())
@@ -46,8 +51,20 @@ def ingest_directory(con: duckdb.DuckDBPyConnection, settings: Settings, root: P
                 report.refused[folder.name] = str(result)
             else:
                 report.statuses[result.status] += 1
+                if synthetic:
+                    run_file(con, "synthetic_batch_mark", {"batch_id": result.batch_id})
                 report.enrolment_rows += result.enrolment_rows
                 report.absence_rows += result.absence_rows
         if progress:
             progress(len(part))
     return report
+
+
+def synthetic_only(con: duckdb.DuckDBPyConnection, school_year: str) -> bool:
+    """True if `school_year` has active batches and every one came from a folder that
+    `aanwezig synth` wrote: the condition for `aanwezig evaluate` (it shows true values)."""
+    try:
+        active, real = con.execute(sql.load("synthetic_only"), {"school_year": school_year}).fetchone()
+    except duckdb.CatalogException:      # a database from before the marker table
+        return False
+    return active > 0 and real == 0

@@ -10,6 +10,12 @@ The register is public data and deterministic: the same on every machine (fixed 
 
 from __future__ import annotations
 
+#: `aanwezig synth` (service.synth.uploads.write_synthetic) leaves this file at the root of the
+#: folder it writes; ingesting such a folder (service.ingest.directory) records its batches as
+#: synthetic in the database, and `aanwezig evaluate` (which shows true values) runs only on a
+#: school year whose active batches are all synthetic.
+SYNTHETIC_MARKER = "SYNTHETIC-DATA.txt"
+
 import string
 from dataclasses import dataclass
 from functools import lru_cache

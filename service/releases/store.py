@@ -62,6 +62,29 @@ def ensure_allowance(con: duckdb.DuckDBPyConnection, dataset: str, principal: st
                             DEFAULT_RESEARCHER_ALLOWANCE.to_micro_floor())
 
 
+def budget_rows(con: duckdb.DuckDBPyConnection, dataset: str,
+                principal: str | None) -> list[tuple[str, str, str, int, int]]:
+    """(scope, pool, principal, cap_micro, spent_micro) of `dataset` as the caller sees it:
+    the global cap, the pools and `principal`'s allowance. Reads only: a scope without a row
+    yet shows the default cap that the first charge will create (`ensure_budget`)."""
+    cur = con.cursor()
+    try:
+        rows = cur.execute("SELECT scope, pool, principal, cap_micro, spent_micro FROM budget_cap "
+                           "WHERE dataset = ? AND (scope <> 'principal' OR principal = ?)",
+                           [dataset, principal or ""]).fetchall()
+    finally:
+        cur.close()
+    have = {(scope, pool) for scope, pool, *_ in rows}
+    if not any(scope == "global" for scope, _ in have):
+        rows.append(("global", "", "", DEFAULT_BUDGET["global"].to_micro_floor(), 0))
+        rows += [("pool", pool, "", DEFAULT_BUDGET[pool].to_micro_floor(), 0)
+                 for pool in ("standard", "weekly", "researcher")]
+    if principal and ("principal", "researcher") not in have:
+        rows.append(("principal", "researcher", principal,
+                     DEFAULT_RESEARCHER_ALLOWANCE.to_micro_floor(), 0))
+    return sorted(rows, key=lambda r: (r[0], r[1]))
+
+
 def _count(con: duckdb.DuckDBPyConnection, query: str, params: list) -> int:
     cur = con.cursor()
     try:

@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from service.register.calendar import REGIONS, calendar_frame, school_days, start_year
-from service.register.synthetic import Register, build_register
+from service.register.synthetic import SYNTHETIC_MARKER, Register, build_register
 from service.synth.absence import REASONS, Segments, absences, plant_rise
 
 NATIONAL_PUPILS = 2_500_000
@@ -329,6 +329,10 @@ def write_synthetic(out_dir: Path, pupils: int = NATIONAL_PUPILS, seed: int = 1,
         school_lo = school_hi
         if progress:
             progress(school_lo, len(plan))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / SYNTHETIC_MARKER).write_text(
+        f"Synthetic test data written by aanwezig synth (seed {seed}, {school_year}); "
+        "no real pupil is in it.\n", encoding="utf-8")
     return SynthSummary(pupils=len(p["school"]), schools=len(plan), enrolment_rows=len(seg),
                         absence_rows=n_abs, files=n_files, bytes_written=n_bytes,
                         seconds=time.perf_counter() - t0)

@@ -9,7 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service.releases import queries
 from service.api import PREFIX
-from service.api.budget_views import budget_document
+from service.api import query_answers
+from service.api.budget_views import budget_document, kept_budget_document
 from service.api.query_answers import QueryCreate, answer, known_dataset, principal_of, query_args
 from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.problems import InvalidInput
@@ -22,11 +23,13 @@ router = APIRouter(prefix=PREFIX, tags=["queries"])
                         409: {"description": "budget exhausted"}})
 async def create_query(body: QueryCreate, db: DbDep, settings: SettingsDep, key: CurrentKey,
                        request: Request):
-    """Runs on the event loop while everything it needs is in memory (a repeated query: its
-    stored release, the budget view, the school year); anything that reads pupil data or
-    charges the budget goes to a worker thread."""
+    """Runs on the event loop only while everything it needs is in memory (a repeated query:
+    its stored release, the budget view, the school year); anything that reads the database
+    (DuckDB), draws noise (OpenDP) or charges the budget goes to a worker thread."""
     db_path = request.app.state.db_path
-    if not known_dataset(db, db_path, body.dataset):
+    dataset_known = (query_answers.known_dataset_kept(db_path, body.dataset)
+                     or await run_in_threadpool(known_dataset, db, db_path, body.dataset))
+    if not dataset_known:
         raise InvalidInput("unknown dataset", errors=[{"in": "body", "field": "dataset",
                                                        "message": f"no school year {body.dataset!r}"}])
     args = query_args(body)
@@ -35,6 +38,7 @@ async def create_query(body: QueryCreate, db: DbDep, settings: SettingsDep, key:
     principal = principal_of(key)
     stored = queries.stored_query(db_path, **args) or await run_in_threadpool(
         lambda: queries.run_query(db, settings, principal=principal, db_path=db_path, **args))
-    budget = budget_document(db, body.dataset, principal, db_path)
+    budget = (kept_budget_document(db_path, body.dataset, principal)
+              or await run_in_threadpool(budget_document, db, body.dataset, principal, db_path))
     return Response(answer(stored, budget), status_code=201 if stored.newly_charged else 200,
                     media_type="application/json")
