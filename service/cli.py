@@ -23,6 +23,9 @@ app.add_typer(keys_app, name="keys")
 
 DbOption = Annotated[Path, typer.Option("--db", envvar="AANWEZIG_DB",
                                         help="DuckDB database file")]
+UrlOption = Annotated[Optional[str], typer.Option(
+    "--url", envvar="AANWEZIG_URL",
+    help="address of the running service (default: the one announced for --db, if any)")]
 DEFAULT_DB = Path("aanwezig.duckdb")
 DEFAULT_YEAR = "2025-2026"
 
@@ -30,6 +33,28 @@ DEFAULT_YEAR = "2025-2026"
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, transient=False)
+
+
+def _remote(db: Path, url: str | None):
+    """A client of the running service for `db` (by --url or its announcement), or None."""
+    from service.cli_remote import Client, service_url
+
+    found = service_url(db, url)
+    if found is None:
+        return None
+    console.print(f"the service at {found} holds {db}: going through its API", soft_wrap=True)
+    return Client(found, _settings(db).admin_key)
+
+
+def _open(db: Path):
+    """Open `db` for writing, or say clearly who holds it and what to do."""
+    from service.cli_remote import DatabaseBusy, open_for_writing
+
+    try:
+        return open_for_writing(db)
+    except DatabaseBusy as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(code=1) from None
 
 
 def _settings(db: Path, mode: str | None = None):
@@ -72,14 +97,19 @@ def ingest(
     directory: Annotated[Optional[Path], typer.Option("--dir", help="folder with one sub-folder per school")] = None,
     db: DbOption = DEFAULT_DB,
     school_year: Annotated[Optional[str], typer.Option(help="school year (default: from the dates)")] = None,
+    url: UrlOption = None,
 ) -> None:
     """Validate, pseudonymise and store uploads (all-or-nothing per batch), then rebuild the
-    derived tables."""
-    from service.db import connect
+    derived tables. While the service runs, the batches go through its API and the service
+    derives them in the background (this command waits for that)."""
     from service.ingest.batches import IngestError, UnknownSchool, files_from_paths, ingest_files
 
+    remote = _remote(db, url)
+    if remote is not None:
+        _ingest_remote(remote, files, school, directory, school_year)
+        return
     settings = _settings(db)
-    con = connect(db)
+    con = _open(db)
     years: set[str] = set()
     if directory is not None:
         _ingest_folder(con, settings, directory)
@@ -100,6 +130,47 @@ def ingest(
         console.print("give --school and the files of one batch, or --dir")
         raise typer.Exit(code=2)
     _derive(con, years)
+
+
+def _ingest_remote(client, files, school, directory, school_year) -> None:
+    """Send each batch to the service (POST /v1/uploads) and wait for the derives."""
+    from service.cli_remote import ServiceError
+    from service.ingest.directory import batch_folders
+
+    if directory is not None:
+        batches = [(f.name, sorted(p for p in f.iterdir() if p.suffix in (".csv", ".parquet")))
+                   for f in batch_folders(directory)]
+    elif school and files:
+        batches = [(school, list(files))]
+    else:
+        console.print("give --school and the files of one batch, or --dir")
+        raise typer.Exit(code=2)
+    statuses: dict[str, int] = {}
+    jobs, refused = [], 0
+    try:
+        for school_id, paths in batches:
+            form = {"school": school_id, **({"school_year": school_year} if school_year else {})}
+            status, answer = client.request("POST", "/v1/uploads", form=form,
+                                            files=[(p.name, p.read_bytes()) for p in paths])
+            if status >= 400:
+                from service.cli_remote import problem_text
+                refused += 1
+                console.print(f"[red]{school_id}[/red]: {problem_text(status, answer)}")
+                continue
+            statuses[answer["status"]] = statuses.get(answer["status"], 0) + 1
+            if answer.get("job_id"):
+                jobs.append(answer["job_id"])
+        console.print(f"batches: {statuses}; refused: {refused}")
+        for job_id in sorted(set(jobs))[-1:] if directory is not None else jobs:
+            job = client.wait_for_job(job_id)
+            console.print(f"derive job {job_id}: {job['state']}"
+                          + (f" in {job['seconds']} s" if job.get("seconds") is not None else "")
+                          + (f" ({job['error']})" if job.get("error") else ""))
+    except ServiceError as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(code=1) from None
+    if refused:
+        raise typer.Exit(code=1)
 
 
 def _ingest_folder(con, settings, directory: Path):
@@ -144,7 +215,7 @@ def demo(
 
     os.environ.setdefault("AANWEZIG_MODE", "demo")
     settings = _settings(db, mode="demo")
-    con = connect(db)
+    con = _open(db)
     load_register(con)
     schools = con.execute("SELECT count(*) FROM school").fetchone()[0]
     console.print(f"register: {schools} schools in {db}")
@@ -215,10 +286,16 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
-    """Serve the HTTP API and the page with uvicorn."""
+    """Serve the HTTP API and the page with uvicorn. Announces itself for --db in
+    `<db>.service.json`, so the writing commands go through its API while it runs."""
     from service.api.app import serve as run_server
+    from service.cli_remote import announce, withdraw
 
-    run_server(_settings(db), host, port)
+    announce(db, f"http://{host}:{port}")
+    try:
+        run_server(_settings(db), host, port)
+    finally:
+        withdraw(db)
 
 
 @app.command()
@@ -226,16 +303,17 @@ def release(
     school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")] = DEFAULT_YEAR,
     db: DbOption = DEFAULT_DB,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show the budget plan and expected intervals; spend nothing")] = False,
+    url: UrlOption = None,
 ) -> None:
-    """Publish the yearly standard release from the standard pool (shows the plan first)."""
+    """Publish the yearly standard release from the standard pool (shows the plan first).
+    While the service runs, it publishes it as a job (POST /v1/releases/standard/...)."""
     from rich.table import Table
 
-    from service.db import connect
     from service.releases.standard import plan_table, publish_standard
 
-    settings = _settings(db)
-    con = connect(db)
-    plan = plan_table(con, school_year)
+    remote = None if dry_run else _remote(db, url)
+    con = None if (dry_run or remote is not None) else _open(db)
+    plan = plan_table(con, school_year)     # from the bounds and the budget only
     table = Table(title=f"Standard release {school_year}: budget plan (95% half-widths before reconciliation)")
     for column in plan.columns:
         table.add_column(str(column))
@@ -245,6 +323,22 @@ def release(
     if dry_run:
         console.print("dry run: nothing was spent")
         return
+    if remote is not None:
+        from service.cli_remote import ServiceError
+
+        try:
+            started = remote.ok("POST", f"/v1/releases/standard/{school_year}")
+            with console.status("the service computes, signs and stores the standard release"):
+                job = remote.wait_for_job(started["job_id"])
+        except ServiceError as exc:
+            console.print(f"[red]refused:[/red] {exc}")
+            raise typer.Exit(code=1) from None
+        if job["state"] != "released":
+            console.print(f"[red]refused:[/red] job {job['job_id']}: {job['state']} {job.get('error') or ''}")
+            raise typer.Exit(code=1)
+        console.print(f"release {job['release_id']} published by the service (job {job['job_id']})")
+        return
+    settings = _settings(db)
     with console.status("computing, signing and storing the standard release"):
         stored = publish_standard(con, settings, school_year)
     record = stored.record
@@ -274,13 +368,27 @@ def release_week_command(
     school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")],
     week: Annotated[int, typer.Option(help="school week (1 = first school week of the year)")],
     db: DbOption = DEFAULT_DB,
+    url: UrlOption = None,
 ) -> None:
-    """Publish one week of the weekly series (spends its planned share of the weekly pool)."""
+    """Publish one week of the weekly series (spends its planned share of the weekly pool);
+    through the running service's API while it runs."""
     from privacy.ledger import BudgetExhausted
-    from service.db import connect
     from service.weekly.series import WeeklyError, release_week
 
-    con = connect(db)
+    remote = _remote(db, url)
+    if remote is not None:
+        from service.cli_remote import ServiceError
+
+        try:
+            done = remote.ok("POST", f"/v1/weekly/{school_year}/weeks/{week}")
+        except ServiceError as exc:
+            console.print(f"[red]refused:[/red] {exc}")
+            raise typer.Exit(code=1) from None
+        state = "published" if done["newly_charged"] else "already published (no charge)"
+        console.print(f"week {week} of {school_year}: {state} as {done['release_id']}, "
+                      f"{done['micro_rho_charged']} micro-rho")
+        return
+    con = _open(db)
     try:
         stored = release_week(con, _settings(db), school_year, week)
     except (WeeklyError, BudgetExhausted) as exc:

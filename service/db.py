@@ -32,6 +32,7 @@ def connect(path: Path | str, *, read_only: bool = False,
         con.execute(sql.load("schema"))
         con.execute(sql.load("ledger"))
         con.execute(sql.load("auth"))
+        con.execute(sql.load("jobs"))
     return con
 
 

@@ -11,34 +11,81 @@ from rich.console import Console
 from rich.table import Table
 
 from service.api import auth
-from service.db import connect
+from service import cli_remote
 from service.settings import Settings
 
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
 console = Console()
 
 DbOption = Annotated[Path, typer.Option("--db", envvar="AANWEZIG_DB", help="DuckDB database file")]
+UrlOption = Annotated[Optional[str], typer.Option(
+    "--url", envvar="AANWEZIG_URL",
+    help="address of the running service (default: the one announced for --db, if any)")]
 
 
-def keys_create(settings: Settings, role: str, scope: str | None, label: str) -> tuple[str, str]:
-    """Create a key in settings.db; returns (key_id, secret)."""
-    con = connect(settings.db)
+def _client(settings: Settings, url: str | None):
+    """The running service's API client for settings.db (by --url or its announcement)."""
+    found = cli_remote.service_url(settings.db, url)
+    return cli_remote.Client(found, settings.admin_key) if found else None
+
+
+def _open(db: Path):
+    try:
+        return cli_remote.open_for_writing(db)
+    except cli_remote.DatabaseBusy as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(code=1) from None
+
+
+def _remote_or_exit(call):
+    try:
+        return call()
+    except cli_remote.ServiceError as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(code=1) from None
+
+
+def keys_create(settings: Settings, role: str, scope: str | None, label: str,
+                url: str | None = None) -> tuple[str, str]:
+    """Create a key in settings.db (through the running service if there is one); returns
+    (key_id, secret)."""
+    client = _client(settings, url)
+    if client is not None:
+        made = _remote_or_exit(lambda: client.ok("POST", "/v1/keys", {"role": role, "scope": scope,
+                                                                       "label": label}))
+        return made["key_id"], made["secret"]
+    con = _open(settings.db)
     try:
         return auth.create_key(con, settings, role, scope, label)
     finally:
         con.close()
 
 
-def keys_revoke(settings: Settings, key_id: str) -> None:
-    con = connect(settings.db)
+def keys_revoke(settings: Settings, key_id: str, url: str | None = None) -> None:
+    client = _client(settings, url)
+    if client is not None:
+        status, answer = _remote_or_exit(lambda: client.request("DELETE", f"/v1/keys/{key_id}"))
+        if status == 404:
+            raise auth.KeyNotFound(key_id)
+        if status >= 400:
+            console.print(f"[red]refused:[/red] {cli_remote.problem_text(status, answer)}")
+            raise typer.Exit(code=1)
+        return
+    con = _open(settings.db)
     try:
         auth.revoke_key(con, key_id)
     finally:
         con.close()
 
 
-def keys_list(settings: Settings) -> list[auth.ApiKey]:
-    con = connect(settings.db)
+def keys_list(settings: Settings, url: str | None = None) -> list[auth.ApiKey]:
+    client = _client(settings, url)
+    if client is not None:
+        found = _remote_or_exit(lambda: client.ok("GET", "/v1/keys?pageSize=100"))
+        items = found["data"]
+        return [auth.ApiKey(k["key_id"], auth.Role(k["role"]), k.get("scope"), k.get("label", ""),
+                            None, None) for k in items]
+    con = _open(settings.db)
     try:
         return auth.list_keys(con)
     finally:
@@ -52,10 +99,11 @@ def create_command(
         help="school id (12AB00), researcher id, or level:code (municipality:GM0363)")] = None,
     label: Annotated[str, typer.Option(help="who holds the key")] = "",
     db: DbOption = Path("aanwezig.duckdb"),
+    url: UrlOption = None,
 ) -> None:
     """Create a key and print its secret (shown only now)."""
     try:
-        key_id, secret = keys_create(Settings(db=db), role, scope, label)
+        key_id, secret = keys_create(Settings(db=db), role, scope, label, url)
     except auth.InvalidKeySpec as exc:
         console.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(code=2) from exc
@@ -66,10 +114,10 @@ def create_command(
 
 @keys_app.command("revoke")
 def revoke_command(key_id: Annotated[str, typer.Argument(help="the key id")],
-                   db: DbOption = Path("aanwezig.duckdb")) -> None:
+                   db: DbOption = Path("aanwezig.duckdb"), url: UrlOption = None) -> None:
     """Revoke a key; it stops working at once."""
     try:
-        keys_revoke(Settings(db=db), key_id)
+        keys_revoke(Settings(db=db), key_id, url)
     except auth.KeyNotFound as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(code=1) from exc
@@ -81,14 +129,14 @@ def _when(moment) -> str:
 
 
 @keys_app.command("list")
-def list_command(db: DbOption = Path("aanwezig.duckdb")) -> None:
+def list_command(db: DbOption = Path("aanwezig.duckdb"), url: UrlOption = None) -> None:
     """List keys (ids, roles, scopes; never secrets)."""
     table = Table()
     for name in ("key id", "role", "scope"):
         table.add_column(name, no_wrap=True)
     for name in ("label", "created", "revoked"):
         table.add_column(name)
-    for key in keys_list(Settings(db=db)):
+    for key in keys_list(Settings(db=db), url):
         table.add_row(key.key_id, key.role.value, key.scope or "", key.label,
                       _when(key.created_at), _when(key.revoked_at))
     console.print(table)

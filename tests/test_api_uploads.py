@@ -111,6 +111,7 @@ def test_two_concurrent_uploads_of_the_same_batch_store_it_once(client, keys):
 def test_the_database_file_never_holds_the_raw_pupil_numbers(client, keys, settings):
     assert client.post("/v1/uploads", files=upload_files(),
                        headers=keys.header("school")).status_code == 201
+    assert client.app.state.writer.idle()   # the background derive has committed
     client.app.state.con.execute("CHECKPOINT")
     raw = settings.db.read_bytes()
     assert not any(p.encode() in raw for p in PUPILS)

@@ -31,7 +31,7 @@ def generated(tmp_path_factory):
     summary = write_synthetic(out, pupils=6_000, seed=7, school_year=YEAR)
     schools = build_register().schools.set_index("school_id")
     enrol, absent = [], []
-    for folder in sorted(out.iterdir()):
+    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
         assert sorted(p.name for p in folder.iterdir()) == ["absences.csv", "enrolments.csv"]
         assert (folder / "enrolments.csv").read_text().splitlines()[0] == ",".join(ENROL_COLS)
         assert (folder / "absences.csv").read_text().splitlines()[0] == ",".join(ABSENCE_COLS)
@@ -144,7 +144,7 @@ def test_parquet_and_determinism(tmp_path):
         p.read_bytes() for p in sorted(d.rglob("*.parquet")))).hexdigest()
     assert digest(tmp_path / "a") == digest(tmp_path / "b") != digest(tmp_path / "c")
     assert one.files == len(list((tmp_path / "a").rglob("*.parquet"))) and other.pupils > 700
-    school = sorted((tmp_path / "a").iterdir())[0]
+    school = sorted(p for p in (tmp_path / "a").iterdir() if p.is_dir())[0]
     enrol = pd.read_parquet(school / "enrolments.parquet")
     absent = pd.read_parquet(school / "absences.parquet")
     assert list(enrol.columns) == ENROL_COLS and list(absent.columns) == ABSENCE_COLS
@@ -171,3 +171,10 @@ def test_every_school_is_filled_at_a_fraction_of_its_national_size():
     assert (sample["n_pupils"] / sample["size"]).median() > 0.9
     with pytest.raises(ValueError):
         _plan_schools(reg, 1_000, np.random.default_rng(1), "all")
+
+
+def test_the_folder_says_it_is_synthetic(tmp_path):
+    """The marker file that makes ingest record the batches as synthetic (evaluate's gate)."""
+    from service.register.synthetic import SYNTHETIC_MARKER
+    write_synthetic(tmp_path / "m", pupils=300, seed=2)
+    assert "no real pupil" in (tmp_path / "m" / SYNTHETIC_MARKER).read_text()

@@ -77,7 +77,7 @@ def published(tmp_path_factory):
     write_synthetic(root / "all", pupils=20_000, seed=1, school_year=YEAR, planted_rise=RISE,
                     schools="sample")
     reg = build_register().schools.set_index("school_id")
-    chosen = [p for p in sorted((root / "all").iterdir()) if reg.loc[p.name, "province_code"] == PROVINCE]
+    chosen = [p for p in sorted((root / "all").iterdir()) if p.is_dir() if reg.loc[p.name, "province_code"] == PROVINCE]
     residences = set()
     for folder in chosen:
         shutil.copytree(folder, root / "in" / folder.name)

@@ -25,7 +25,7 @@ from fastapi.openapi.utils import get_openapi
 from service import __version__, db
 from service.api import roles
 from service.api import PREFIX
-from service.api.routes import areas, budget, catalog, health, keys, queries, releases, uploads
+from service.api.routes import areas, budget, catalog, health, jobs, keys, queries, releases, uploads
 from service.api.routes import compare as compare_api
 from service.api.routes import page
 from service.api.routes import weekly as weekly_api
@@ -36,11 +36,12 @@ from service.api.middleware.public_cache import PublicResponseCache
 from service.api.middleware.headers import SecurityHeaders
 from service.api.middleware.query_shortcut import RepeatedQueryShortcut
 from service.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA, install_problem_handlers
+from service.jobs.writer import Writer
 from service.settings import Settings
 
 OPENAPI_URL = PREFIX + "/openapi.json"
-ROUTE_MODULES = (health, catalog, areas, keys, uploads, budget, queries, releases, weekly_api,
-                 weekly_chart, compare_api, page)
+ROUTE_MODULES = (health, catalog, areas, keys, jobs, uploads, budget, queries, releases,
+                 weekly_api, weekly_chart, compare_api, page)
 """Modules whose `router` the app serves. A new one also needs its rows in
 service.api.roles.ROUTE_ACCESS (else it refuses everyone), an example request in
 tests/test_auth_matrix.py EXAMPLES, and a section in docs/api.md."""
@@ -57,6 +58,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.con = db.connect(settings.db)
         app.state.db_path = db.database_path(app.state.con)  # the key of in-memory caches
+        # the one writer thread: derives after uploads, scheduled and standard releases;
+        # jobs a crash left running go back to its queue first
+        app.state.writer = Writer(app.state.con, settings)
+        app.state.writer.start()
         # Everything built so far lives as long as the process: keep the collector from
         # walking it again and again (a full collection over the imported libraries is what
         # a request otherwise waits for at the tail of the latency distribution).
@@ -65,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            app.state.writer.stop()
             app.state.con.close()
 
     app = FastAPI(

@@ -46,7 +46,11 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/v1/areas"): PUBLIC,
     ("GET", "/v1/schools"): PUBLIC,
     ("GET", "/v1/me"): EVERY_ROLE,
-    ("POST", "/v1/uploads"): _roles(Role.school, scoped=True),
+    ("POST", "/v1/uploads"): _roles(Role.school, Role.admin, scoped=True),
+    ("GET", "/v1/uploads/status"): _roles(Role.admin),
+    # a school key sees only its own school's jobs (another's answers 404, as a missing one)
+    ("GET", "/v1/jobs/{job_id}"): _roles(Role.school, Role.admin),
+    ("POST", "/v1/releases/standard/{school_year}"): _roles(Role.admin),
     ("GET", "/v1/keys"): _roles(Role.admin),
     ("POST", "/v1/keys"): _roles(Role.admin),
     ("DELETE", "/v1/keys/{key_id}"): _roles(Role.admin),

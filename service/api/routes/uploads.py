@@ -4,7 +4,9 @@ its own school only.
 The same validation and all-or-nothing storage as `aanwezig ingest` (service.ingest.batches): a bad
 batch gives 400 listing every row error (file, row, field; never the value) and stores
 nothing. The body size is limited to AANWEZIG_MAX_UPLOAD_BYTES (413). The counts in the
-answer are of the rows the school itself sent.
+answer are of the rows the school itself sent. A stored batch queues a derive on the writer
+thread; the answer links its status (`GET /v1/jobs/{job_id}`). An admin key may upload for
+the school it names (that is how `aanwezig ingest` talks to a running service).
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
 from pydantic import BaseModel
 
 from service.ingest import batches as ingest
 from service.api import roles
 from service.api import PREFIX
+from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep, SettingsDep
+from service.api.routes.jobs import job_link
+from service.jobs import records
 
 router = APIRouter(prefix=PREFIX, tags=["uploads"])
 
@@ -31,6 +36,8 @@ class BatchReportPublic(BaseModel):
     enrolment_rows: int
     absence_rows: int
     replaced_batch_id: int | None = None
+    job_id: int | None = None
+    links: dict[str, str] = {}
 
 
 @router.post("/uploads", response_model=BatchReportPublic, status_code=status.HTTP_201_CREATED,
@@ -39,16 +46,21 @@ class BatchReportPublic(BaseModel):
                               "model": BatchReportPublic}})
 def upload(
     files: Annotated[list[UploadFile], File(description="the enrolment and absence files")],
-    caller: CurrentKey, db: DbDep, settings: SettingsDep, response: Response,
+    caller: CurrentKey, db: DbDep, settings: SettingsDep, response: Response, request: Request,
     school: Annotated[str | None, Form(description="school id; must be the key's own",
                                        max_length=16)] = None,
     school_year: Annotated[str | None, Form(pattern=r"^[0-9]{4}-[0-9]{4}$",
                                             description="default: from the dates")] = None,
 ) -> BatchReportPublic:
     school_id = (school or caller.scope or "").strip().upper()
-    roles.require_school(caller, school_id)
+    if caller.role is not Role.admin:     # an admin uploads for the school it names (CLI)
+        roles.require_school(caller, school_id)
     batch = [ingest.UploadFile(f.filename or "upload", f.file.read()) for f in files]
     report = ingest.ingest_files(db, settings, school_id, batch, school_year)
     if report.status == "unchanged":
         response.status_code = status.HTTP_200_OK
-    return BatchReportPublic(**asdict(report))
+        return BatchReportPublic(**asdict(report))
+    # committed: the writer thread re-derives in the background; the answer links the job
+    job_id = request.app.state.writer.queue(db, records.DERIVE, report.school_year,
+                                            school_id=report.school_id, batch_id=report.batch_id)
+    return BatchReportPublic(**asdict(report), job_id=job_id, links={"status": job_link(job_id)})

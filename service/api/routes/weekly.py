@@ -6,9 +6,10 @@ Released values are noisy DP outputs and public like every release; publishing s
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from privacy.ledger import BudgetExhausted
@@ -65,10 +66,12 @@ class WarningPublic(BaseModel):
 
 @router.post("/weekly/{school_year}/weeks/{week}", response_model=WeekReleasePublic,
              summary="Publish one week of the weekly series (spends its planned share)")
-def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le=128)], db: DbDep,
-                 settings: SettingsDep, key: CurrentKey):
+async def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le=128)],
+                       settings: SettingsDep, key: CurrentKey, request: Request):
+    """Runs on the writer thread (the same one as scheduled weeks: one week never twice)."""
     try:
-        stored = weekly.release_week(db, settings, school_year, week)
+        stored = await asyncio.wrap_future(request.app.state.writer.call(
+            lambda cur: weekly.release_week(cur, settings, school_year, week)))
     except weekly.WeekOutOfRange as exc:
         raise InvalidInput(str(exc)) from exc
     except weekly.NoWeeklyData as exc:

@@ -1,0 +1,121 @@
+"""Job rows (`sql/jobs.sql`): queue, claim, finish, read. Ids, states, timings and error text
+only; nothing here touches pupil data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+QUEUED, RUNNING, DERIVED, RELEASED, FAILED = "queued", "running", "derived", "released", "failed"
+DERIVE, RELEASE_WEEK, RELEASE_STANDARD = "derive", "release_week", "release_standard"
+DONE = {DERIVE: DERIVED, RELEASE_WEEK: RELEASED, RELEASE_STANDARD: RELEASED}
+
+_COLUMNS = ("job_id, kind, school_year, school_id, batch_id, week, state, queued_at, started_at, "
+            "finished_at, seconds, progress, release_id, error")
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: int
+    kind: str
+    school_year: str
+    school_id: str | None
+    batch_id: int | None
+    week: int | None
+    state: str
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    seconds: float | None
+    progress: str | None
+    release_id: str | None
+    error: str | None
+
+    def public(self) -> dict:
+        """As shown by GET /v1/jobs/{job_id} (UTC timestamps)."""
+        def t(v):
+            return v.strftime("%Y-%m-%dT%H:%M:%SZ") if v else None
+        return {"job_id": self.job_id, "kind": self.kind, "school_year": self.school_year,
+                "school_id": self.school_id, "batch_id": self.batch_id, "week": self.week,
+                "state": self.state, "queued_at": t(self.queued_at),
+                "started_at": t(self.started_at), "finished_at": t(self.finished_at),
+                "seconds": None if self.seconds is None else round(self.seconds, 3),
+                "progress": self.progress, "release_id": self.release_id, "error": self.error}
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def queue(cur: duckdb.DuckDBPyConnection, kind: str, school_year: str, *, school_id: str | None = None,
+          batch_id: int | None = None, week: int | None = None) -> int:
+    """Insert a queued job; its id."""
+    job_id = cur.execute("SELECT nextval('job_seq')").fetchone()[0]
+    cur.execute("INSERT INTO job (job_id, kind, school_year, school_id, batch_id, week, state, "
+                "queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [job_id, kind, school_year, school_id, batch_id, week, QUEUED, now()])
+    return int(job_id)
+
+
+def get(cur: duckdb.DuckDBPyConnection, job_id: int) -> Job | None:
+    row = cur.execute(f"SELECT {_COLUMNS} FROM job WHERE job_id = ?", [job_id]).fetchone()
+    return Job(*row) if row else None
+
+
+def next_queued(cur: duckdb.DuckDBPyConnection) -> Job | None:
+    row = cur.execute(f"SELECT {_COLUMNS} FROM job WHERE state = ? ORDER BY job_id LIMIT 1",
+                      [QUEUED]).fetchone()
+    return Job(*row) if row else None
+
+
+def queued_derives(cur: duckdb.DuckDBPyConnection, school_year: str) -> list[int]:
+    """Every queued derive of a school year: one rebuild serves them all."""
+    return [r[0] for r in cur.execute("SELECT job_id FROM job WHERE state = ? AND kind = ? AND "
+                                      "school_year = ? ORDER BY job_id",
+                                      [QUEUED, DERIVE, school_year]).fetchall()]
+
+
+def start(cur: duckdb.DuckDBPyConnection, job_ids: list[int], progress: str) -> None:
+    cur.execute("UPDATE job SET state = ?, started_at = ?, progress = ? WHERE list_contains(?, job_id)",
+                [RUNNING, now(), progress, job_ids])
+
+
+def step(cur: duckdb.DuckDBPyConnection, job_ids: list[int], progress: str) -> None:
+    cur.execute("UPDATE job SET progress = ? WHERE list_contains(?, job_id)", [progress, job_ids])
+
+
+def finish(cur: duckdb.DuckDBPyConnection, job_ids: list[int], state: str, seconds: float, *,
+           release_id: str | None = None, error: str | None = None) -> None:
+    cur.execute("UPDATE job SET state = ?, finished_at = ?, seconds = ?, progress = NULL, "
+                "release_id = ?, error = ? WHERE list_contains(?, job_id)",
+                [state, now(), seconds, release_id, error, job_ids])
+
+
+def requeue_interrupted(cur: duckdb.DuckDBPyConnection) -> int:
+    """After a crash: jobs left running go back to the queue (their work either committed,
+    and running it again is a free repeat, or it rolled back with the process)."""
+    n = cur.execute("SELECT count(*) FROM job WHERE state = ?", [RUNNING]).fetchone()[0]
+    if n:
+        cur.execute("UPDATE job SET state = ?, started_at = NULL, progress = NULL WHERE state = ?",
+                    [QUEUED, RUNNING])
+    return int(n)
+
+
+def school_states(cur: duckdb.DuckDBPyConnection, school_year: str | None) -> list[dict]:
+    """Per school and year: the active batch, when it arrived, and the state of the derive
+    that followed its latest upload (no pupil data: ids, times and states)."""
+    rows = cur.execute(
+        "SELECT b.school_id, b.school_year, b.batch_id, b.received_at, j.job_id, j.state, "
+        "j.finished_at, j.error FROM batch b LEFT JOIN (SELECT * FROM job WHERE kind = 'derive' "
+        "QUALIFY row_number() OVER (PARTITION BY school_id, school_year ORDER BY job_id DESC) = 1) j "
+        "ON j.school_id = b.school_id AND j.school_year = b.school_year "
+        "WHERE b.status = 'active' AND (? IS NULL OR b.school_year = ?) "
+        "ORDER BY b.school_year, b.school_id", [school_year, school_year]).fetchall()
+
+    def t(v):
+        return v.strftime("%Y-%m-%dT%H:%M:%SZ") if v else None
+    return [{"school_id": r[0], "school_year": r[1], "batch_id": r[2], "received_at": t(r[3]),
+             "job_id": r[4], "state": r[5] or "not_queued", "derived_at": t(r[6]), "error": r[7]}
+            for r in rows]

@@ -1,0 +1,123 @@
+"""The live service with real processes: `aanwezig serve` on a loopback port and a real DuckDB
+file. A school's upload over HTTP is derived in the background while the service serves
+(followed through its job link), and becomes a published weekly release without a restart;
+the writing commands of the CLI work while the server holds the database (through its API),
+and without the service's announcement say clearly who holds the file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api_fixtures import absences_csv, enrolments_csv
+from ingest_fixtures import SCHOOL_PO, load_tiny_register
+from service.api.auth import create_key
+from service.db import connect
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+YEAR = "2025-2026"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AANWEZIG_")}
+    env.update(AANWEZIG_MODE="dev", PYTHONPATH=str(ROOT))
+    return env
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], env=environment(),
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def start_server(db: Path, port: int) -> subprocess.Popen:
+    log = Path(f"{db}.log")
+    with log.open("ab") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--db", str(db),
+                                 "--port", str(port)], env=environment(), cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(log.read_text())
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the service did not start")
+
+
+def wait_job(base: str, link: str, headers: dict, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = httpx.get(base + link, headers=headers, timeout=10).json()
+        if job["state"] not in ("queued", "running"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {link} still {job['state']}")
+
+
+@pytest.fixture
+def database(tmp_path):
+    db = tmp_path / "live.duckdb"
+    con = connect(db)
+    load_tiny_register(con)
+    _, secret = create_key(con, Settings(mode="dev", db=db), "school", SCHOOL_PO, "live test")
+    con.close()
+    return db, {"X-API-Key": secret}
+
+
+def test_an_upload_becomes_a_weekly_release_while_serving(database):
+    db, school = database
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_server(db, port)
+    try:
+        files = [("files", ("enrolments.csv", enrolments_csv())),
+                 ("files", ("absences.csv", absences_csv()))]
+        up = httpx.post(base + "/v1/uploads", files=files, headers=school, timeout=30)
+        assert up.status_code == 201, up.text
+        link = up.json()["links"]["status"]
+        job = wait_job(base, link, school)
+        assert job["state"] == "derived" and job["kind"] == "derive", job
+        assert job["batch_id"] == up.json()["batch_id"] and job["seconds"] >= 0
+
+        # the CLI finds the running service through its announcement and uses its API
+        done = cli("release-week", "--db", str(db), "--school-year", YEAR, "--week", "1")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "going through its API" in done.stdout and "published as R" in done.stdout
+        series = httpx.get(base + f"/v1/weekly/{YEAR}/series", timeout=30, params={
+            "measure": "attendance_rate_4wk", "level": "country", "area": "NL"})
+        assert series.status_code == 200 and [p["week"] for p in series.json()["data"]] == [1]
+        made = cli("keys", "create", "--db", str(db), "--role", "policy", "--label", "while serving")
+        assert made.returncode == 0 and "key id: k_" in made.stdout, made.stdout + made.stderr
+        admin = {"X-API-Key": Settings(mode="dev", db=db).admin_key}
+        states = httpx.get(base + "/v1/uploads/status", headers=admin, timeout=10).json()["schools"]
+        assert [(s["school_id"], s["state"]) for s in states] == [(SCHOOL_PO, "derived")]
+
+        # no announcement (and no --url): a clear refusal naming the holder, not "locked"
+        Path(f"{db}.service.json").rename(f"{db}.moved")
+        refused = cli("release-week", "--db", str(db), "--school-year", YEAR, "--week", "2")
+        text = refused.stdout + refused.stderr
+        assert refused.returncode == 1 and f"in use by process {proc.pid}" in text, text
+        assert "--url" in text and "Traceback" not in text
+        by_url = cli("keys", "list", "--db", str(db), "--url", base)
+        assert by_url.returncode == 0 and "policy" in by_url.stdout, by_url.stdout + by_url.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
