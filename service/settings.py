@@ -43,6 +43,19 @@ class Settings(BaseSettings):
         description="memory for public answers (releases, catalogue) kept by the in-process cache",
     )
 
+    weekly_release_at: str = Field(
+        "MON 06:00", pattern=r"^(MON|TUE|WED|THU|FRI|SAT|SUN) ([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="when the service publishes the weekly release of the school week before "
+                    "(day and local time in AANWEZIG_TIMEZONE)")
+    timezone: str = Field("Europe/Amsterdam", description="time zone of the weekly schedule")
+    weekly_release_auto: bool | None = Field(
+        None, description="publish weekly releases on the schedule; default: on in production, "
+                          "off in dev and demo")
+
+    @property
+    def weekly_schedule_on(self) -> bool:
+        return self.mode == "production" if self.weekly_release_auto is None else self.weekly_release_auto
+
     @model_validator(mode="after")
     def _secrets(self) -> "Settings":
         if self.mode in ("dev", "demo"):

@@ -32,9 +32,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def environment() -> dict[str, str]:
+def environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AANWEZIG_")}
-    env.update(AANWEZIG_MODE="dev", PYTHONPATH=str(ROOT))
+    env.update(AANWEZIG_MODE="dev", PYTHONPATH=str(ROOT), **extra)
     return env
 
 
@@ -43,11 +43,11 @@ def cli(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen:
+def start_server(db: Path, port: int, **env: str) -> subprocess.Popen:
     log = Path(f"{db}.log")
     with log.open("ab") as err:
         proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--db", str(db),
-                                 "--port", str(port)], env=environment(), cwd=ROOT,
+                                 "--port", str(port)], env=environment(**env), cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

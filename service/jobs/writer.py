@@ -27,12 +27,14 @@ import duckdb
 
 from privacy.ledger import BudgetExhausted
 from service.ingest.derive import CalendarExceedsBound, CalendarExceedsMonths, rebuild
-from service.jobs import records
+from service.jobs import records, schedule
 from service.releases.standard import publish_standard
 from service.settings import Settings
 from service.weekly import series as weekly
 
 T = TypeVar("T")
+#: How often the writer looks whether a weekly release has fallen due (seconds).
+CHECK_SECONDS = 60.0
 log = logging.getLogger("aanwezig.writer")
 
 #: Errors whose message is safe to show (they name years, weeks, bounds; never pupil data).
@@ -50,6 +52,8 @@ class Writer:
         self._stopping = False
         self._busy = False
         self._look = True          # look for queued jobs (at start, and after wake)
+        self._schedule = settings.weekly_schedule_on
+        self._next_check = time.monotonic()   # when to look for due weekly releases
         self._thread = threading.Thread(target=self._run, name="aanwezig-writer", daemon=True)
         self.resumed = 0
 
@@ -120,9 +124,22 @@ class Writer:
                         break
                     call = self._calls.popleft() if self._calls else None
                     look, self._look = self._look, False
-                    self._busy = call is not None or look
+                    check = self._schedule and time.monotonic() >= self._next_check
+                    self._busy = call is not None or look or check
                     if not self._busy:      # idle: no database work (no cursor) until woken
-                        self._cond.wait()
+                        self._cond.wait(max(0.0, self._next_check - time.monotonic())
+                                        if self._schedule else None)
+                        continue
+                if check and call is None:
+                    self._next_check = time.monotonic() + CHECK_SECONDS
+                    try:
+                        if self._with_cursor(self._queue_due):
+                            look = True
+                    except duckdb.ConnectionException:
+                        break
+                    except duckdb.Error as exc:
+                        log.warning("writer: %s while looking for due weeks", type(exc).__name__)
+                    if not look:
                         continue
                 if call is not None:
                     self._with_cursor(lambda cur: self._do_call(cur, *call))
@@ -151,6 +168,12 @@ class Writer:
             return fn(cur)
         finally:
             cur.close()
+
+    def _queue_due(self, cur) -> list[int]:
+        queued = schedule.queue_due(cur, self._settings.weekly_release_at, self._settings.timezone)
+        if queued:
+            log.info("writer: weekly releases due, jobs %s", queued)
+        return queued
 
     def _one_job(self, cur) -> bool:
         job = records.next_queued(cur)
@@ -193,3 +216,5 @@ class Writer:
             return
         records.finish(cur, ids, records.DONE[job.kind], time.perf_counter() - t0,
                        release_id=release_id)
+        if job.kind == records.DERIVE:
+            self._next_check = time.monotonic()    # new data may complete a due week
