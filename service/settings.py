@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         description="memory for public answers (releases, catalogue) kept by the in-process cache",
     )
 
+    lifetime_rho: str = Field(
+        "4", pattern=r"^[0-9]+(\.[0-9]+)?$",
+        description="zCDP rho one pupil may lose over any window of lifetime_years consecutive "
+                    "school years together (docs/privacy.md, 'Across school years')")
+    lifetime_years: int = Field(17, ge=1, le=40,
+                                description="school years in the rolling window of lifetime_rho")
     weekly_release_at: str = Field(
         "MON 06:00", pattern=r"^(MON|TUE|WED|THU|FRI|SAT|SUN) ([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="when the service publishes the weekly release of the school week before "

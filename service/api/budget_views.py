@@ -10,13 +10,15 @@ from service.api.read_cache import BUDGET_VIEWS
 from service.releases import store as releases
 
 
-def budget_document(db, dataset: str, principal: str | None, db_path: str | None = None) -> dict:
-    """The budget of `dataset` as shown to `principal`; with `db_path` (the server's database)
-    kept in memory until the next charge or cap change (service/api/read_cache.py)."""
+def budget_document(db, dataset: str, principal: str | None, db_path: str | None = None,
+                    settings=None) -> dict:
+    """The budget of `dataset` as shown to `principal` (with `settings`: also the cap across
+    school years); with `db_path` (the server's database) kept in memory until the next
+    charge or cap change (service/api/read_cache.py)."""
     if db_path is None:
-        return _budget_document(db, dataset, principal)
+        return _budget_document(db, dataset, principal, settings)
     return copy.deepcopy(BUDGET_VIEWS.get((db_path, dataset, principal),
-                                        lambda: _budget_document(db, dataset, principal)))
+                                        lambda: _budget_document(db, dataset, principal, settings)))
 
 
 def kept_budget_document(db_path: str, dataset: str, principal: str | None) -> dict | None:
@@ -25,7 +27,7 @@ def kept_budget_document(db_path: str, dataset: str, principal: str | None) -> d
     return copy.deepcopy(found) if found is not None else None
 
 
-def _budget_document(db, dataset: str, principal: str | None) -> dict:
+def _budget_document(db, dataset: str, principal: str | None, settings=None) -> dict:
     rows = releases.budget_rows(db, dataset, principal)     # reads only: a GET never writes
     out: dict = {"dataset": dataset, "pools": {}, "unit": "zCDP rho; epsilon at the stated delta"}
     for scope, pool, who, cap, spent in rows:
@@ -37,4 +39,6 @@ def _budget_document(db, dataset: str, principal: str | None) -> dict:
             out["pools"][pool] = entry
         else:
             out["allowance"] = {"principal": who, "pool": pool, **entry}
+    if settings is not None:
+        out["lifetime"] = releases.lifetime_view(db, dataset, releases.lifetime_cap(settings))
     return out

@@ -17,8 +17,10 @@ ledger's transactions inside this process.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from dataclasses import dataclass
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -210,9 +212,12 @@ class DuckDBLedger:
         row = self._transaction(lambda con: con.execute(_FIND_RELEASE, [request_hash]).fetchone())
         return StoredRelease(_record(row), newly_charged=False) if row else None
 
-    def charge_and_store(self, charge: Charge, release: ReleaseRecord) -> StoredRelease:
+    def charge_and_store(self, charge: Charge, release: ReleaseRecord,
+                         lifetime: "LifetimeCap | None" = None) -> StoredRelease:
         """Charge every scope with the fit condition in the UPDATE and store the release, in
-        one transaction; a repeated request returns the stored release free of charge."""
+        one transaction; a repeated request returns the stored release free of charge. With
+        `lifetime`, the charge must also fit the cap across school years (checked in the same
+        transaction, under the same lock)."""
         _check_matches(charge, release)
         now = datetime.now(UTC).replace(tzinfo=None)
 
@@ -220,6 +225,8 @@ class DuckDBLedger:
             row = con.execute(_FIND_RELEASE, [charge.request_hash]).fetchone()
             if row:
                 return StoredRelease(_record(row), newly_charged=False)
+            if lifetime is not None:
+                lifetime.check(con, charge)
             for key in cap_keys(charge):
                 (updated,) = con.execute(_SPEND, [charge.micro, *_key_params(key), charge.micro]).fetchone()
                 if updated != 1:
@@ -259,6 +266,41 @@ class DuckDBLedger:
             return self._transaction(work)
         finally:
             db.changed(db.BUDGET)  # after the commit (or rollback): cached budget views go
+
+
+_YEAR = re.compile(r"^([0-9]{4})-[0-9]{4}$")
+
+
+def yearly_spent(con: duckdb.DuckDBPyConnection) -> dict[int, int]:
+    """Micro-ρ spent per school year (its global cap row), keyed by the year it starts."""
+    rows = con.execute("SELECT dataset, spent_micro FROM budget_cap WHERE scope = 'global'").fetchall()
+    return {int(m.group(1)): int(spent) for dataset, spent in rows if (m := _YEAR.match(dataset))}
+
+
+@dataclass(frozen=True)
+class LifetimeCap:
+    """The cap across school years: over every window of `years` consecutive school years,
+    the global spending of those years together stays within `cap_micro` (docs/privacy.md)."""
+
+    cap_micro: int
+    years: int
+
+    def windows(self, year: int) -> list[range]:
+        return [range(start, start + self.years) for start in range(year - self.years + 1, year + 1)]
+
+    def worst(self, spent: dict[int, int], year: int) -> int:
+        """The largest spending of a window that holds `year`."""
+        return max(sum(spent.get(y, 0) for y in w) for w in self.windows(year))
+
+    def check(self, con: duckdb.DuckDBPyConnection, charge: Charge) -> None:
+        m = _YEAR.match(charge.dataset)
+        if m is None:             # not a school year: not part of a pupil's school career
+            return
+        worst = self.worst(yearly_spent(con), int(m.group(1)))
+        if worst + charge.micro > self.cap_micro:
+            raise BudgetExhausted("lifetime", charge.micro, max(self.cap_micro - worst, 0),
+                                  dataset=charge.dataset, pool=charge.pool,
+                                  principal=charge.principal)
 
 
 def _remaining(con: duckdb.DuckDBPyConnection, key: CapKey) -> int:

@@ -26,7 +26,7 @@ from privacy.request import request_hash
 from service import __version__
 from service.db import database_path
 from service.releases import identity
-from service.releases.ledger_store import DuckDBLedger
+from service.releases.ledger_store import DuckDBLedger, LifetimeCap, yearly_spent
 from service.releases.files import COLUMNS, OPTIONAL_COLUMNS, build_files, canonical_bytes, sha256
 from service.settings import Settings
 from service.releases.signing import private_key, sign
@@ -41,6 +41,34 @@ DEFAULT_RESEARCHER_ALLOWANCE = Rho.of("0.05")
 def ledger(con: duckdb.DuckDBPyConnection) -> DuckDBLedger:
     """The budget ledger and release store of this database (a cursor per transaction)."""
     return DuckDBLedger(con.cursor)
+
+
+def lifetime_cap(settings: Settings) -> LifetimeCap:
+    """The cap across school years from the settings (docs/privacy.md, 'Across school years')."""
+    return LifetimeCap(Rho.of(settings.lifetime_rho).to_micro_floor(), settings.lifetime_years)
+
+
+def lifetime_view(con: duckdb.DuckDBPyConnection, dataset: str, cap: LifetimeCap) -> dict:
+    """What one pupil can lose over the school years around `dataset` (reads only): ρ spent
+    per school year, the worst window of `cap.years` years that holds this year, the cap and
+    what is left of it, with ε at δ for each."""
+    cur = con.cursor()
+    try:
+        spent = yearly_spent(cur)
+    finally:
+        cur.close()
+    try:
+        year = int(dataset[:4])
+    except ValueError:
+        return {}
+    worst = cap.worst(spent, year)
+    return {"window_years": cap.years, "cap": budget_view(cap.cap_micro),
+            "spent_worst_window": budget_view(worst),
+            "remaining": budget_view(max(cap.cap_micro - worst, 0)),
+            "by_school_year": {f"{y}-{y + 1}": budget_view(v) for y, v in sorted(spent.items()) if v},
+            "note": "one pupil is in at most window_years consecutive school years; the rho of "
+                    "those years adds up (zCDP composition), so this is the most any pupil can "
+                    "lose over a school career"}
 
 
 def ensure_budget(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
@@ -177,6 +205,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
         from privacy.ledger import BudgetExhausted
         scope = min(remaining, key=remaining.get)
         raise BudgetExhausted(scope=scope, requested_micro=micro, remaining_micro=remaining[scope])
+    lifetime_cap(settings).check(con, Charge(dataset, pool, principal, micro, key))  # early too
     computed = compute()
     created = datetime.now(UTC).replace(microsecond=0)
     release_id = "R" + uuid.uuid4().hex[:12].upper()
@@ -187,7 +216,8 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
         spec_json=json.dumps(full_spec, sort_keys=True, default=str), payload=payload,
         content_hash=sha256(payload), signature=sign(private_key(settings), files["datapackage.json"]),
         created_at=created, service_version=__version__, micro=micro)
-    stored = book.charge_and_store(Charge(dataset, pool, principal, micro, key), record)
+    stored = book.charge_and_store(Charge(dataset, pool, principal, micro, key), record,
+                                   lifetime=lifetime_cap(settings))
     _remember(db_path, key, stored.record)
     return stored
 

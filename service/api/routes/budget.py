@@ -24,4 +24,5 @@ def get_budget(db: DbDep, key: CurrentKey, request: Request,
         raise InvalidInput("unknown dataset", errors=[{"in": "query", "field": "dataset",
                                                        "message": f"no school year {dataset!r}"}])
     principal = key.scope if key.role is Role.researcher else None
-    return budget_document(db, dataset, principal, request.app.state.db_path)
+    return budget_document(db, dataset, principal, request.app.state.db_path,
+                           request.app.state.settings)

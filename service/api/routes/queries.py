@@ -39,6 +39,7 @@ async def create_query(body: QueryCreate, db: DbDep, settings: SettingsDep, key:
     stored = queries.stored_query(db_path, **args) or await run_in_threadpool(
         lambda: queries.run_query(db, settings, principal=principal, db_path=db_path, **args))
     budget = (kept_budget_document(db_path, body.dataset, principal)
-              or await run_in_threadpool(budget_document, db, body.dataset, principal, db_path))
+              or await run_in_threadpool(budget_document, db, body.dataset, principal, db_path,
+                                         settings))
     return Response(answer(stored, budget), status_code=201 if stored.newly_charged else 200,
                     media_type="application/json")
