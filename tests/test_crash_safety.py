@@ -38,7 +38,7 @@ def job_state(base: str, admin: dict, job_id: int) -> dict:
 def test_kill_9_during_a_background_derive_resumes_and_serves_nothing_half_derived(tmp_path):
     db = tmp_path / "crash.duckdb"
     settings = Settings(mode="dev", db=db)
-    write_synthetic(tmp_path / "uploads", pupils=40_000, seed=5)
+    write_synthetic(tmp_path / "uploads", pupils=40_000, seed=5, schools="sample")
     con = connect(db)
     load_register(con)
     assert not ingest_directory(con, settings, tmp_path / "uploads").refused

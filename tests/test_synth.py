@@ -176,5 +176,5 @@ def test_every_school_is_filled_at_a_fraction_of_its_national_size():
 def test_the_folder_says_it_is_synthetic(tmp_path):
     """The marker file that makes ingest record the batches as synthetic (evaluate's gate)."""
     from service.register.synthetic import SYNTHETIC_MARKER
-    write_synthetic(tmp_path / "m", pupils=300, seed=2)
+    write_synthetic(tmp_path / "m", pupils=300, seed=2, schools="sample")
     assert "no real pupil" in (tmp_path / "m" / SYNTHETIC_MARKER).read_text()
