@@ -15,6 +15,10 @@ and reports the median of each percentile. Scenarios, each next to a baseline:
 - ``catalog`` — `GET /v1/catalog` (72 KB);
 - ``cached_query`` — a researcher repeating a paid `POST /v1/queries` (the stored release,
   nothing spent);
+- ``during_derive`` (with ``--during-derive``): the cached reads above (downloads, catalogue,
+  repeated query) again while the service re-derives the whole school year in the background:
+  an admin re-uploads one school's batch (`POST /v1/uploads`), which queues a derive on the
+  writer thread, and wrk runs while that job is `running` (its seconds are recorded);
 - baselines run the same way: ``health`` (`GET /v1/health`, the cheapest route through the
   whole application and the database) and ``*_uncached`` (the same download / catalogue with
   an `X-API-Key` header, which the in-process cache never answers, so every request goes
@@ -93,12 +97,39 @@ def median_municipality(db: Path) -> tuple[str, int]:
     return rows[len(rows) // 2]
 
 
+def start_derive(base: str, admin: dict, db: Path, run: int) -> int:
+    """Re-upload one school's batch as the admin (a different absence each time, so it is a
+    new batch) and wait until the writer thread is deriving; the job id."""
+    schools = httpx.get(base + "/v1/schools", params={"municipality": "GM0363", "sector": "PO",
+                                                      "pageSize": 1}).json()
+    school = schools["data"][0]["school_id"]
+    enrol = ("pupil_number,birth_year,grade,residence_municipality,enrolled_from,enrolled_to\n"
+             "100000009,2015,5,GM0363,2025-09-01,\n")
+    absent = f"pupil_number,date,hours,reason\n100000009,2025-09-02,{1 + run * 0.25:.2f},sick\n"
+    r = httpx.post(base + "/v1/uploads", headers=admin, timeout=120, data={"school": school},
+                   files=[("files", ("enrolments.csv", enrol)), ("files", ("absences.csv", absent))])
+    assert r.status_code == 201, r.text[:300]
+    job = r.json()["job_id"]
+    while httpx.get(f"{base}/v1/jobs/{job}", headers=admin).json()["state"] == "queued":
+        time.sleep(0.05)
+    return job
+
+
+def finish_derive(base: str, admin: dict, job: int) -> dict:
+    """Wait for the derive to finish; whether wrk ran entirely inside it."""
+    while (state := httpx.get(f"{base}/v1/jobs/{job}", headers=admin).json())["state"] in ("queued", "running"):
+        time.sleep(0.2)
+    return {"job_id": job, "state": state["state"], "seconds": state["seconds"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path, required=True, help="a database after `aanwezig demo`")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--during-derive", action="store_true",
+                        help="also measure the cached reads while a full re-derive runs")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("needs wrk: apt-get install wrk")
@@ -151,6 +182,20 @@ def main() -> None:
         for _ in range(args.runs):
             for name, (path, headers, body) in plans.items():
                 results[name].append(wrk(base + path, args.clients, args.seconds, headers, body))
+        derives: list[dict] = []
+        if args.during_derive:
+            cached = ("download_amsterdam", "catalog", "cached_query")
+            for name in cached:
+                results[f"{name}_during_derive"] = []
+            uploads = 0
+            for _ in range(args.runs):
+                for name in cached:
+                    uploads += 1
+                    job = start_derive(base, admin, db, uploads)
+                    path, headers, body = plans[name]
+                    results[f"{name}_during_derive"].append(
+                        wrk(base + path, args.clients, args.seconds, headers, body))
+                    derives.append(finish_derive(base, admin, job))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -159,7 +204,7 @@ def main() -> None:
                    "worker with uvloop and httptools, on the same 2 cores",
            "clients": args.clients, "seconds_per_run": args.seconds, "runs": args.runs,
            "median_municipality": {"code": median_code, "schools": median_schools},
-           "bytes": sizes,
+           "bytes": sizes, "derives_during": derives,
            "scenarios": {name: median_of(runs) for name, runs in results.items()}}
     Path("bench/out").mkdir(parents=True, exist_ok=True)
     Path("bench/out/api_load.json").write_text(json.dumps(out, indent=2))
