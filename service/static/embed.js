@@ -18,6 +18,12 @@ function titleOf(spec) {
   return typeof title === "string" ? title : [title.text].flat().join(" ");
 }
 
+// WCAG 1.4.13: a tooltip that appeared on hover can be dismissed with Escape without moving
+// the pointer (vega-tooltip shows it again on the next pointer move over a mark).
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") document.getElementById("vg-tooltip-element")?.classList.remove("visible");
+});
+
 /** Render `spec` into `target`; `summary` (a <p>) receives the text alternative. */
 export async function showChart(target, spec, summary) {
   target.replaceChildren();
