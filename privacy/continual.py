@@ -56,9 +56,10 @@ better for EVERY range (year to date at week ``T`` has sensitivity ``T·c`` itse
 height 0 attains); for ``B = c`` the full tree wins for year-to-date values. The planner
 compares exact planned variances and takes the smallest; docs/weekly.md shows the numbers.
 
-Caveat (stated in docs/weekly.md): each node is computed once, from the data as they stand in
-the week it completes; for a stream with ``B < T·c`` the proof assumes the data of released
-weeks are not later corrected so as to move a pupil's single event into a later node.
+Frozen weeks (docs/weekly.md): each node is computed once, from the data as they stand in the
+week it completes; for a stream with ``B < T·c`` the proof needs a pupil's events never to be
+moved into a later node by a correction, so the service fixes the week of the once-a-year
+event when it is first released and never counts that pupil again.
 
 Nothing here reads a database or draws noise outside OpenDP.
 """

@@ -97,3 +97,15 @@ CREATE TABLE IF NOT EXISTS absence (
 CREATE TABLE IF NOT EXISTS synthetic_batch (
     batch_id  BIGINT PRIMARY KEY
 );
+
+-- The once-a-year weekly stream (new_long_term, docs/weekly.md "Frozen weeks"): the school
+-- week in which each pupil was counted, fixed when that week was computed for release. A
+-- pupil listed here is never counted in another week, whatever later corrections do; one who
+-- first reaches four fully absent weeks inside an already released week is counted in the
+-- week being released instead (corrections flow into later weeks only).
+CREATE TABLE IF NOT EXISTS pupil_long_term_counted (
+    school_year  VARCHAR NOT NULL,
+    pupil_key    VARCHAR NOT NULL,
+    week_index   INTEGER NOT NULL,
+    PRIMARY KEY (school_year, pupil_key)
+);

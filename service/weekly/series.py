@@ -21,6 +21,7 @@ Flow of `release_week(con, settings, school_year, week)`:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 import sql
+from service.db import run_statement
 from privacy.bounds import BoundSpec
 from privacy.budget import Rho
 from privacy.continual import (Node, StreamBound, TreePlan, TreeShape, choose_height,
@@ -224,10 +226,18 @@ def _stored_nodes(con, school_year: str, needed: set[Node], cell_index) -> dict:
     return out
 
 
-def _leaf_totals(con, school_year: str, first: int, last: int, schools: list[str]) -> dict[str, np.ndarray]:
-    """Per total: a (schools × weeks first..last) matrix of clamped sums. Private, in memory."""
-    frame = con.execute(sql.load("weekly_leaf_totals"), {
-        "school_year": school_year, "first": first, "last": last, "cap": WEEK_CAP_MINUTES}).df()
+def _leaf_totals(con, school_year: str, first: int, last: int, schools: list[str],
+                 open_week: int = 1) -> dict[str, np.ndarray]:
+    """Per total: a (schools × weeks first..last) matrix of clamped sums. Private, in memory.
+    `open_week`: the first week not yet released (a pupil newly reaching long-term absence
+    inside a released week counts in this week; pupils already counted keep their week)."""
+    params = {"school_year": school_year, "first": first, "last": last, "cap": WEEK_CAP_MINUTES,
+              "open": open_week}
+    *prepare, totals = sql.statements("weekly_leaf_totals")
+    for statement in prepare:
+        run_statement(con, statement, params)
+    used = set(re.findall(r"\$([a-z_]+)", totals))
+    frame = con.execute(totals, {k: v for k, v in params.items() if k in used}).df()
     index = {s: i for i, s in enumerate(schools)}
     rows = frame["school_id"].map(index).to_numpy()
     cols = frame["week_index"].to_numpy() - first
@@ -239,20 +249,30 @@ def _leaf_totals(con, school_year: str, first: int, last: int, schools: list[str
     return out
 
 
-def compute_week(con, school_year: str, week: int, weeks: int, rho_micro: int) -> Computed:
-    plans = weekly_plans(weeks, rho_micro)
-    schools, tabs = tables(con)
+def node_truths(con, school_year: str, week: int, plans, schools, tabs) -> dict:
+    """The true cell vectors of the nodes completing in `week`, per (total, table), from the
+    data as they stand now (private, in memory). Fixes the week of the pupils first counted
+    in the once-a-year stream now, so no later correction counts them again."""
     completing = {key: plan.shape.completing(week) for key, plan in plans.items()}
     first = min(n.start for nodes in completing.values() for n in nodes)
-    leaf = _leaf_totals(con, school_year, first, week, schools)
-    noisy: dict[tuple[str, str], dict[Node, np.ndarray]] = {}
+    leaf = _leaf_totals(con, school_year, first, week, schools, open_week=week)
+    run_statement(con, sql.load("weekly_count_long_term"), {"school_year": school_year, "week": week})
+    out = {}
     for (total, tab), nodes in completing.items():
         table = tabs[tab]
         n_cells = len(table.codes)
-        truth = {n: np.bincount(table.group_of_leaf, weights=leaf[total][:, n.start - first:n.end - first + 1]
-                                .sum(axis=1), minlength=n_cells).round().astype(np.int64) for n in nodes}
-        noisy[(total, tab)] = noise_nodes(truth, plans[(total, tab)])
-    del leaf
+        out[(total, tab)] = {
+            n: np.bincount(table.group_of_leaf, weights=leaf[total][:, n.start - first:n.end - first + 1]
+                           .sum(axis=1), minlength=n_cells).round().astype(np.int64) for n in nodes}
+    return out
+
+
+def compute_week(con, school_year: str, week: int, weeks: int, rho_micro: int) -> Computed:
+    plans = weekly_plans(weeks, rho_micro)
+    schools, tabs = tables(con)
+    noisy: dict[tuple[str, str], dict[Node, np.ndarray]] = {
+        key: noise_nodes(truth, plans[key])
+        for key, truth in node_truths(con, school_year, week, plans, schools, tabs).items()}
     ranges = {"week": (week, week), "rolling4": (max(1, week - 3), week), "ytd": (1, week)}
     needed = {n for (t, tab), p in plans.items() for r in ranges.values() for n in p.shape.cover(*r)}
     cell_index = {tab: ({(lv, c, s): i for i, (lv, c, s) in enumerate(zip(t.level, t.codes, t.sectors))},
