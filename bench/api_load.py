@@ -15,10 +15,11 @@ and reports the median of each percentile. Scenarios, each next to a baseline:
 - ``catalog`` — `GET /v1/catalog` (72 KB);
 - ``cached_query`` — a researcher repeating a paid `POST /v1/queries` (the stored release,
   nothing spent);
-- ``during_derive`` (with ``--during-derive``): the cached reads above (downloads, catalogue,
-  repeated query) again while the service re-derives the whole school year in the background:
-  an admin re-uploads one school's batch (`POST /v1/uploads`), which queues a derive on the
-  writer thread, and wrk runs while that job is `running` (its seconds are recorded);
+- ``*_during_derive`` (with ``--during-derive``): the cached reads above (Amsterdam download,
+  catalogue, repeated query) again while the service re-derives the whole school year in the
+  background: per run an admin re-uploads one school's batch (`POST /v1/uploads`), which
+  queues a derive on the writer thread, and the three wrk runs follow while that job is
+  `running` (`derives_during` records its seconds and whether wrk finished inside it);
 - baselines run the same way: ``health`` (`GET /v1/health`, the cheapest route through the
   whole application and the database) and ``*_uncached`` (the same download / catalogue with
   an `X-API-Key` header, which the in-process cache never answers, so every request goes
@@ -187,15 +188,14 @@ def main() -> None:
             cached = ("download_amsterdam", "catalog", "cached_query")
             for name in cached:
                 results[f"{name}_during_derive"] = []
-            uploads = 0
-            for _ in range(args.runs):
+            for run in range(args.runs):
+                job = start_derive(base, admin, db, run + 1)   # one derive per run, all three inside
                 for name in cached:
-                    uploads += 1
-                    job = start_derive(base, admin, db, uploads)
                     path, headers, body = plans[name]
                     results[f"{name}_during_derive"].append(
                         wrk(base + path, args.clients, args.seconds, headers, body))
-                    derives.append(finish_derive(base, admin, job))
+                inside = httpx.get(f"{base}/v1/jobs/{job}", headers=admin).json()["state"] == "running"
+                derives.append({**finish_derive(base, admin, job), "wrk_inside_derive": inside})
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -252,8 +252,13 @@ def demo(
                   f"{base}/v1/budget", soft_wrap=True)
     if serve:
         from service.api.app import serve as run_server
+        from service.cli_remote import announce, withdraw
 
-        run_server(settings, host, port)
+        announce(db, f"http://{host}:{port}")     # the writing commands use its API meanwhile
+        try:
+            run_server(settings, host, port)
+        finally:
+            withdraw(db)
 
 
 def _demo_weeks(con, settings, weeks: int = 12) -> None:
