@@ -67,8 +67,11 @@ def truth_table(leaf) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def one_draw(leaf, rho: Rho, truth: pd.DataFrame) -> pd.DataFrame:
-    cells = release_from_leaf(leaf, rho).cells
+def one_draw(leaf, rho: Rho, truth: pd.DataFrame, rank_method: str = "differences",
+             country_only: bool = False) -> pd.DataFrame:
+    cells = release_from_leaf(leaf, rho, ranks=not country_only, rank_method=rank_method).cells
+    if country_only:
+        cells = cells[cells["level"] == "country"]
     keep = ["measure", "level", "sector", "area_code", "estimate", "lower", "upper", "sd",
             "integer_estimate", "rank", "rank_lower", "rank_upper", "unit"]
     cells = cells[keep].copy()
@@ -170,6 +173,27 @@ def topk_table(draws: list[pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def target_table(counts: pd.DataFrame, ratios: pd.DataFrame) -> pd.DataFrame:
+    """The issue's targets per level: the worst count measure and the range over rates."""
+    rows = []
+    for level in LEVEL_ORDER + tuple(f"school {b}" for b in SIZE_LABELS):
+        c = counts[counts["level"] == level]
+        r = ratios[ratios["level"] == level]
+        if c.empty:
+            continue
+        enrolled = c[c["measure"] == "enrolled"].iloc[0]
+        rows.append({
+            "level": level, "cells per draw": int(enrolled["cells"]),
+            "max RMSE / RMS sd": c["rmse_over_sd"].max(),
+            "max |bias| / RMS sd": c["abs_bias_over_sd"].max(),
+            "coverage counts": f"{c['coverage'].min():.3f}–{c['coverage'].max():.3f}",
+            "coverage rates, shares": (f"{r['coverage'].min():.3f}–{r['coverage'].max():.3f}"
+                                       if not r.empty else "–"),
+            "enrolled RMSE": enrolled["rmse"], "enrolled integer RMSE": enrolled["integer_rmse"],
+        })
+    return pd.DataFrame(rows)
+
+
 def markdown(frame: pd.DataFrame, floats: int = 3) -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
@@ -191,6 +215,9 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=20)
     parser.add_argument("--rho", default="0.6")
     parser.add_argument("--out", type=Path, default=Path("bench/out/accuracy.json"))
+    parser.add_argument("--country-draws", type=int, default=0,
+                        help="further draws kept for the country cells only (one cell per draw)")
+    parser.add_argument("--rank-method", default="differences", choices=["differences", "quantiles"])
     args = parser.parse_args()
     con = connect(args.db)
     t0 = time.perf_counter()
@@ -202,12 +229,21 @@ def main() -> None:
     draws, seconds = [], []
     for i in range(args.draws):
         start = time.perf_counter()
-        draws.append(one_draw(leaf, Rho.of(args.rho), truth))
+        draws.append(one_draw(leaf, Rho.of(args.rho), truth, args.rank_method))
         seconds.append(time.perf_counter() - start)
         print(f"draw {i + 1}/{args.draws}: {seconds[-1]:.1f} s", flush=True)
-    m = pd.concat(draws, ignore_index=True)
+    extra = [one_draw(leaf, Rho.of(args.rho), truth, country_only=True)
+             for _ in range(args.country_draws)]
+    m = pd.concat(draws + extra, ignore_index=True)
     counts, ratios, topk = count_table(m), ratio_table(m), topk_table(draws, truth)
-    out = {"db": str(args.db), "rho": args.rho, "draws": args.draws, "pupils": pupils,
+    for table in (counts, ratios):   # per level in a fixed order, schools by size last
+        table["order"] = table["level"].map(lambda v: (LEVEL_ORDER + tuple(
+            f"school {b}" for b in SIZE_LABELS)).index(v))
+        table.sort_values(["order", "measure"], inplace=True, kind="stable")
+        table.drop(columns="order", inplace=True)
+    out = {"db": str(args.db), "rho": args.rho, "draws": args.draws,
+           "country_draws": args.draws + args.country_draws, "rank_method": args.rank_method,
+           "pupils": pupils,
            "schools_with_pupils": schools_with_pupils, "schools": len(leaf.school_ids),
            "seconds_per_draw_median": float(np.median(seconds)),
            "seconds_total": time.perf_counter() - t0,
@@ -216,7 +252,11 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2, default=float))
     print(f"\n{pupils:,} pupils in {schools_with_pupils:,} of {len(leaf.school_ids):,} schools; "
-          f"{args.draws} draws at rho {args.rho}; median {np.median(seconds):.1f} s per draw\n")
+          f"{args.draws} draws at rho {args.rho} ({args.draws + args.country_draws} for the "
+          f"country cells); median {np.median(seconds):.1f} s per draw; rank ranges: "
+          f"{args.rank_method}\n")
+    print(markdown(target_table(counts, ratios)))
+    print()
     print(markdown(counts))
     print()
     print(markdown(ratios))

@@ -93,10 +93,11 @@ def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
 
 
 def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *,
-                      ranks: bool = True) -> StandardRelease:
+                      ranks: bool = True, rank_method: str = "differences") -> StandardRelease:
     """The standard release from the per-school totals already read (the evidence draws many
     releases from one scan; each call draws fresh noise). ``ranks=False`` skips the rank
-    ranges (post-processing only; the evidence of errors does not need them)."""
+    ranges (post-processing only; the evidence of errors does not need them); ``rank_method``
+    picks `privacy.statistics.rank_ranges`' construction (the evidence compares both)."""
     areas = _areas(leaf.school_ids, leaf.school_names, leaf.levels)
     plan = plan_tables(list(TABLES), list(LEVELS), total_rho)
     results: dict[str, TotalResult] = {}
@@ -108,7 +109,8 @@ def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *,
                       for lvl, g in results[total].gain.items()]
     for alias, bands in BAND_SUMS.items():
         results[alias] = _summed([results[b] for b in bands])
-    cells = cells_frame(list(MEASURES.values()), results, areas, ranks=ranks)
+    cells = cells_frame(list(MEASURES.values()), results, areas, ranks=ranks,
+                        rank_method=rank_method)
     # the 'sector' level is the country split by sector
     is_sector = cells["level"] == "sector"
     cells.loc[is_sector, "sector"] = cells.loc[is_sector, "area_code"]
@@ -172,8 +174,10 @@ def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_
                               "whole pupils that add up across levels, top-down from the country",
                   "intervals": "95%: counts estimate ± 1.96 sd, cut at 0; rates and shares: "
                                "Fieller's interval of the two reconciled totals, inside [0, 1]",
-                  "ranks": "rank 1 = highest estimate; 95% rank range from 4,095 deterministic "
-                           "Sobol draws of the estimates' joint Gaussian distribution",
+                  "ranks": "rank 1 = highest estimate; 95% rank range from simultaneous intervals "
+                           "of the area's differences with every other area, the critical value "
+                           "from 511 deterministic Sobol draws of the estimates' joint Gaussian "
+                           "distribution",
                   "unit_of_privacy": "one pupil in one school year",
                   "accuracy_gain": release.gains.groupby("level")["median_variance_gain"]
                   .median().round(3).to_dict()}

@@ -164,7 +164,7 @@ RANKED_LEVELS = ("province", "rmc", "swv", "municipality")
 
 
 def rank_columns(measure, results: dict[str, TotalResult], model: MeasureModel, level: str,
-                 vals: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+                 vals: dict[str, np.ndarray], method: str = "differences") -> dict[str, np.ndarray]:
     """Rank (1 = highest estimate) and 95% rank range of every area of a level with an
     estimate, by deterministic draws from the published estimates' joint distribution."""
     n = vals["estimate"].size
@@ -176,7 +176,7 @@ def rank_columns(measure, results: dict[str, TotalResult], model: MeasureModel, 
     n_est = _sum(results, measure.numerator, level)[0][keep]
     cnn = model.sum_cov(measure.numerator, groups, measure.numerator, groups)
     if not measure.denominator:
-        ranks = rank_ranges(n_est, cnn)
+        ranks = rank_ranges(n_est, cnn, method=method)
     else:
         d_est = _sum(results, measure.denominator, level)[0][keep]
         cnd = model.sum_cov(measure.numerator, groups, measure.denominator, groups)
@@ -189,7 +189,7 @@ def rank_columns(measure, results: dict[str, TotalResult], model: MeasureModel, 
             r = np.clip(x[:, :k] / np.maximum(x[:, k:], 1e-9), 0.0, 1.0)
             return 1.0 - r if complement else r
 
-        ranks = rank_ranges(mean, cov, transform=ratio)
+        ranks = rank_ranges(mean, cov, transform=ratio, method=method)
     out["rank"][keep], out["rank_lower"][keep], out["rank_upper"][keep] = \
         ranks.rank, ranks.lower, ranks.upper
     return out
@@ -201,7 +201,8 @@ def measure_model(results: dict[str, TotalResult]) -> MeasureModel:
 
 
 def cells_frame(measures: list, results: dict[str, TotalResult], areas: AreaLevels,
-                alpha: float = 0.05, ranks: bool = True) -> pd.DataFrame:
+                alpha: float = 0.05, ranks: bool = True,
+                rank_method: str = "differences") -> pd.DataFrame:
     """Every measure × level × area as one tidy table (sector 'all')."""
     model = measure_model(results)
     frames = []
@@ -211,7 +212,8 @@ def cells_frame(measures: list, results: dict[str, TotalResult], areas: AreaLeve
             if level != "school" and level not in areas.levels:
                 continue
             vals = measure_cells(m, results, level, alpha)
-            ranked = (rank_columns(m, results, model, level, vals) if ranks and level in RANKED_LEVELS
+            ranked = (rank_columns(m, results, model, level, vals, rank_method)
+                      if ranks and level in RANKED_LEVELS
                       else {k: np.full(vals["estimate"].size, np.nan)
                             for k in ("rank", "rank_lower", "rank_upper")})
             codes = areas.school_codes if level == "school" else areas.codes[level]

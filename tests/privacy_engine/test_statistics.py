@@ -191,17 +191,22 @@ def test_rank_ranges_of_ratios_use_the_transform_and_a_singular_covariance():
 
 
 @pytest.mark.slow
-def test_rank_ranges_cover_the_true_ranks():
-    """Twelve areas with close true values and equal noise: over 400 independent noisy
-    releases, the true rank lies in its 95% rank range in most cases (ranges from plugged-in
-    estimates are approximate: the measured coverage goes into docs/benchmarks.md)."""
+def test_rank_ranges_cover_every_true_rank_and_the_bootstrap_would_not():
+    """30 close areas and 3 clear leaders, equal noise, 300 independent noisy releases: the
+    published ranges (simultaneous differences) hold each area's true rank at least 95% of the
+    time — the per-area minimum stays above 0.95 − 5.6 binomial sd (a chance failure has
+    probability < 1e-6 over the 33 areas). The bootstrap quantiles of the rank miss the true
+    rank of some areas far more often (measured minimum about 0.45): the check has teeth."""
     rng = np.random.default_rng(8)
-    truth = np.linspace(0, 3, 12)
+    truth = np.r_[np.linspace(0, 1, 30), [4.0, 4.5, 5.0]]
     true_rank = np.argsort(np.argsort(-truth)) + 1
-    hits = total = 0
-    for _ in range(400):
+    runs = 300
+    hits = {"differences": np.zeros(truth.size), "quantiles": np.zeros(truth.size)}
+    for _ in range(runs):
         est = truth + rng.normal(0, 1, truth.size)
-        r = rank_ranges(est, np.eye(truth.size), n_draws=1023)
-        hits += int(((r.lower <= true_rank) & (true_rank <= r.upper)).sum())
-        total += truth.size
-    assert hits / total >= 0.9, hits / total
+        for method in hits:
+            r = rank_ranges(est, np.eye(truth.size), n_draws=1023, method=method)
+            hits[method] += (r.lower <= true_rank) & (true_rank <= r.upper)
+    floor = 0.95 - 5.6 * math.sqrt(0.95 * 0.05 / runs)
+    assert (hits["differences"] / runs).min() >= floor
+    assert (hits["quantiles"] / runs).min() < floor
