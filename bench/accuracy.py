@@ -140,7 +140,7 @@ def topk_table(draws: list[pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
             continue
         best = set(true_share.nlargest(TOP_K).index)
         ordered = true_share.sort_values(ascending=False)
-        recalls, covered, covered_top, sds = [], [], [], []
+        recalls, covered, covered_top, sds, widths, top_widths = [], [], [], [], [], []
         for d in draws:
             g = d[(d["measure"] == "chronic_share") & (d["level"] == level)
                   & (d["sector"] == "all")].set_index("area_code")
@@ -150,6 +150,9 @@ def topk_table(draws: list[pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
             true_rank = t.loc[ranked.index, "truth"].rank(ascending=False, method="first")
             inside = (ranked["rank_lower"] <= true_rank) & (true_rank <= ranked["rank_upper"])
             covered.append(float(inside.mean()))
+            width = ranked["rank_upper"] - ranked["rank_lower"] + 1
+            widths.append(float(width.median()))
+            top_widths.append(float(width.loc[list(best & set(width.index))].median()))
             covered_top.append(float(inside.loc[list(best & set(inside.index))].mean()))
             sds.append(float(g.loc[eligible, "sd"].median()))
         # suppression: "fewer than five" hidden (primary), everything else exact
@@ -163,6 +166,9 @@ def topk_table(draws: list[pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
             "dp_recall_max": float(np.max(recalls)),
             "rank_range_coverage_all_areas": float(np.mean(covered)),
             "rank_range_coverage_true_top10": float(np.mean(covered_top)),
+            "rank_range_median_width": float(np.mean(widths)),
+            "rank_range_median_width_true_top10": float(np.mean(top_widths)),
+            "ranked_areas": int(len(ranked)),
             "suppression_recall": len(best & sup) / TOP_K,
             "true_10th": float(ordered.iloc[TOP_K - 1]), "true_gap_10th_11th": gap_10_11,
             "true_spread_top20": float(ordered.iloc[0] - ordered.iloc[min(19, len(ordered) - 1)]),
@@ -183,7 +189,7 @@ def target_table(counts: pd.DataFrame, ratios: pd.DataFrame) -> pd.DataFrame:
             continue
         enrolled = c[c["measure"] == "enrolled"].iloc[0]
         rows.append({
-            "level": level, "cells per draw": int(enrolled["cells"]),
+            "level": level, "cells (all draws)": int(enrolled["cells"]),
             "max RMSE / RMS sd": c["rmse_over_sd"].max(),
             "max |bias| / RMS sd": c["abs_bias_over_sd"].max(),
             "coverage counts": f"{c['coverage'].min():.3f}–{c['coverage'].max():.3f}",
@@ -236,11 +242,9 @@ def main() -> None:
              for _ in range(args.country_draws)]
     m = pd.concat(draws + extra, ignore_index=True)
     counts, ratios, topk = count_table(m), ratio_table(m), topk_table(draws, truth)
-    for table in (counts, ratios):   # per level in a fixed order, schools by size last
-        table["order"] = table["level"].map(lambda v: (LEVEL_ORDER + tuple(
-            f"school {b}" for b in SIZE_LABELS)).index(v))
-        table.sort_values(["order", "measure"], inplace=True, kind="stable")
-        table.drop(columns="order", inplace=True)
+    order = LEVEL_ORDER + tuple(f"school {b}" for b in SIZE_LABELS)
+    counts, ratios = (t.assign(order=t["level"].map(order.index)).sort_values(
+        ["order", "measure"], kind="stable").drop(columns="order") for t in (counts, ratios))
     out = {"db": str(args.db), "rho": args.rho, "draws": args.draws,
            "country_draws": args.draws + args.country_draws, "rank_method": args.rank_method,
            "pupils": pupils,
