@@ -34,6 +34,11 @@ from privacy.statistics import count_intervals, rank_ranges, ratio_intervals
 from service.register.areas import AreaLevels
 from service.releases.covariance import MeasureModel
 
+#: The nested levels the whole-pupil view is rounded along, top-down (then the schools): the
+#: municipality, where regions act, rather than the samenwerkingsverband, which is nested in
+#: the provinces too and would otherwise win the tie for the longest chain.
+ROUNDING_CHAIN = ("country", "province", "municipality")
+
 #: How much the error at each level matters to users (docs/releases.md). Municipality and
 #: samenwerkingsverband are where regions act; schools are many and small.
 LEVEL_WEIGHTS = {"school": 1.0, "municipality": 2.0, "swv": 1.5, "rmc": 1.0,
@@ -103,7 +108,7 @@ def noisy_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
         p = plan_gaussian(total.bound, plan[(total.name, name)])
         plans[name] = p
         measurements.append(Measured(level, add_noise(true, p), p.variance()))
-    rec = reconcile(len(leaf), measurements)
+    rec = reconcile(len(leaf), measurements, chain=ROUNDING_CHAIN)
     out = TotalResult(plans, {"school": rec.leaf_estimate}, {"school": rec.leaf_variance},
                       {"school": rec.leaf_integer.astype(np.int64)}, model=rec.model,
                       parts=(total_name or total.name,))
