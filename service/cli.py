@@ -412,6 +412,8 @@ def evaluate(
     db: DbOption = DEFAULT_DB,
     out: Annotated[Path, typer.Option(help="folder for report.html, the PNGs, CSV and JSON")] = Path("evaluation"),
     school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")] = DEFAULT_YEAR,
+    draws: Annotated[int, typer.Option(help="independent DP releases at the default budget")] = 20,
+    other_draws: Annotated[int, typer.Option(help="independent DP releases at the other budgets")] = 20,
 ) -> None:
     """Noise versus the fewer-than-five rule on a SYNTHETIC database: suppression (with
     complementary suppression) and DP releases at three budgets, measured against the truth
@@ -440,10 +442,11 @@ def evaluate(
         raise typer.Exit(code=1)
     try:
         with console.status("suppressing, releasing and attacking"):
-            ev = run_evaluation(con, school_year)
+            ev = run_evaluation(con, school_year, draws=draws, other_draws=other_draws)
     finally:
         con.close()
-    paths = write_report(ev, out, command=f"aanwezig evaluate --db {db} --out {out} --school-year {school_year}")
+    paths = write_report(ev, out, command=f"aanwezig evaluate --db {db} --out {out} --school-year "
+                                          f"{school_year} --draws {draws} --other-draws {other_draws}")
     console.print(f"report: {paths['html']}")
     console.print(ev.headline)
 

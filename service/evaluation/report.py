@@ -246,10 +246,11 @@ def _example(long: pd.DataFrame, levels, leaf, measure: str) -> tuple[pd.DataFra
 
 def evaluate(con: duckdb.DuckDBPyConnection, school_year: str, rhos=RHOS,
              membership_trials: int = 20_000, counts: tuple[str, ...] = tuple(COUNTS),
-             draws: int = DRAWS) -> Evaluation:
+             draws: int = DRAWS, other_draws: int | None = None) -> Evaluation:
     """Compute every figure of the report on a (synthetic) derived database. ``counts``
     limits the suppressed measures (tests use fewer: suppression is the slow part); ``draws``
-    independent DP releases per budget, from one read of the true totals."""
+    independent DP releases at the default budget (``other_draws`` at the others, default the
+    same), from one read of the true totals."""
     leaf = aggregate.leaf_totals(con, school_year)
     levels = _levels(leaf)
     truth = _truth(leaf, levels)
@@ -261,7 +262,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, school_year: str, rhos=RHOS,
     base = base[base["measure"].isin(counts)].reset_index(drop=True)
     base[["primary", "hidden"]] = base[["primary", "hidden"]].fillna(False).astype(bool)
     hidden = _hidden_table(base, _groups(leaf, truth))
-    dp = pd.concat([_dp_cells(leaf, r, d) for r in rhos for d in range(draws)], ignore_index=True)
+    per_rho = {r: draws if r == DEFAULT_RHO or other_draws is None else other_draws for r in rhos}
+    dp = pd.concat([_dp_cells(leaf, r, d) for r in rhos for d in range(per_rho[r])],
+                   ignore_index=True)
     dp_counts = dp[dp["measure"] != "chronic_share"].assign(
         measure=lambda f: f["measure"].map({v: k for k, v in COUNTS.items()}))
     long = base.merge(dp_counts, on=["level", "area_code", "measure"], how="inner")
