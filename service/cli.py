@@ -27,6 +27,13 @@ UrlOption = Annotated[Optional[str], typer.Option(
     "--url", envvar="AANWEZIG_URL",
     help="address of the running service (default: the one announced for --db, if any)")]
 DEFAULT_DB = Path("aanwezig.duckdb")
+EngineOption = Annotated[Optional[str], typer.Option(
+    "--engine", help="engine for derive and the true aggregates: duckdb or spark "
+    "(default: $AANWEZIG_ENGINE or duckdb)")]
+SparkMasterOption = Annotated[Optional[str], typer.Option(
+    "--spark-master", help="Spark master URL (default: $AANWEZIG_SPARK_MASTER or local[2])")]
+LakeOption = Annotated[Optional[Path], typer.Option(
+    "--lake", help="Parquet lake folder (default: $AANWEZIG_LAKE)")]
 DEFAULT_YEAR = "2025-2026"
 
 
@@ -57,13 +64,26 @@ def _open(db: Path):
         raise typer.Exit(code=1) from None
 
 
-def _settings(db: Path, mode: str | None = None):
+def _settings(db: Path, mode: str | None = None, **options):
     from service.settings import Settings
 
-    overrides = {"db": db}
+    overrides = {"db": db, **{k: v for k, v in options.items() if v is not None}}
     if mode:
         overrides["mode"] = mode
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        console.print(f"[red]settings refused:[/red] {exc}")
+        raise typer.Exit(code=2)
+
+
+def _engine(settings, con):
+    """The engine the settings name, over `con` (a context: `with _engine(...):`)."""
+    from service import engines
+
+    return engines.use(engines.open_engine(settings.engine, con, lake=settings.lake,
+                                           master=settings.spark_master,
+                                           driver_memory=settings.spark_driver_memory))
 
 
 @app.command()
@@ -98,17 +118,21 @@ def ingest(
     db: DbOption = DEFAULT_DB,
     school_year: Annotated[Optional[str], typer.Option(help="school year (default: from the dates)")] = None,
     url: UrlOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    lake: LakeOption = None,
 ) -> None:
-    """Validate, pseudonymise and store uploads (all-or-nothing per batch), then rebuild the
-    derived tables. While the service runs, the batches go through its API and the service
-    derives them in the background (this command waits for that)."""
+    """Validate, pseudonymise and store uploads (all-or-nothing per batch; also to the Parquet
+    lake when one is set), then rebuild the derived tables on the engine. While the service
+    runs, the batches go through its API and the service derives them in the background
+    (this command waits for that)."""
     from service.ingest.batches import IngestError, UnknownSchool, files_from_paths, ingest_files
 
     remote = _remote(db, url)
     if remote is not None:
         _ingest_remote(remote, files, school, directory, school_year)
         return
-    settings = _settings(db)
+    settings = _settings(db, engine=engine, spark_master=spark_master, lake=lake)
     con = _open(db)
     years: set[str] = set()
     if directory is not None:
@@ -129,7 +153,8 @@ def ingest(
     else:
         console.print("give --school and the files of one batch, or --dir")
         raise typer.Exit(code=2)
-    _derive(con, years)
+    with _engine(settings, con):
+        _derive(con, years)
 
 
 def _ingest_remote(client, files, school, directory, school_year) -> None:
@@ -304,14 +329,47 @@ def serve(
 
 
 @app.command()
+def derive(
+    school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")] = DEFAULT_YEAR,
+    db: DbOption = DEFAULT_DB,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    lake: LakeOption = None,
+) -> None:
+    """Rebuild the derived per-pupil tables of a school year on the engine (spark: from the
+    lake's uploads, into the lake's derived/ folder)."""
+    settings = _settings(db, engine=engine, spark_master=spark_master, lake=lake)
+    con = _open(db)
+    with _engine(settings, con):
+        _derive(con, {school_year})
+
+
+@app.command("lake-export")
+def lake_export(
+    lake: Annotated[Path, typer.Option("--lake", envvar="AANWEZIG_LAKE", help="Parquet lake folder")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write every active batch of the database to the Parquet lake (a database that was
+    filled before the lake was set; new batches are written as they are stored)."""
+    from service.ingest.lake import write_all
+
+    written = write_all(_open(db), lake)
+    console.print(f"wrote {written} partition files to {lake}")
+
+
+@app.command()
 def release(
     school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")] = DEFAULT_YEAR,
     db: DbOption = DEFAULT_DB,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show the budget plan and expected intervals; spend nothing")] = False,
     url: UrlOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    lake: LakeOption = None,
 ) -> None:
-    """Publish the yearly standard release from the standard pool (shows the plan first).
-    While the service runs, it publishes it as a job (POST /v1/releases/standard/...)."""
+    """Publish the yearly standard release from the standard pool (shows the plan first); its
+    true aggregates come from the engine (spark: the lake's derived tables). While the service
+    runs, it publishes it as a job (POST /v1/releases/standard/...) on the service's engine."""
     from rich.table import Table
 
     from service.releases.standard import plan_table, publish_standard
@@ -343,8 +401,9 @@ def release(
             raise typer.Exit(code=1)
         console.print(f"release {job['release_id']} published by the service (job {job['job_id']})")
         return
-    settings = _settings(db)
-    with console.status("computing, signing and storing the standard release"):
+    settings = _settings(db, engine=engine, spark_master=spark_master, lake=lake)
+    with console.status("computing, signing and storing the standard release"), \
+            _engine(settings, con):
         stored = publish_standard(con, settings, school_year)
     record = stored.record
     state = "published" if stored.newly_charged else "already published (no budget spent)"

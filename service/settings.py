@@ -38,6 +38,21 @@ class Settings(BaseSettings):
         64 * 1024 * 1024, description="largest accepted upload (bytes, all files together)"
     )
     max_errors: int = Field(100, description="most validation errors listed per batch")
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="engine for derive and the true aggregates of releases: duckdb "
+        "(embedded, the database file) or spark (reads the uploads from the Parquet lake)"
+    )
+    lake: Path | None = Field(
+        None, description="folder of the Parquet lake: every stored batch is also written there, "
+        "partitioned by school year and school; the spark engine reads it (and writes the "
+        "derived tables under derived/)"
+    )
+    spark_master: str = Field(
+        "local[2]", description="Spark master URL for the spark engine (local[N] or a cluster's)"
+    )
+    spark_driver_memory: str = Field(
+        "4g", description="memory of the Spark driver JVM (local mode: the whole engine)"
+    )
     response_cache_bytes: int = Field(
         256 * 1024 * 1024,
         description="memory for public answers (releases, catalogue) kept by the in-process cache",
@@ -69,7 +84,7 @@ class Settings(BaseSettings):
                 self.hmac_key = DEV_HMAC_KEY
             if not self.admin_key:
                 self.admin_key = DEV_ADMIN_KEY
-            return self
+            return self._engine_needs_lake()
         problems = []
         if not self.hmac_key or self.hmac_key == DEV_HMAC_KEY or len(self.hmac_key) < 32:
             problems.append("AANWEZIG_HMAC_KEY must be set to a secret of at least 32 characters")
@@ -86,4 +101,9 @@ class Settings(BaseSettings):
                 problems.append("AANWEZIG_SIGNING_KEY must be base64 of 32 raw bytes")
         if problems:
             raise ValueError("; ".join(problems))
+        return self._engine_needs_lake()
+
+    def _engine_needs_lake(self) -> "Settings":
+        if self.engine == "spark" and self.lake is None:
+            raise ValueError("AANWEZIG_ENGINE=spark needs AANWEZIG_LAKE (the Parquet lake folder)")
         return self

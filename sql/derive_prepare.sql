@@ -9,9 +9,10 @@
 CREATE OR REPLACE TEMP TABLE d_day AS
 WITH yr AS (
     SELECT first_day, last_day FROM school_year WHERE school_year = $school_year
-), dates AS (
-    SELECT unnest(range(first_day::TIMESTAMP, last_day::TIMESTAMP + INTERVAL 1 DAY, INTERVAL 1 DAY))::DATE AS day
-    FROM yr
+), dates AS (      -- day numbers, then dates: a form DuckDB and Spark (via sqlglot) agree on
+    SELECT first_day + k::INTEGER AS day FROM (
+        SELECT first_day, unnest(range(0, date_diff('day', first_day, last_day) + 1)) AS k FROM yr
+    ) AS series
 ), regions AS (
     SELECT DISTINCT holiday_region FROM calendar_day WHERE school_year = $school_year
 ), marked AS (
@@ -39,7 +40,7 @@ SELECT holiday_region, (row_number() OVER (ORDER BY holiday_region))::INTEGER AS
 FROM (SELECT DISTINCT holiday_region FROM calendar_day WHERE school_year = $school_year);
 
 CREATE OR REPLACE TEMP TABLE d_calendar AS
-SELECT r.region_no * 1000 + (c.day - y.first_day) AS cal_key, c.day_index, c.week_index
+SELECT r.region_no * 1000 + date_diff('day', y.first_day, c.day) AS cal_key, c.day_index, c.week_index
 FROM calendar_day c JOIN d_region r USING (holiday_region)
 JOIN school_year y ON y.school_year = c.school_year
 WHERE c.school_year = $school_year;
@@ -90,7 +91,7 @@ WITH per_school AS (
     SELECT holiday_region, count(*) AS days FROM calendar_day
     WHERE school_year = $school_year GROUP BY holiday_region
 )
-SELECT row_number() OVER ()::INTEGER AS pid,
+SELECT row_number() OVER (ORDER BY r.pupil_key)::INTEGER AS pid,
        r.pupil_key, r.school_id, r.sector, r.holiday_region, r.day_minutes,
        r.grade, r.birth_year, r.residence_code, r.n_schools::INTEGER AS n_schools,
        r.n_enrol_all::INTEGER AS n_enrol, dr.region_no,
@@ -104,7 +105,8 @@ WHERE r.rank = 1;
 -- capped day. Absences recorded by any school count (one pupil, one place). The day's
 -- day_index/week_index come from the calendar of the pupil's MAIN school (NULL if that
 -- region has no school day then); month_index is the calendar month of the date (0 = the
--- school year's first month, August).
+-- school year's first month, August; months counted from year and month, which DuckDB and
+-- Spark agree on, unlike their date_diff('month')).
 CREATE OR REPLACE TEMP TABLE d_absday AS
 WITH raw AS (
     SELECT p.pid, a.day, any_value(p.region_no) AS region_no, max(b.day_minutes) AS cap,
@@ -132,7 +134,8 @@ SELECT f.pid, f.cap::SMALLINT AS cap, f.sick::SMALLINT AS sick,
        f.late::SMALLINT AS late, f.suspended::SMALLINT AS suspended,
        (f.sick + f.authorised + f.unauthorised + f.late + f.suspended)::SMALLINT AS absent,
        c.day_index::SMALLINT AS day_index, c.week_index::SMALLINT AS week_index,
-       date_diff('month', y.first_day, f.day)::TINYINT AS month_index
+       ((year(f.day) - year(y.first_day)) * 12 + month(f.day) - month(y.first_day))::TINYINT
+           AS month_index
 FROM filled f
 JOIN school_year y ON y.school_year = $school_year
-LEFT JOIN d_calendar c ON c.cal_key = f.region_no * 1000 + (f.day - y.first_day);
+LEFT JOIN d_calendar c ON c.cal_key = f.region_no * 1000 + date_diff('day', y.first_day, f.day);

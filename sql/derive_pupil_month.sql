@@ -13,7 +13,9 @@
 -- d_month: the school days of each region and calendar month as a day_index range (school
 -- days of a month are consecutive in day_index); month is the public key 'YYYY-MM'.
 CREATE OR REPLACE TEMP TABLE d_month AS
-SELECT c.holiday_region, date_diff('month', y.first_day, c.day)::TINYINT AS month_index,
+SELECT c.holiday_region,
+       ((year(c.day) - year(y.first_day)) * 12 + month(c.day) - month(y.first_day))::TINYINT
+           AS month_index,
        strftime(min(c.day), '%Y-%m') AS month, min(c.day_index) AS first_idx,
        max(c.day_index) AS last_idx, count(*) AS days
 FROM calendar_day c JOIN school_year y USING (school_year)

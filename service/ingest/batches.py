@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 
 import sql
 from service.db import database_path, run_file
+from service.ingest import lake
 from service.settings import Settings
 
 ENROLMENT_COLUMNS = (
@@ -391,6 +392,8 @@ def _store_valid(cur, settings: Settings, valid: list[_Batch]) -> None:
     n = len(valid)
     for b, enrol, absent in zip(valid, clean[:n], clean[n:]):
         b.result = _store(cur, b, enrol, absent, lock)
+        if settings.lake is not None and b.result.status != "unchanged":
+            lake.write_batch(cur, settings.lake, b.result.batch_id, b.school_id, b.year)
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, school_id: str,

@@ -1,11 +1,13 @@
 """Rebuild the derived per-pupil tables `pupil_year`, `pupil_week` and `pupil_month` for one
 school year.
 
-Pure SQL in DuckDB (sql/derive_prepare.sql, sql/derive_pupil_year.sql,
+Pure SQL (sql/derive_prepare.sql, sql/derive_pupil_year.sql,
 sql/derive_pupil_week.sql, sql/derive_pupil_month.sql) from the ACTIVE batches only. The
 per-pupil clamps are applied in that SQL with the bounds declared in `service.ingest.bounds`
 passed as parameters; the catalogue's `BoundSpec`s are built from the same constants, so the
-sensitivity `privacy.bounds` derives holds for every aggregate over these tables. The summary returned holds counts of rows only, no pupil data.
+sensitivity `privacy.bounds` derives holds for every aggregate over these tables. The summary returned holds counts of rows only, no pupil data. The statements run on the
+engine in use (`service.engines.current`: DuckDB on `con` by default, or Spark); `con` itself
+only serves the public calendar check.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 import duckdb
 
 import sql
-from service import db
+from service import db, engines
 from service.db import run_statement as _run
 from sql import statements
 from service.ingest.bounds import MAX_MONTH_DAYS, MAX_MONTHS, MAX_SCHOOL_DAYS, derive_parameters
@@ -87,23 +89,22 @@ def rebuild(con: duckdb.DuckDBPyConnection, school_year: str) -> DeriveSummary:
     set of active batches); announces `db.DATA` after commit or rollback."""
     check_calendar(con, school_year)
     params = {"school_year": school_year, **derive_parameters()}
-    con.execute("BEGIN TRANSACTION")
     try:
-        ensure_tables(con)
-        for name in ("derive_prepare", "derive_pupil_year", "derive_pupil_week",
-                     "derive_pupil_month"):
-            for statement in statements(name):
-                _run(con, statement, params)
-        for temp in ("d_month", "d_absday", "d_pupil", "d_enrol", "d_batch", "d_calendar",
-                     "d_region", "d_week", "d_day"):
-            con.execute(f"DROP TABLE IF EXISTS {temp}")
-        _run(con, sql.load("derived_version_write"), params)
-        pupils, weeks, months = con.execute(sql.load("derived_row_counts"),
-                                            {"school_year": school_year}).fetchone()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        engine = engines.current(con)
+        with engine.transaction():
+            for statement in statements("derive_tables"):
+                engine.execute(statement, {})
+            for name in ("derive_prepare", "derive_pupil_year", "derive_pupil_week",
+                         "derive_pupil_month"):
+                for statement in statements(name):
+                    engine.execute(statement, params)
+            for temp in ("d_month", "d_absday", "d_pupil", "d_enrol", "d_batch", "d_calendar",
+                         "d_region", "d_week", "d_day"):
+                engine.execute(f"DROP TABLE IF EXISTS {temp}", {})
+            if engine.name == "duckdb":     # the version of the tables in the database file
+                _run(con, sql.load("derived_version_write"), params)
+            counts = engine.fetch(sql.load("derived_row_counts"), {"school_year": school_year})
+        pupils, weeks, months = (int(column[0]) for column in counts.values())
     finally:
         db.changed(db.DATA)
     return DeriveSummary(school_year, pupils, weeks, months)

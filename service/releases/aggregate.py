@@ -13,7 +13,9 @@ Monthly: one row per pupil and month, clamped to the month bound, so a pupil lan
 one cell per selected month; the vectors carry `catalogue.table_bound` (max_cells = the
 months selected).
 Keys come from the register and the catalogue, never from the data. The SQL is built only
-from `sql/` files and whitelisted column names; values are bound as parameters. The vectors
+from `sql/` files, whitelisted column names and the catalogue's total names; values are bound
+as parameters. The scans run on the engine in use (`service.engines.current`: DuckDB on `con`
+by default, or Spark); the register's keys are read from `con`. The vectors
 are kept out of every repr so that they can't slip into a log or an error message.
 """
 
@@ -28,6 +30,7 @@ import numpy as np
 
 import sql
 from privacy.bounds import BoundSpec
+from service import engines
 from service.releases.catalogue import (MAX_MONTH_MINUTES, MAX_YEAR_MINUTES, MONTH, TOTALS, period,
                                period_totals, table_bound)
 from service.register.dimensions import (DIMENSIONS, CatalogueError, filter_clause, public_keys,
@@ -118,25 +121,29 @@ def _params(school_year: str, period_name: str = "school_year") -> dict:
     return {"school_year": school_year, "max_year_minutes": MAX_YEAR_MINUTES}
 
 
-def _check_months_derived(con: duckdb.DuckDBPyConnection, school_year: str) -> None:
+def _check_months_derived(engine: engines.Engine, school_year: str) -> None:
     """Refuse to answer a monthly query with zeros because the derive predates months."""
-    has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pupil_month'"
-                      ).fetchone()[0]
-    if not has or con.execute(sql.load("months_missing"), {"school_year": school_year}).fetchone()[0]:
+    if not engine.has_table("pupil_month"):
+        raise MonthsNotDerived(school_year)
+    missing = engine.fetch(sql.load("months_missing"), {"school_year": school_year})
+    if next(iter(missing.values()))[0]:
         raise MonthsNotDerived(school_year)
 
 
-def _total_columns(cur: duckdb.DuckDBPyConnection, first: int) -> list[str]:
-    names = [d[0] for d in cur.description][first:]
-    return [re.search(r"\bt_([a-z0-9_]+)", n).group(1) for n in names]
+def _sums(totals) -> str:
+    """The select list summing every total of the catalogue (names from the catalogue only)."""
+    return ", ".join(f"coalesce(sum(t_{name}), 0)::BIGINT AS t_{name}" for name in totals)
+
+
+def _total_columns(names: list[str]) -> list[str]:
+    return [re.fullmatch(r"t_([a-z0-9_]+)", n).group(1) for n in names]
 
 
 def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str) -> LeafTotals:
     """One scan of pupil_year grouped by school, every school of the register included."""
-    query = sql.load("aggregate_leaf").format(contributions=_contributions())
-    cur = con.execute(query, _params(school_year))
-    columns = _total_columns(cur, 1)
-    table = cur.fetchnumpy()
+    query = sql.load("aggregate_leaf").format(contributions=_contributions(), sums=_sums(TOTALS))
+    table = engines.current(con).fetch(query, _params(school_year))
+    columns = _total_columns(list(table)[1:])
     school_ids = [str(s) for s in table["school_id"]]
     arrays = [v for k, v in table.items() if k != "school_id"]
     totals = {name: TotalVector(name, TOTALS[name].bound, np.asarray(arr, dtype=np.int64))
@@ -205,14 +212,16 @@ def grouped_totals(con: duckdb.DuckDBPyConnection, school_year: str, group_by: l
         raise CatalogueError("group_by", f"{n_cells} cells asked, at most {MAX_CELLS}")
     keys_sql = "".join(f"{DIMENSIONS[g].column} AS k{i}, " for i, g in enumerate(group))
     where, filter_params = filter_clause(flt)
+    engine = engines.current(con)
     if which == MONTH:
-        _check_months_derived(con, school_year)
+        _check_months_derived(engine, school_year)
     query = sql.load("aggregate_grouped").format(contributions=_contributions(which),
-                                                 keys=keys_sql, where=where)
+                                                 keys=keys_sql, where=where,
+                                                 sums=_sums(period_totals(which)))
     params = {**_params(school_year, which), **filter_params}
-    cur = con.execute(query, params)
-    columns = _total_columns(cur, len(group))
-    rows = cur.fetchall()
+    table = engine.fetch(query, params)
+    columns = _total_columns(list(table)[len(group):])
+    rows = zip(*(column.tolist() for column in table.values()))
     combos = list(itertools.product(*key_sets))
     index = {tuple(k for k, _ in combo): i for i, combo in enumerate(combos)}
     values = np.zeros((len(columns), len(combos)), dtype=np.int64)

@@ -1,0 +1,227 @@
+"""Apache Spark as an engine: the statements of `sql/` transpiled by sqlglot, on a SparkSession
+(local mode, e.g. ``local[2]``, or a cluster's master URL).
+
+Where the tables come from:
+- the uploads (`enrolment`, `absence`) from the Parquet lake written at ingest
+  (`service.ingest.lake`): ``<lake>/enrolment/school_year=…/school_id=…/batch.parquet``;
+- the public register the SQL joins (`school`, `school_year`, `calendar_day`, `sector_day`
+  and the batch list) copied from the service's DuckDB database: small, public tables;
+- the derived per-pupil tables from ``<lake>/derived/<table>/school_year=…/``.
+
+What the statements of derive mean here (the engine's only knowledge of them):
+- ``CREATE [OR REPLACE] TEMP TABLE t AS q``: a cached temporary view;
+- ``CREATE TABLE IF NOT EXISTS t (columns)``: the schema of a derived table (empty until
+  derived); ``CREATE MACRO``: kept and inlined into later statements;
+- ``CREATE OR REPLACE TABLE t AS q`` (a derived table): the rows of q for the derive's
+  ``$school_year`` are written to a staging folder and shown to later statements in place of
+  that year; the transaction's end moves every staged year into the lake (a rename per
+  table and year), or deletes the staging folder if anything failed;
+- ``DROP TABLE IF EXISTS t``: drops the temporary view.
+Queries return their columns as numpy arrays, like DuckDB's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from sqlglot import exp
+
+import sql
+from service.engines.transpile import (Macro, Untranslatable, bind, macro_of, parse, to_spark,
+                                       union_by_name)
+
+#: Public register tables the SQL of sql/ joins; copied from DuckDB into the session.
+PUBLIC_TABLES = ("school", "school_year", "calendar_day", "sector_day", "batch")
+#: Upload tables read from the lake (one folder per school year and school).
+UPLOAD_TABLES = ("enrolment", "absence")
+
+
+def session(master: str = "local[2]", driver_memory: str = "4g", shuffle_partitions: int = 8,
+            local_dir: str | None = None):
+    """A SparkSession for the engine (created once per process; later calls return it)."""
+    from pyspark.sql import SparkSession
+
+    builder = (SparkSession.builder.master(master).appName("aanwezig")
+               .config("spark.driver.memory", driver_memory)
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+               .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+               .config("spark.sql.sources.partitionOverwriteMode", "dynamic"))
+    if local_dir:
+        builder = builder.config("spark.local.dir", local_dir)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+class SparkEngine:
+    """Derive and aggregate on Spark; the register comes from `con`, the pupils from `lake`."""
+
+    name = "spark"
+
+    def __init__(self, spark, lake: Path | str, con: duckdb.DuckDBPyConnection) -> None:
+        self.spark, self.lake, self.con = spark, Path(lake), con
+        self.macros: dict[str, Macro] = {}
+        self.schemas: dict[str, str] = {}
+        self._staged: dict[tuple[str, str], Path] = {}
+        self._staging: Path | None = None
+        self._cached: set[str] = set()
+        for statement in sql.statements("derive_tables"):
+            self.execute(statement, {})
+        self.refresh()
+
+    # -- tables -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Copy the public register from DuckDB and (re)read the lake's uploads."""
+        for table in PUBLIC_TABLES:
+            arrow = self.con.sql(f"SELECT * FROM {table}").to_arrow_table()
+            self.spark.createDataFrame(arrow).createOrReplaceTempView(table)
+        for table in UPLOAD_TABLES:
+            path = self.lake / table
+            if any(path.glob("school_year=*/school_id=*/*.parquet")):
+                frame = self.spark.read.option("basePath", str(path)).parquet(str(path))
+            else:
+                frame = self.spark.createDataFrame([], self._upload_schema(table))
+            frame.createOrReplaceTempView(table)
+
+    def _upload_schema(self, table: str) -> str:
+        columns = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+        types = {"VARCHAR": "STRING"}
+        return ", ".join(f"{c} {types.get(t, t)}" for c, t in columns)
+
+    def _derived_frame(self, table: str):
+        path = self.lake / "derived" / table
+        years = sorted(p for p in path.glob("school_year=*") if p.is_dir())
+        staged = {y: d for (t, y), d in self._staged.items() if t == table}
+        frame = None
+        kept = [p for p in years if p.name.split("=", 1)[1] not in staged
+                and any(p.glob("*.parquet"))]
+        if kept:
+            frame = self.spark.read.option("basePath", str(path)).parquet(*map(str, kept))
+        for year, folder in staged.items():
+            part = self.spark.read.option("basePath", str(folder.parent)).parquet(str(folder))
+            frame = part if frame is None else frame.unionByName(part)
+        empty = self.spark.createDataFrame([], self.schemas[table])
+        if frame is None:
+            return empty
+        return frame.select(*empty.columns)
+
+    def _show_derived(self, table: str) -> None:
+        self._derived_frame(table).createOrReplaceTempView(table)
+
+    # -- statements ---------------------------------------------------------------------
+
+    def execute(self, statement: str, params: dict) -> None:
+        tree = parse(statement)
+        macro = macro_of(tree)
+        if macro is not None:
+            self.macros[macro.name] = macro
+            return
+        if isinstance(tree, exp.Drop):
+            name = tree.find(exp.Table).name
+            self._uncache(name)
+            self.spark.catalog.dropTempView(name)
+            return
+        if isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "TABLE":
+            name = tree.this.this.name if isinstance(tree.this, exp.Schema) else tree.this.name
+            temporary = any(isinstance(p, exp.TemporaryProperty)
+                            for p in (tree.args.get("properties") or exp.Properties()).expressions)
+            if tree.expression is None:
+                self._declare(name, tree.this)
+            elif temporary:
+                self._temporary(name, bind(tree.expression, params, self.macros))
+            else:
+                self._derive(name, bind(tree.expression, params, self.macros), params)
+            return
+        self.spark.sql(to_spark(bind(tree, params, self.macros)))
+
+    def _declare(self, name: str, schema: exp.Expression) -> None:
+        if not isinstance(schema, exp.Schema):
+            raise Untranslatable(f"CREATE TABLE {name} without columns")
+        self.schemas[name] = ", ".join(
+            f"{c.name} {c.args['kind'].sql(dialect='spark')}" for c in schema.expressions)
+        self._show_derived(name)
+
+    def _temporary(self, name: str, query: exp.Expression) -> None:
+        self._uncache(name)
+        self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {to_spark(query)}")
+        self.spark.sql(f"CACHE TABLE {name}")
+        self._cached.add(name)
+
+    def _uncache(self, name: str) -> None:
+        if name in self._cached:
+            self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
+            self._cached.discard(name)
+
+    def _derive(self, name: str, query: exp.Expression, params: dict) -> None:
+        if name not in self.schemas:
+            raise Untranslatable(f"derived table {name} is not declared in derive_tables.sql")
+        year = params.get("school_year")
+        if not isinstance(year, str):
+            raise Untranslatable(f"a derived table ({name}) is written one school year at a time")
+        if self._staging is None:
+            raise Untranslatable(f"derived table {name} written outside a transaction")
+        columns = [c.split(" ", 1)[0] for c in self.schemas[name].split(", ")]
+        frame = self.spark.sql(to_spark(union_by_name(query, columns)))
+        folder = self._staging / name / f"school_year={year}"
+        frame.where(frame["school_year"] == year).drop("school_year") \
+            .write.mode("overwrite").parquet(str(folder))
+        self._staged[(name, year)] = folder
+        self._show_derived(name)
+
+    def fetch(self, statement: str, params: dict) -> dict[str, np.ndarray]:
+        table = self.spark.sql(to_spark(bind(parse(statement), params, self.macros))).toArrow()
+        return {name: _numpy(table.column(i)) for i, name in enumerate(table.column_names)}
+
+    def has_table(self, name: str) -> bool:
+        return name in self.schemas
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.refresh()
+        self._staging = self.lake / "derived" / f".staging-{uuid.uuid4().hex}"
+        try:
+            yield
+            self._publish()
+        finally:
+            staging, self._staging = self._staging, None
+            self._staged.clear()
+            shutil.rmtree(staging, ignore_errors=True)
+            for table in self.schemas:
+                self._show_derived(table)
+
+    def _publish(self) -> None:
+        """Move every staged school year into the lake: per table and year, the old folder
+        is renamed away and the new one renamed in (then the old one deleted)."""
+        for (table, year), folder in self._staged.items():
+            target = self.lake / "derived" / table / f"school_year={year}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            old = target.with_name(f".old-{uuid.uuid4().hex}")
+            if target.exists():
+                os.rename(target, old)
+            os.rename(folder, target)
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _numpy(column: pa.ChunkedArray) -> np.ndarray:
+    """One Arrow column as numpy; NULLs masked (as DuckDB's fetchnumpy does)."""
+    if column.null_count == 0:
+        return column.to_numpy()
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        return np.ma.masked_array(column.fill_null(0).to_numpy(),
+                                  mask=column.is_null().to_numpy())
+    return np.ma.masked_array(np.array(column.to_pylist(), dtype=object),
+                              mask=column.is_null().to_numpy())
