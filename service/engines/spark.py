@@ -56,7 +56,10 @@ def session(master: str = "local[2]", driver_memory: str = "4g", shuffle_partiti
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
                .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-               .config("spark.sql.sources.partitionOverwriteMode", "dynamic"))
+               .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+               # list the lake's partition folders on the driver (one per school: thousands
+               # of small folders; a listing job per read costs more than the listing)
+               .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000"))
     if local_dir:
         builder = builder.config("spark.local.dir", local_dir)
     spark = builder.getOrCreate()
