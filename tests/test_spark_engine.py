@@ -63,8 +63,8 @@ def both(tmp_path_factory, spark_session):
 
 def test_the_engine_files_are_every_derive_and_aggregate_file():
     folder = Path(__file__).parent.parent / "sql"
-    found = {p.stem for p in folder.glob("*.sql")
-             if p.stem.startswith(("derive", "aggregate")) or p.stem == "months_missing"}
+    found = {p.stem for p in folder.glob("*.sql") if p.stem.startswith(("derive_", "aggregate_"))
+             or p.stem in ("derived_row_counts", "months_missing")}
     assert found == ENGINE_FILES
 
 
