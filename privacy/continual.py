@@ -34,7 +34,8 @@ Removing the pupil changes the node vector by exactly ``(n_v)_v``. Fix a height 
 ``Σ_v n_v²`` is convex, so its maximum over this polytope is at a vertex: fill as many nodes
 as possible to ``m_h`` and put the rest in one node, i.e.
 ``L_h² = f·m_h² + r²`` with ``f = min(N_h, ⌊B/m_h⌋)``, ``r = min(B − f·m_h, m_h)`` if
-``f < N_h`` (else 0). Summing the per-height maxima bounds the whole vector:
+``f < N_h`` (else 0) — the bound of "non-negative parts with a common cap" of
+:mod:`privacy.bounds` (:func:`~privacy.bounds.l2_squared` of ``BoundSpec(0, m_h, N_h, total_cap=B)``). Summing the per-height maxima bounds the whole vector:
 ``||n||₂² <= Δ(t)² := Σ_h L_h²(t)`` (exact integer arithmetic; tight both for ``B = T·c``,
 attained by a pupil absent ``c`` every week, and for ``B = c``, attained by one event in week 1).
 
@@ -73,7 +74,7 @@ from functools import cached_property
 
 import numpy as np
 
-from privacy.bounds import BoundSpec, sensitivity, sqrt_ceil
+from privacy.bounds import BoundSpec, l2_squared, sensitivity, sqrt_ceil
 from privacy.budget import MICRO, Rho
 from privacy.mechanisms import MAX_ABS_AGGREGATE, NoisePlan, make_measurement
 
@@ -202,10 +203,8 @@ def tree_l2_squared(shape: TreeShape, bound: StreamBound, upto: int | None = Non
         count = t // 2**h
         if count == 0:
             continue
-        m = min(2**h * c, b)
-        full = min(count, b // m)
-        rest = min(b - full * m, m) if full < count else 0
-        total += full * m * m + rest * rest
+        # the `count` nodes of height h: parts in [0, min(2^h·c, B)] with their sum <= B
+        total += l2_squared(BoundSpec(0, min(2**h * c, b), max_cells=count, total_cap=b))
     return total
 
 
