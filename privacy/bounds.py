@@ -49,7 +49,7 @@ overstated sensitivity only adds noise, an understated one would break the proof
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 #: Aggregates and bounds must stay far from the i64 limits, where OpenDP saturates.
@@ -81,7 +81,9 @@ class BoundSpec:
     lower: int
     upper: int
     max_cells: int = 1
-    total_cap: int | None = None
+    #: left out of a request's canonical form when None (`privacy.request.OMIT_IF_DEFAULT`;
+    #: this module cannot import it): requests made before caps existed keep their hashes
+    total_cap: int | None = field(default=None, metadata={"canonical_omit_if_default": True})
 
     def __post_init__(self) -> None:
         def fail(reason: str) -> None:

@@ -11,7 +11,9 @@ must not. The canonical form is JSON with:
   ``0.1``, ``"0.1"``-parsed budgets and ``Fraction(1, 10)`` agree and no float formatting
   reaches the hash. NaN and infinities are rejected;
 * tuples as lists; sets and frozensets as lists sorted by their members' canonical bytes;
-  frozen dataclasses (e.g. :class:`~privacy.bounds.BoundSpec`) as objects of their fields.
+  frozen dataclasses (e.g. :class:`~privacy.bounds.BoundSpec`) as objects of their fields; a
+  field added later with ``metadata={OMIT_IF_DEFAULT: True}`` is left out while it holds its
+  default, so the requests made before it existed keep their hashes (``BoundSpec.total_cap``).
 
 It is used for hashing and signing; it is not meant to be parsed back into the same types.
 """
@@ -28,6 +30,9 @@ from fractions import Fraction
 from typing import Any
 
 from privacy.budget import Rho
+
+#: Field metadata key: leave the field out of the canonical form while it holds its default.
+OMIT_IF_DEFAULT = "canonical_omit_if_default"
 
 
 class CanonicalFormError(TypeError):
@@ -78,7 +83,8 @@ def _normalise(obj: Any) -> Any:
         items = [_normalise(v) for v in obj]
         return sorted(items, key=_dump)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _normalise(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: _normalise(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not (f.metadata.get(OMIT_IF_DEFAULT) and getattr(obj, f.name) == f.default)}
     raise CanonicalFormError(obj, "unsupported type")
 
 

@@ -4,11 +4,17 @@
 -- has a school day and the pupil has a possible school day; the school, grade band and
 -- residence of every month are those of pupil_year (one pupil, one place). The rows carry no
 -- pupil key (nothing reads one; writing 64-character keys for every pupil-month doubled the
--- time of this step). Parameters: $school_year, $max_month_minutes.
--- Clamps (bounds from service.releases.catalogue): possible = Σ over enrolments of their school days
--- in the month × day minutes, clamped to the main school's region's school days in the month
--- × its day minutes and to $max_month_minutes; every absent total <= possible (absences are
--- already capped at one school day per day in d_absday and counted by the month of the date).
+-- time of this step). Parameters: $school_year, $max_month_minutes, $max_year_minutes.
+-- Clamps (bounds from service.ingest.bounds, declared in service.releases.catalogue):
+-- possible = Σ over enrolments of their school days in the month × day minutes, clamped to
+-- the main school's region's school days in the month × its day minutes and to
+-- $max_month_minutes; then, month by month in calendar order, to what the year's
+-- $max_year_minutes leaves after the earlier months, so that a pupil's months add up to at
+-- most the year's cap whatever the data (the `total_cap` of MONTH_TOTALS). Every absent total
+-- <= possible, and the five reasons are clamped in a fixed order (sick, authorised,
+-- unauthorised, late, suspended) to what possible leaves, so that they add up to at most
+-- possible (absences are already capped at one school day per day in d_absday and counted by
+-- the month of the date).
 
 -- d_month: the school days of each region and calendar month as a day_index range (school
 -- days of a month are consecutive in day_index); month is the public key 'YYYY-MM'.
@@ -46,22 +52,33 @@ WITH pupil AS (         -- the pupil's attributes of the year (pupil_year), by t
            sum(authorised) AS authorised, sum(unauthorised) AS unauthorised, sum(late) AS late,
            sum(suspended) AS suspended
     FROM d_absday GROUP BY pid, month_index
-), clamped AS (         -- possible: clamped to the main school's month and the declared bound
-    SELECT p.school_id, p.grade_band, p.residence_code, m.month,
-           least(s.minutes, m.days * p.day_minutes, $max_month_minutes) AS possible,
-           a.absent, a.sick, a.authorised, a.unauthorised, a.late, a.suspended
+), month_clamped AS (   -- possible: clamped to the main school's month and the declared bound
+    SELECT s.pid, s.month_index, p.school_id, p.grade_band, p.residence_code, m.month,
+           least(s.minutes, m.days * p.day_minutes, $max_month_minutes) AS month_possible,
+           coalesce(a.absent, 0) AS absent, coalesce(a.sick, 0) AS sick,
+           coalesce(a.authorised, 0) AS authorised, coalesce(a.unauthorised, 0) AS unauthorised,
+           coalesce(a.late, 0) AS late, coalesce(a.suspended, 0) AS suspended
     FROM summed s
     JOIN pupil p USING (pid)
     JOIN d_month m ON m.holiday_region = p.holiday_region AND m.month_index = s.month_index
     LEFT JOIN absent a ON a.pid = s.pid AND a.month_index = s.month_index
-), capped AS (          -- every absent total <= possible
-    SELECT * EXCLUDE (absent, sick, authorised, unauthorised, late, suspended),
-           least(coalesce(absent, 0), possible) AS absent_c,
-           least(coalesce(sick, 0), possible) AS sick_c,
-           least(coalesce(authorised, 0), possible) AS authorised_c,
-           least(coalesce(unauthorised, 0), possible) AS unauthorised_c,
-           least(coalesce(late, 0), possible) AS late_c,
-           least(coalesce(suspended, 0), possible) AS suspended_c
+), clamped AS (         -- the year's cap over the months so far: least(S_m, cap) - least(S_m-1, cap)
+    SELECT * EXCLUDE (month_possible, before),
+           least(before + month_possible, $max_year_minutes)
+               - least(before, $max_year_minutes) AS possible
+    FROM (SELECT *, coalesce(sum(month_possible) OVER (
+                        PARTITION BY pid ORDER BY month_index
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+          FROM month_clamped) AS running
+), capped AS (          -- absent <= possible; the reasons in a fixed order within possible
+    SELECT * EXCLUDE (pid, month_index, absent, sick, authorised, unauthorised, late, suspended),
+           least(absent, possible) AS absent_c,
+           least(sick, possible) AS sick_c,
+           least(authorised, possible - least(sick, possible)) AS authorised_c,
+           least(unauthorised, possible - least(sick + authorised, possible)) AS unauthorised_c,
+           least(late, possible - least(sick + authorised + unauthorised, possible)) AS late_c,
+           least(suspended, possible - least(sick + authorised + unauthorised + late, possible))
+               AS suspended_c
     FROM clamped
 )
 SELECT * FROM pupil_month WHERE school_year <> $school_year

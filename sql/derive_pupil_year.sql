@@ -1,7 +1,9 @@
 -- pupil_year for one school year from the temporary tables of derive_prepare.sql; replaces
--- that year's rows and keeps the other years. Per-pupil clamps (bounds from service.releases.catalogue,
+-- that year's rows and keeps the other years. Per-pupil clamps (bounds from service.ingest.bounds,
 -- passed as parameters): possible <= $max_year_minutes (in derive_prepare), every absent total
--- <= possible, longest run <= $max_school_days. Parameters: $school_year, $max_school_days,
+-- <= possible, the five reasons clamped in a fixed order (sick, authorised, unauthorised, late,
+-- suspended) to what possible leaves, so that they add up to at most possible (the joint
+-- reason table of service.releases.catalogue.JOINT_TABLES), longest run <= $max_school_days. Parameters: $school_year, $max_school_days,
 -- $long_term_days, $signal_minutes, $signal_weeks.
 CREATE OR REPLACE TABLE pupil_year AS
 WITH absent_year AS (
@@ -40,10 +42,18 @@ WITH absent_year AS (
     SELECT p.*,
            least(coalesce(a.absent, 0), p.possible) AS absent_c,
            least(coalesce(a.sick, 0), p.possible) AS sick_c,
-           least(coalesce(a.authorised, 0), p.possible) AS authorised_c,
-           least(coalesce(a.unauthorised, 0), p.possible) AS unauthorised_c,
-           least(coalesce(a.late, 0), p.possible) AS late_c,
-           least(coalesce(a.suspended, 0), p.possible) AS suspended_c,
+           least(coalesce(a.authorised, 0),
+                 p.possible - least(coalesce(a.sick, 0), p.possible)) AS authorised_c,
+           least(coalesce(a.unauthorised, 0),
+                 p.possible - least(coalesce(a.sick, 0) + coalesce(a.authorised, 0),
+                                    p.possible)) AS unauthorised_c,
+           least(coalesce(a.late, 0),
+                 p.possible - least(coalesce(a.sick, 0) + coalesce(a.authorised, 0)
+                                    + coalesce(a.unauthorised, 0), p.possible)) AS late_c,
+           least(coalesce(a.suspended, 0),
+                 p.possible - least(coalesce(a.sick, 0) + coalesce(a.authorised, 0)
+                                    + coalesce(a.unauthorised, 0) + coalesce(a.late, 0),
+                                    p.possible)) AS suspended_c,
            least(coalesce(r.longest, 0), $max_school_days) AS longest_c,
            coalesce(g.weeks, 0) AS signal_weeks_c
     FROM d_pupil p

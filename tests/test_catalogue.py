@@ -11,7 +11,7 @@ import pytest
 
 from privacy.bounds import BoundSpec
 from service.releases.aggregate import grouped_totals, leaf_totals
-from service.releases.catalogue import (JOINT_TABLES, MAX_YEAR_MINUTES, MEASURES, TOTALS,
+from service.releases.catalogue import (JOINT_TABLES, MAX_YEAR_MINUTES, MEASURES, REASONS, TOTALS,
                                catalogue_document, validate_query)
 from service.db import connect
 from service.ingest.derive import rebuild
@@ -167,6 +167,10 @@ def test_bounds_declared_once():
     assert TOTALS["absent_minutes"].bound == BoundSpec(0, MAX_YEAR_MINUTES, 1)
     names, bound = JOINT_TABLES["band"]
     assert bound == BoundSpec(0, 1, max_cells=1) and all(n in TOTALS for n in names)
+    names, bound = JOINT_TABLES["reason"]
+    assert names == tuple(f"{r}_minutes" for r in REASONS)
+    assert bound == BoundSpec(0, MAX_YEAR_MINUTES, max_cells=5, total_cap=MAX_YEAR_MINUTES)
+    assert all(TOTALS[n].bound == BoundSpec(0, MAX_YEAR_MINUTES, 1) for n in names)
     for m in MEASURES.values():
         assert all(n in TOTALS for n in m.numerator + m.denominator)
 

@@ -26,7 +26,7 @@ from service.releases.aggregate import grouped_totals
 from service.api.app import create_app
 from service.api.auth import create_key
 from service.register.calendar import calendar_frame, school_days
-from service.releases.catalogue import (MAX_MONTH_MINUTES, MAX_MONTHS, MEASURES, MONTH_TOTALS, REASONS,
+from service.releases.catalogue import (MAX_MONTH_MINUTES, MAX_MONTHS, MAX_YEAR_MINUTES, MEASURES, MONTH_TOTALS, REASONS,
                                TOTALS, catalogue_document, table_bound, validate_query)
 from service.db import connect
 from service.ingest.derive import CalendarExceedsBound, rebuild
@@ -99,7 +99,8 @@ def test_a_one_month_filter_reads_that_month_only(tiny):
     assert october.totals["enrolled"].bound == BoundSpec(0, 1, max_cells=1)
     two = grouped_totals(con, YEAR, ["month"], {"month": ["2025-11", "2025-10"]})
     assert [k[0] for k in two.keys] == ["2025-10", "2025-11"]
-    assert two.totals["absent_minutes"].bound == BoundSpec(0, MAX_MONTH_MINUTES, max_cells=2)
+    assert two.totals["absent_minutes"].bound == BoundSpec(0, MAX_MONTH_MINUTES, max_cells=2,
+                                                           total_cap=MAX_YEAR_MINUTES)
 
 
 def test_derive_clamps_the_month(tiny):
@@ -173,7 +174,10 @@ def test_the_bound_is_derived_from_the_months_selected():
     """One cell per selected month; the sensitivity comes only from privacy.bounds."""
     assert table_bound("enrolled", ("month",), ()) == BoundSpec(0, 1, max_cells=MAX_MONTHS)
     assert table_bound("absent_minutes", ("school",), (("month", ("2025-10",)),)) == \
-        BoundSpec(0, MAX_MONTH_MINUTES, max_cells=1)
+        BoundSpec(0, MAX_MONTH_MINUTES, max_cells=1, total_cap=MAX_YEAR_MINUTES)
+    # all twelve months: the year's cap binds (8 full months and 7,560 minutes: Δ2 ≈ 24,609)
+    year = sensitivity(table_bound("absent_minutes", ("month",), ()))
+    assert (year.l1, round(year.l2)) == (MAX_YEAR_MINUTES, 24_609)
     assert table_bound("enrolled", ("school",), ()) == TOTALS["enrolled"].bound
     spec = validate_query("chronic_share", ["month"], {})
     plan = plan_query(spec, rho=Rho.of("0.01"))
@@ -384,8 +388,11 @@ def test_group_by_month_returns_every_calendar_month(client):
     body = {"measure": "absence_rate", "group_by": ["month"], "budget": {"rho": "0.01"}}
     dry = client.post("/v1/queries", json={**body, "dry_run": True})
     assert dry.status_code == 200 and dry.json()["cells"] == len(CALENDAR_MONTHS)
-    expected = plan_gaussian(BoundSpec(0, MAX_MONTH_MINUTES, max_cells=MAX_MONTHS), Rho.of("0.005"))
+    expected = plan_gaussian(BoundSpec(0, MAX_MONTH_MINUTES, max_cells=MAX_MONTHS,
+                                       total_cap=MAX_YEAR_MINUTES), Rho.of("0.005"))
     assert {e["half_width_95"] for e in dry.json()["expected"]} == {expected.radius(0.05)}
+    uncapped = plan_gaussian(BoundSpec(0, MAX_MONTH_MINUTES, max_cells=MAX_MONTHS), Rho.of("0.005"))
+    assert expected.scale < 0.86 * uncapped.scale       # 24,609 / 28,683 = 0.858
     r = client.post("/v1/queries", json=body)
     assert r.status_code == 201, r.text
     columns = r.json()["columns"]

@@ -11,15 +11,24 @@ a pupil lands in at most one cell of each total's vector, and adds to it a value
 SQL to ``[bound.lower, bound.upper]``: counts are 0/1, minute totals lie in
 ``[0, MAX_YEAR_MINUTES]``. The five absence bands are exclusive: a pupil adds 1 to exactly one
 of them, so the band histogram as one table has `BoundSpec(0, 1, max_cells=1)`
-(`JOINT_TABLES`). Measures are ratios of totals: post-processing of noisy totals.
+(`JOINT_TABLES`). The five reasons are non-negative parts of the pupil's absent minutes: SQL
+clamps them in a fixed order to what the pupil's possible minutes leave (sick' = least(sick,
+possible), authorised' = least(authorised, possible − sick'), …), so each lies in
+``[0, MAX_YEAR_MINUTES]`` and together they add up to at most ``MAX_YEAR_MINUTES``; the five
+reason vectors side by side are one table with `BoundSpec(0, MAX_YEAR_MINUTES, max_cells=5,
+total_cap=MAX_YEAR_MINUTES)`, whose L2 sensitivity is that of ONE minute table (the vertex
+argument in `privacy.bounds`). Measures are ratios of totals: post-processing of noisy totals.
 
 Months (ad-hoc queries only). `pupil_month` has one row per pupil and calendar month in which
 the pupil has a possible school day, so a pupil lands in at most one cell per month of a
 grouping and in at most ``MAX_MONTHS`` month cells in all; each value is clamped in SQL to the
-month bound (``MAX_MONTH_MINUTES`` for minutes, 0/1 for counts). `MONTH_TOTALS` declares these
-per-cell bounds with ``max_cells = MAX_MONTHS``; `table_bound` narrows ``max_cells`` to the
-months a query selects (a filter of k months: k cells). `privacy.bounds.sensitivity` turns the
-result into the sensitivity; no month sensitivity is written down anywhere else.
+month bound (``MAX_MONTH_MINUTES`` for minutes, 0/1 for counts), and derive clamps a pupil's
+month minutes, month by month, to what the year's ``MAX_YEAR_MINUTES`` leaves, so that they add
+up to at most the year's cap. `MONTH_TOTALS` declares these bounds with ``max_cells =
+MAX_MONTHS`` (and ``total_cap = MAX_YEAR_MINUTES`` for minutes: L2 ≈ 24,609 instead of
+√12 · 8,280 ≈ 28,683); `table_bound` narrows ``max_cells`` to the months a query selects (a
+filter of k months: k cells, the cap kept). `privacy.bounds.sensitivity` turns the result into
+the sensitivity; no month sensitivity is written down anywhere else.
 """
 
 from __future__ import annotations
@@ -116,14 +125,20 @@ TOTALS: dict[str, Total] = {t.name: t for t in _totals()}
 #: sql/aggregate_month_contributions.sql): per cell 0/1 or 0 … MAX_MONTH_MINUTES, at most
 #: MAX_MONTHS cells per pupil. Long-term absence and the 16-hour signal are year-only: a run of
 #: 20 school days and a window of 4 school weeks straddle months.
+#: Minute totals: a pupil's months are parts of its year, so derive clamps their sum to the
+#: year's bound as well (`total_cap`; sql/derive_pupil_month.sql).
+MONTH_MINUTES = BoundSpec(0, MAX_MONTH_MINUTES, max_cells=MAX_MONTHS, total_cap=MAX_YEAR_MINUTES)
+MONTH_COUNT = BoundSpec(0, 1, max_cells=MAX_MONTHS)
 MONTH_TOTALS: dict[str, Total] = {
     t.name: Total(t.name, t.unit, t.label_nl, t.label_en,
-                  BoundSpec(0, MAX_MONTH_MINUTES if t.unit == "minutes" else 1,
-                            max_cells=MAX_MONTHS))
+                  MONTH_MINUTES if t.unit == "minutes" else MONTH_COUNT)
     for t in TOTALS.values() if t.name not in ("long_term", "signal16")}
-#: Totals that form one table when noised together, with the bound of that table.
+#: Totals that form one table when noised together, with the bound of that table (the vector
+#: of the member totals side by side, one cell of each per pupil at any one level).
 JOINT_TABLES: dict[str, tuple[tuple[str, ...], BoundSpec]] = {
     "band": (tuple(f"band_{k}" for k in range(len(BANDS))), BoundSpec(0, 1, max_cells=1)),
+    "reason": (tuple(f"{r}_minutes" for r in REASONS),
+               BoundSpec(0, MAX_YEAR_MINUTES, max_cells=len(REASONS), total_cap=MAX_YEAR_MINUTES)),
 }
 
 
@@ -202,7 +217,7 @@ def table_bound(total: str, group_by: tuple[str, ...],
         return bound
     months = dict(filters).get(MONTH)
     cells = min(len(months), MAX_MONTHS) if months else MAX_MONTHS
-    return BoundSpec(bound.lower, bound.upper, max_cells=cells)
+    return BoundSpec(bound.lower, bound.upper, max_cells=cells, total_cap=bound.total_cap)
 
 
 @dataclass(frozen=True)
@@ -242,6 +257,15 @@ def validate_query(measure: object, group_by: object = (), filters: object = Non
     return QuerySpec(measure, tuple(sorted(group)), flt)
 
 
+def bound_document(bound: BoundSpec) -> dict:
+    """A bound spec as JSON: the clamp range, the cells per pupil and, for parts of one
+    per-pupil total, the cap on their sum."""
+    out = {"lower": bound.lower, "upper": bound.upper, "max_cells": bound.max_cells}
+    if bound.total_cap is not None:
+        out["total_cap"] = bound.total_cap
+    return out
+
+
 def catalogue_document() -> dict:
     """The public catalogue (JSON-able, for GET /v1/catalog): measures, totals with their
     bounds, dimensions. Nothing here depends on pupil data."""
@@ -253,12 +277,11 @@ def catalogue_document() -> dict:
                       "display": "count" if m.unit == "pupils" else "percent"}
                      for m in MEASURES.values()],
         "totals": [{"name": t.name, "unit": t.unit, "label": {"nl": t.label_nl, "en": t.label_en},
-                    "bound": {"lower": t.bound.lower, "upper": t.bound.upper,
-                              "max_cells": t.bound.max_cells}} for t in TOTALS.values()],
-        "month_totals": [{"name": t.name, "unit": t.unit,
-                          "bound": {"lower": t.bound.lower, "upper": t.bound.upper,
-                                    "max_cells": t.bound.max_cells}}
+                    "bound": bound_document(t.bound)} for t in TOTALS.values()],
+        "month_totals": [{"name": t.name, "unit": t.unit, "bound": bound_document(t.bound)}
                          for t in MONTH_TOTALS.values()],
+        "joint_tables": [{"name": name, "totals": list(totals), "bound": bound_document(bound)}
+                         for name, (totals, bound) in JOINT_TABLES.items()],
         "dimensions": [{"name": d.name, "label": {"nl": d.label_nl, "en": d.label_en},
                         "keys": d.key_description} for d in DIMENSIONS.values()],
         "bounds": {"max_day_minutes": MAX_DAY_MINUTES, "max_school_days": MAX_SCHOOL_DAYS,

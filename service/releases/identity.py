@@ -30,7 +30,7 @@ import sql
 from privacy.request import canonical_json
 from service import __version__, db
 from service.ingest.bounds import derive_parameters
-from service.releases.catalogue import MONTH_TOTALS, TOTALS
+from service.releases.catalogue import JOINT_TABLES, MONTH_TOTALS, TOTALS
 
 #: SQL whose text decides the per-pupil values and their sums.
 _VALUE_SQL = ("derive_prepare", "derive_pupil_year", "derive_pupil_week", "derive_pupil_month",
@@ -47,6 +47,7 @@ def code_version() -> str:
         "clamps": derive_parameters(),
         "bounds": {name: t.bound for name, t in sorted(TOTALS.items())},
         "month_bounds": {name: t.bound for name, t in sorted(MONTH_TOTALS.items())},
+        "joint_bounds": {name: table for name, table in sorted(JOINT_TABLES.items())},
         "sql": {name: hashlib.sha256(sql.load(name).encode()).hexdigest() for name in _VALUE_SQL},
     }
     return hashlib.sha256(canonical_json(parts)).hexdigest()[:16]

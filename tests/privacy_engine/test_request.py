@@ -56,6 +56,9 @@ def test_sets_and_dataclasses():
     assert canonical_json({3, 1, 2}) == b"[1,2,3]"
     assert canonical_json(frozenset({"b", "a"})) == b'["a","b"]'
     assert canonical_json(BoundSpec(0, 300, 2)) == b'{"lower":0,"max_cells":2,"upper":300}'
+    # a cap is part of the spec; without one the form is what it was before caps existed
+    assert canonical_json(BoundSpec(0, 300, 2, total_cap=400)) == \
+        b'{"lower":0,"max_cells":2,"total_cap":400,"upper":300}'
 
 
 @pytest.mark.parametrize(
