@@ -13,6 +13,10 @@ A ratio r = n/d is linearised as (n − r d)/d: its correlation with another rat
 correlation of e = n − r d, which needs only the ratios and the totals' covariances; the
 published sds give the scale. The models are public (structure and noise variances), so
 `compare` rebuilds them from the register and the release's ρ without reading any data.
+
+A basic total reconciled across tables (a reason, whose estimate also uses the absent minutes:
+`service.releases.relations`) has as its model a combination ``((c_1, model_1), …)``: its
+covariance is ``Σ c_i · cov_i`` over GLS models of the same leaves.
 """
 
 from __future__ import annotations
@@ -33,13 +37,17 @@ Group = tuple[str, int]
 class MeasureModel:
     """The GLS model of each basic total, and which basic totals each published total sums."""
 
-    models: dict[str, GlsModel]
+    models: dict[str, GlsModel | tuple[tuple[float, GlsModel], ...]]
     parts: dict[str, tuple[str, ...]]
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def _selector(self, total: str, groups: list[Group]) -> sp.csc_matrix:
-        """Leaves × k indicator of the groups (in order), for one basic total's model."""
+    def _components(self, total: str) -> tuple[tuple[float, GlsModel], ...]:
         model = self.models[total]
+        return model if isinstance(model, tuple) else ((1.0, model),)
+
+    @staticmethod
+    def _selector(model: GlsModel, groups: list[Group]) -> sp.csc_matrix:
+        """Leaves × k indicator of the groups (in order), for one GLS model's structure."""
         u = model.u_csc
         rows, cols = [], []
         for j, (level, index) in enumerate(groups):
@@ -62,15 +70,19 @@ class MeasureModel:
         return out
 
     def _basic_cov(self, total: str, groups_a: list[Group], groups_b: list[Group]) -> np.ndarray:
-        """One basic total's covariance. Models that share their normal matrix up to a factor
+        """One basic total's covariance (the weighted sum over its model's components)."""
+        return sum(c * self._model_cov(model, groups_a, groups_b)
+                   for c, model in self._components(total))
+
+    def _model_cov(self, model: GlsModel, groups_a: list[Group], groups_b: list[Group]) -> np.ndarray:
+        """One GLS model's covariance. Models that share their normal matrix up to a factor
         (the budget plan gives every table the same split over levels) share one computation:
         the covariance scales with `GlsModel.scale`."""
-        model = self.models[total]
         key = (id(model.m_inv_scaled), tuple(groups_a), tuple(groups_b))
         unit = self._cache.get(key)
         if unit is None:
-            sel_a = self._selector(total, groups_a)
-            sel_b = sel_a if groups_b == groups_a else self._selector(total, groups_b)
+            sel_a = self._selector(model, groups_a)
+            sel_b = sel_a if groups_b == groups_a else self._selector(model, groups_b)
             with threadpool_limits(1, user_api="blas"):
                 unit = model.covariance(sel_a, sel_b) / model.scale
             if len(self._cache) > 64:

@@ -6,10 +6,19 @@ samenwerkingsverband, and the country by sector):
   band, so the five vectors together have L2 sensitivity 1 and cost one table's ρ. Pupils
   enrolled (all bands), chronic (bands 10–20, 20–50, ≥ 50 %) and severe (≥ 50 %) counts are
   sums of reconciled bands — post-processing, consistent with the bands by construction;
-- possible minutes, absent minutes, and absent minutes per reason (each up to the year's
-  school minutes per pupil);
+- possible minutes and absent minutes (each up to the year's school minutes per pupil);
+- the absent minutes per reason as ONE table: a pupil's five reasons are non-negative parts of
+  its absent minutes, clamped in SQL to add up to at most the year's minutes, so the five
+  vectors together have the L2 sensitivity of one minute table (`JOINT_TABLES["reason"]`);
 - long-term absence and the 16-hour signal (0/1 per pupil).
-Rates and shares are ratios of two reconciled totals.
+Across tables (`service.releases.relations`): absent minutes are estimated by GLS from their own
+table and the sum of the noisy reasons, and the reasons add up to them at every level;
+enrolled = Σ bands by construction. Rates and shares are ratios of two reconciled totals.
+
+The plan's weights (docs/releases.md): a joint table weighs the sum of its members' weights
+(the planner minimises Σ weight · variance / Δ2², and every member of a joint table has the
+table's variance), so the reason table weighs 5 × 0.5 = 2.5, what the five reason tables
+weighed together.
 """
 
 from __future__ import annotations
@@ -28,20 +37,31 @@ from service.releases.catalogue import BANDS, JOINT_TABLES, MEASURES, REASONS, T
 from service.releases.store import DEFAULT_BUDGET, Computed, publish
 from service.settings import Settings
 from service.releases.covariance import MeasureModel
+from service.releases.relations import RELATIONS, combined_design, part_model
 from service.releases.standard_tables import (AreaLevels, Table, TotalResult, cells_frame, design,
-                                              noisy_total, plan_tables, predicted_half_widths)
+                                              noisy_total, plan_tables, predicted_half_widths,
+                                              related_totals)
 
 BAND_TOTALS, BAND_BOUND = JOINT_TABLES["band"]
+REASON_TOTALS, REASON_BOUND = JOINT_TABLES["reason"]
+#: Weight of each reason's error in the plan.
+REASON_WEIGHT = 0.5
 
 #: The noised tables and their weights in the plan (docs/releases.md).
 TABLES: tuple[Table, ...] = (
     Table("band", BAND_TOTALS, BAND_BOUND, weight=3.0),
     Table("possible_minutes", ("possible_minutes",), TOTALS["possible_minutes"].bound, 1.0),
     Table("absent_minutes", ("absent_minutes",), TOTALS["absent_minutes"].bound, 2.0),
-    *(Table(f"{r}_minutes", (f"{r}_minutes",), TOTALS[f"{r}_minutes"].bound, 0.5) for r in REASONS),
+    Table("reason", REASON_TOTALS, REASON_BOUND, weight=REASON_WEIGHT * len(REASON_TOTALS)),
     Table("long_term", ("long_term",), TOTALS["long_term"].bound, 1.0),
     Table("signal16", ("signal16",), TOTALS["signal16"].bound, 1.0),
 )
+#: The layout before joint reason tables (five tables of one reason each, no reconciliation
+#: across tables): the baseline of bench/joint_tables.py, never published.
+SEPARATE_REASON_TABLES: tuple[Table, ...] = tuple(
+    t for t in TABLES if t.name != "reason") + tuple(
+    Table(f"{r}_minutes", (f"{r}_minutes",), TOTALS[f"{r}_minutes"].bound, REASON_WEIGHT)
+    for r in REASONS)
 
 #: Totals published as sums of reconciled bands instead of being noised themselves.
 BAND_SUMS = {"enrolled": BAND_TOTALS,
@@ -92,19 +112,34 @@ def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
     return release_from_leaf(aggregate.leaf_totals(con, school_year), total_rho)
 
 
-def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *,
-                      ranks: bool = True, rank_method: str = "differences") -> StandardRelease:
+def _related(tables: tuple[Table, ...]) -> dict[str, tuple[Table, Table]]:
+    """The relations of `relations.RELATIONS` whose whole and parts tables are both noised:
+    name of the whole -> (its table, the joint table of its parts)."""
+    by_name = {t.name: t for t in tables}
+    return {whole: (by_name[whole], by_name[parts]) for whole, parts in RELATIONS.items()
+            if whole in by_name and parts in by_name}
+
+
+def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *, ranks: bool = True,
+                      rank_method: str = "differences",
+                      tables: tuple[Table, ...] = TABLES) -> StandardRelease:
     """The standard release from the per-school totals already read (the evidence draws many
     releases from one scan; each call draws fresh noise). ``ranks=False`` skips the rank
     ranges (post-processing only; the evidence of errors does not need them); ``rank_method``
-    picks `privacy.statistics.rank_ranges`' construction (the evidence compares both)."""
+    picks `privacy.statistics.rank_ranges`' construction (the evidence compares both);
+    ``tables`` is the layout (the benchmark's baseline passes `SEPARATE_REASON_TABLES`)."""
     areas = _areas(leaf.school_ids, leaf.school_names, leaf.levels)
-    plan = plan_tables(list(TABLES), list(LEVELS), total_rho)
+    plan = plan_tables(list(tables), list(LEVELS), total_rho)
     results: dict[str, TotalResult] = {}
+    related = _related(tables)
+    for whole, parts in related.values():
+        leaves = {t: leaf.totals[t].values for t in whole.totals + parts.totals}
+        results.update(related_totals(leaves, whole, parts, areas, plan))
     gains = []
-    for table in TABLES:
+    for table in tables:
         for total in table.totals:
-            results[total] = noisy_total(leaf.totals[total].values, table, areas, plan, total)
+            if total not in results:
+                results[total] = noisy_total(leaf.totals[total].values, table, areas, plan, total)
             gains += [{"table": table.name, "total": total, "level": lvl, "median_variance_gain": g}
                       for lvl, g in results[total].gain.items()]
     for alias, bands in BAND_SUMS.items():
@@ -146,6 +181,12 @@ def release_model(con: duckdb.DuckDBPyConnection, school_year: str, rho: Rho) ->
         model = gls_model(len(ids), design(table, areas, plan))
         for total in table.totals:
             models[total], parts[total] = model, (total,)
+    for whole, part_table in _related(TABLES).values():
+        whole_design, part_design = design(whole, areas, plan), design(part_table, areas, plan)
+        k = len(part_table.totals)
+        models[whole.totals[0]] = gls_model(len(ids), combined_design(whole_design, part_design, k))
+        for total in part_table.totals:
+            models[total] = part_model(whole_design, part_design, len(ids), k)
     for alias, bands in BAND_SUMS.items():
         parts[alias] = bands
     return ReleaseModel(areas, MeasureModel(models, parts))
@@ -156,6 +197,8 @@ def plan_table(con: duckdb.DuckDBPyConnection, school_year: str,
     """The budget plan before spending: ρ, noise scale and raw 95% half-width per table and
     level (reconciliation narrows the upper levels further)."""
     frame = predicted_half_widths(list(TABLES), list(LEVELS), rho)
+    members = {t.name: len(t.totals) for t in TABLES}
+    frame.insert(1, "totals", frame["total"].map(members))    # a joint table: one ρ for all
     return frame.rename(columns={"total": "table"})
 
 
@@ -163,13 +206,15 @@ def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_
                      rho: Rho = DEFAULT_BUDGET["standard"]) -> StoredRelease:
     """Publish (or return the already published) standard release of a school year."""
     spec = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
-            "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 1}
+            "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 2}
 
     def compute() -> Computed:
         release = compute_standard_release(con, school_year, rho)
         method = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
-                  "consistency": "generalised least squares over all levels (Woodbury), "
-                                 "then non-negative integers by controlled rounding",
+                  "consistency": "generalised least squares over all levels (Woodbury) and "
+                                 "across tables (absent minutes = the sum of the reasons, "
+                                 "enrolled = the sum of the bands), then non-negative integers "
+                                 "by controlled rounding",
                   "estimate": "the GLS (minimum-variance unbiased) estimate; integer_estimate: "
                               "whole pupils that add up across levels, top-down from the country",
                   "intervals": "95%: counts estimate ± 1.96 sd, cut at 0; rates and shares: "

@@ -32,6 +32,7 @@ from privacy.planner import LevelDemand, split_budget
 from privacy.statistics import count_intervals, rank_ranges, ratio_intervals
 
 from service.register.areas import AreaLevels
+from service.releases import relations
 from service.releases.covariance import MeasureModel
 
 #: The nested levels the whole-pupil view is rounded along, top-down (then the schools). Both
@@ -56,7 +57,8 @@ class TotalResult:
     variance: dict[str, np.ndarray]
     integer: dict[str, np.ndarray]     # the whole-pupil view (top-down controlled rounding)
     gain: dict[str, float] = field(default_factory=dict)
-    model: GlsModel | None = None      # the GLS covariance model (None for a sum of totals)
+    model: GlsModel | tuple | None = None   # the GLS covariance model (None for a sum of totals;
+    #                                         a combination for a total reconciled across tables)
     parts: tuple[str, ...] = ()        # the basic (noised) totals this result sums
 
 
@@ -103,15 +105,7 @@ def noisy_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
     """Noise every level of one total with OpenDP and reconcile. `leaf` is private. For a
     joint table, call once per member total with the table's plan: one pupil touches one
     cell of the whole table, so the table's ρ is spent once."""
-    measurements, plans = [], {}
-    p = plan_gaussian(total.bound, plan[(total.name, "school")])
-    plans["school"] = p
-    measurements.append(Measured(None, add_noise(leaf, p), p.variance()))
-    for name, level in areas.levels.items():
-        true = np.bincount(level.group_of_leaf, weights=leaf, minlength=level.n_groups).astype(np.int64)
-        p = plan_gaussian(total.bound, plan[(total.name, name)])
-        plans[name] = p
-        measurements.append(Measured(level, add_noise(true, p), p.variance()))
+    measurements, plans = measure_total(leaf, total, areas, plan)
     rec = reconcile(len(leaf), measurements, chain=ROUNDING_CHAIN)
     out = TotalResult(plans, {"school": rec.leaf_estimate}, {"school": rec.leaf_variance},
                       {"school": rec.leaf_integer.astype(np.int64)}, model=rec.model,
@@ -121,6 +115,70 @@ def noisy_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
         out.estimate[name], out.variance[name], out.integer[name] = res.estimate, res.variance, res.integer
         out.gain[name] = res.median_gain
     return out
+
+
+def measure_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
+                  plan: dict[tuple[str, str], Rho]) -> tuple[list[Measured], dict[str, NoisePlan]]:
+    """The noisy measurements of one total at the leaves and every level (OpenDP noise at the
+    table's planned scale), in the order of `design`, with their plans. `leaf` is private."""
+    measurements, plans = [], {}
+    p = plan_gaussian(total.bound, plan[(total.name, "school")])
+    plans["school"] = p
+    measurements.append(Measured(None, add_noise(leaf, p), p.variance()))
+    for name, level in areas.levels.items():
+        true = np.bincount(level.group_of_leaf, weights=leaf, minlength=level.n_groups).astype(np.int64)
+        p = plan_gaussian(total.bound, plan[(total.name, name)])
+        plans[name] = p
+        measurements.append(Measured(level, add_noise(true, p), p.variance()))
+    return measurements, plans
+
+
+def related_totals(leaves: dict[str, np.ndarray], whole: Table, parts: Table, areas: AreaLevels,
+                   plan: dict[tuple[str, str], Rho]) -> dict[str, TotalResult]:
+    """A whole total and the joint table of its parts (`service.releases.relations`): each
+    noised as planned, the whole estimated by GLS from its own measurements and the sums of
+    the parts', the parts adjusted to add up to it at every level. `leaves` are private."""
+    name = whole.totals[0]
+    n = len(leaves[name])
+    whole_m, whole_plans = measure_total(leaves[name], whole, areas, plan)
+    part_m = {t: measure_total(leaves[t], parts, areas, plan) for t in parts.totals}
+    rec_w = relations.reconcile_whole(n, whole_m, [m for m, _ in part_m.values()], ROUNDING_CHAIN)
+    own = [reconcile(n, m, chain=ROUNDING_CHAIN) for m, _ in part_m.values()]
+    shared = relations.share_disagreement(rec_w, own, areas.levels)
+    k = len(parts.totals)
+    raw_w = _by_level({m.level.name if m.level else None: m.variance for m in whole_m})
+    first = part_m[parts.totals[0]][0]
+    raw_p = _by_level({m.level.name if m.level else None: m.variance for m in first})
+    out = {name: _result(whole_plans, _by_level(_leaf_and_levels(rec_w, "leaf_estimate", "estimate")),
+                         _by_level(_leaf_and_levels(rec_w, "leaf_variance", "variance")),
+                         _by_level(_leaf_and_levels(rec_w, "leaf_integer", "integer")),
+                         rec_w.model, name, raw_w)}
+    model = ((1.0 / k**2, rec_w.model), ((k - 1) / k, own[0].model))
+    for (total, (_, plans)), part in zip(part_m.items(), shared):
+        out[total] = _result(plans, _by_level(part["estimate"]), _by_level(part["variance"]),
+                             _by_level(part["integer"]), model, total, raw_p)
+    return out
+
+
+def _by_level(values: dict) -> dict:
+    """Keys as the release names them: the leaves (None) are the 'school' level."""
+    return {("school" if key is None else key): value for key, value in values.items()}
+
+
+def _leaf_and_levels(rec, leaf_attr: str, level_attr: str) -> dict:
+    return {None: getattr(rec, leaf_attr), **{n: getattr(r, level_attr) for n, r in rec.levels.items()}}
+
+
+def _result(plans, estimate: dict, variance: dict, integer: dict, model, total: str,
+            raw: dict) -> TotalResult:
+    """A TotalResult from per-level arrays; the gain is the median of the raw measurement's
+    variance over the reconciled one."""
+    res = TotalResult(plans, estimate, variance, {k: np.asarray(v, dtype=np.int64) for k, v in integer.items()},
+                      model=model, parts=(total,))
+    for level, v in variance.items():
+        gain = raw[level] / v[v > 0]
+        res.gain[level] = float(np.median(gain)) if gain.size else 1.0
+    return res
 
 
 def design(total: Table, areas: AreaLevels, plan: dict[tuple[str, str], Rho]):
