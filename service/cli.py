@@ -121,6 +121,8 @@ def ingest(
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
     lake: LakeOption = None,
+    replace_with_empty: Annotated[bool, typer.Option(
+        "--replace-with-empty", help="let a batch without enrolment rows replace a stored one")] = False,
 ) -> None:
     """Validate, pseudonymise and store uploads (all-or-nothing per batch; also to the Parquet
     lake when one is set), then rebuild the derived tables on the engine. While the service
@@ -139,10 +141,16 @@ def ingest(
         _ingest_folder(con, settings, directory)
         years = {r[0] for r in con.execute("SELECT DISTINCT school_year FROM batch").fetchall()}
     elif school and files:
+        unreadable = [p for p in files if not p.is_file()]
+        if unreadable:
+            console.print(f"refused: {unreadable[0]} is not a readable file", markup=False,
+                          highlight=False)
+            raise typer.Exit(code=2)
         try:
-            report = ingest_files(con, settings, school, files_from_paths(files), school_year)
+            report = ingest_files(con, settings, school, files_from_paths(files), school_year,
+                                  replace_with_empty=replace_with_empty)
         except (IngestError, UnknownSchool) as exc:
-            console.print(f"[red]refused:[/red] {exc}")
+            console.print(f"refused: {exc}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(code=1)
         console.print(f"batch {report.batch_id} for {report.school_id} {report.school_year}: "
                       f"{report.status} ({report.enrolment_rows} enrolment rows, "
@@ -209,7 +217,7 @@ def _ingest_folder(con, settings, directory: Path):
     # counts of batches only: totals of rows across schools would be un-noised aggregates
     console.print(f"batches: {dict(report.statuses)}; refused: {len(report.refused)}")
     for school, problem in list(report.refused.items())[:5]:
-        console.print(f"[red]{school}[/red]: {problem}")
+        console.print(f"{school}: {problem}", markup=False, highlight=False, soft_wrap=True)
     return report
 
 

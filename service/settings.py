@@ -37,7 +37,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         64 * 1024 * 1024, description="largest accepted upload (bytes, all files together)"
     )
-    max_errors: int = Field(100, description="most validation errors listed per batch")
+    max_errors: int = Field(100, ge=1, description="most validation errors listed per batch")
+    max_upload_rows: int = Field(
+        500_000, ge=1, description="most data rows in one uploaded file (checked before decoding)"
+    )
+    max_decoded_bytes: int = Field(
+        128 * 1024 * 1024, ge=1024,
+        description="largest decoded (uncompressed) size of one uploaded Parquet file, from its footer",
+    )
     engine: Literal["duckdb", "spark"] = Field(
         "duckdb", description="engine for derive and the true aggregates of releases: duckdb "
         "(embedded, the database file) or spark (reads the uploads from the Parquet lake)"

@@ -1,7 +1,7 @@
 -- Every problem in uploaded absence tables, one row per (batch, row, field), at most $cap + 1
 -- per batch. Input views: upload_absence(batch_no, row_no, pupil_number, date, hours, reason)
 -- as text, upload_enrolment as in validate_enrolment.sql, and upload_batch(batch_no,
--- school_year, last_day, holiday_region, day_minutes). Never echo pupil_number values.
+-- school_year, last_day, holiday_region, day_minutes). Never echo a value of the file.
 WITH e AS (
     SELECT u.batch_no, u.pupil_number,
         try_strptime(u.enrolled_from, '%Y-%m-%d')::DATE AS d_from,
@@ -39,21 +39,28 @@ problems AS (
     FROM checked WHERE NOT number_ok
     UNION ALL
     SELECT batch_no, row_no, 'date',
-           'expected a school day (YYYY-MM-DD) of holiday region ' || holiday_region || ' in school year ' || school_year || ', got ''' || "date" || ''''
+           'expected a school day (YYYY-MM-DD) of holiday region ' || holiday_region || ' in school year ' || school_year
     FROM checked WHERE NOT school_day
     UNION ALL
     SELECT batch_no, row_no, 'hours',
-           'expected hours > 0 and at most ' || round(day_minutes / 60.0, 2) || ' (one school day), with at most two decimals, got ''' || hours || ''''
+           'expected hours > 0 and at most ' || round(day_minutes / 60.0, 2) || ' (one school day), with at most two decimals'
     FROM checked WHERE h IS NULL OR h <= 0 OR h * 60 > day_minutes
     UNION ALL
     SELECT batch_no, row_no, 'reason',
-           'expected one of sick, authorised, unauthorised, late, suspended, got ''' || reason || ''''
+           'expected one of sick, authorised, unauthorised, late, suspended'
     FROM checked WHERE NOT reason_ok
     UNION ALL
     SELECT c.batch_no, c.row_no, 'pupil_number',
            'no enrolment of this pupil at this school on that date in the enrolment file'
     FROM checked c ANTI JOIN enrolled USING (batch_no, row_no)
     WHERE c.d IS NOT NULL AND c.number_ok
+    UNION ALL
+    -- exact duplicates (same pupil, date, hours and reason) would be summed: refused
+    SELECT batch_no, row_no, 'row', 'an exact duplicate of row ' || first_row
+    FROM (SELECT batch_no, row_no, min(row_no) OVER (PARTITION BY batch_no, pupil_number, d, h, reason)
+                 AS first_row
+          FROM checked WHERE d IS NOT NULL AND h IS NOT NULL)
+    WHERE row_no > first_row
     UNION ALL
     SELECT batch_no, row_no, 'hours',
            'the absences of this pupil on this date add up to more than one school day ('

@@ -2,14 +2,16 @@
 -- $cap + 1 per batch. Input views: upload_enrolment(batch_no, row_no, pupil_number,
 -- birth_year, grade, residence_municipality, enrolled_from, enrolled_to) all text but the
 -- numbers, and upload_batch(batch_no, school_year, first_day, last_day, sector, grade_max,
--- min_birth, max_birth). Never echo pupil_number values: they are identifiers.
+-- min_birth, max_birth). Never echo a value of the file: it may be an identifier
+-- in the wrong column (docs/upload-format.md).
 WITH t AS (
     SELECT u.*, b.school_year, b.first_day, b.last_day, b.sector, b.grade_max, b.min_birth, b.max_birth,
         try_strptime(u.enrolled_from, '%Y-%m-%d')::DATE AS d_from,
         CASE WHEN trim(u.enrolled_to) = '' THEN b.last_day
              ELSE try_strptime(u.enrolled_to, '%Y-%m-%d')::DATE END AS d_to,
-        TRY_CAST(u.birth_year AS INTEGER) AS by_int,
-        TRY_CAST(u.grade AS INTEGER) AS grade_int,
+        -- whole numbers only: DuckDB's cast would round '3.5' to 4
+        CASE WHEN regexp_full_match(u.birth_year, '[0-9]{4}') THEN u.birth_year::INTEGER END AS by_int,
+        CASE WHEN regexp_full_match(u.grade, '[0-9]{1,2}') THEN u.grade::INTEGER END AS grade_int,
         CASE WHEN regexp_full_match(u.pupil_number, '[0-9]{9}')
              THEN (9 * substr(u.pupil_number, 1, 1)::INT + 8 * substr(u.pupil_number, 2, 1)::INT
                  + 7 * substr(u.pupil_number, 3, 1)::INT + 6 * substr(u.pupil_number, 4, 1)::INT
@@ -26,26 +28,34 @@ problems AS (
     FROM t WHERE NOT number_ok
     UNION ALL
     SELECT batch_no, row_no, 'birth_year',
-           'expected a year from ' || min_birth || ' to ' || max_birth || ', got ''' || birth_year || ''''
+           'expected a year from ' || min_birth || ' to ' || max_birth
     FROM t WHERE by_int IS NULL OR by_int NOT BETWEEN min_birth AND max_birth
     UNION ALL
     SELECT batch_no, row_no, 'grade',
-           'expected a whole number from 1 to ' || grade_max || ' for a ' || sector || ' school, got ''' || grade || ''''
+           'expected a whole number from 1 to ' || grade_max || ' for a ' || sector || ' school'
     FROM t WHERE grade_int IS NULL OR grade_int NOT BETWEEN 1 AND grade_max
     UNION ALL
     SELECT batch_no, row_no, 'residence_municipality',
-           'expected a 2025 CBS municipality code such as GM0363, got ''' || residence_municipality || ''''
+           'expected a 2025 CBS municipality code such as GM0363'
     FROM t WHERE NOT residence_ok
     UNION ALL
     SELECT batch_no, row_no, 'enrolled_from',
-           'expected a date YYYY-MM-DD inside school year ' || school_year || ' (' || first_day || ' to ' || last_day || '), got ''' || enrolled_from || ''''
+           'expected a date YYYY-MM-DD inside school year ' || school_year || ' (' || first_day || ' to ' || last_day || ')'
     FROM t WHERE d_from IS NULL OR d_from NOT BETWEEN first_day AND last_day
     UNION ALL
     SELECT batch_no, row_no, 'enrolled_to',
-           'expected empty or a date YYYY-MM-DD inside school year ' || school_year || ', not before enrolled_from, got ''' || enrolled_to || ''''
+           'expected empty or a date YYYY-MM-DD inside school year ' || school_year || ', not before enrolled_from'
     FROM t
     WHERE d_to IS NULL OR d_to NOT BETWEEN first_day AND last_day
        OR (d_from IS NOT NULL AND d_to < d_from)
+    UNION ALL
+    -- exact duplicates (the same text in every field) name the first row with that content
+    SELECT batch_no, row_no, 'row', 'an exact duplicate of row ' || first_row
+    FROM (SELECT batch_no, row_no, min(row_no) OVER (
+              PARTITION BY batch_no, pupil_number, birth_year, grade, residence_municipality,
+                           enrolled_from, enrolled_to) AS first_row
+          FROM t)
+    WHERE row_no > first_row
     UNION ALL
     -- overlapping periods of one pupil at one school
     SELECT a.batch_no, a.row_no, 'enrolled_from',

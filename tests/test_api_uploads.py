@@ -115,3 +115,20 @@ def test_the_database_file_never_holds_the_raw_pupil_numbers(client, keys, setti
     client.app.state.con.execute("CHECKPOINT")
     raw = settings.db.read_bytes()
     assert not any(p.encode() in raw for p in PUPILS)
+
+
+def test_an_empty_batch_replaces_a_stored_one_only_when_the_form_says_so(client, keys):
+    from ingest_fixtures import ABSENCE_HEADER, ENROL_HEADER, csv
+    school = keys.header("school")
+    assert client.post("/v1/uploads", files=upload_files(), headers=school).status_code == 201
+    empty = [("files", ("enrolments.csv", csv([], ENROL_HEADER), "text/csv")),
+             ("files", ("absences.csv", csv([], ABSENCE_HEADER), "text/csv"))]
+    refused = client.post("/v1/uploads", files=empty, headers=school)
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["field"] == "file"
+    assert "replace_with_empty" in refused.json()["errors"][0]["message"]
+    assert batches(client) == 1
+    emptied = client.post("/v1/uploads", files=empty, headers=school,
+                          data={"replace_with_empty": "true"})
+    assert emptied.status_code == 201 and emptied.json()["status"] == "replaced"
+    assert (emptied.json()["enrolment_rows"], emptied.json()["absence_rows"]) == (0, 0)

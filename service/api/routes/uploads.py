@@ -51,12 +51,15 @@ def upload(
                                        max_length=16)] = None,
     school_year: Annotated[str | None, Form(pattern=r"^[0-9]{4}-[0-9]{4}$",
                                             description="default: from the dates")] = None,
+    replace_with_empty: Annotated[bool, Form(
+        description="let a batch without enrolment rows replace the stored one")] = False,
 ) -> BatchReportPublic:
     school_id = (school or caller.scope or "").strip().upper()
     if caller.role is not Role.admin:     # an admin uploads for the school it names (CLI)
         roles.require_school(caller, school_id)
     batch = [ingest.UploadFile(f.filename or "upload", f.file.read()) for f in files]
-    report = ingest.ingest_files(db, settings, school_id, batch, school_year)
+    report = ingest.ingest_files(db, settings, school_id, batch, school_year,
+                                 replace_with_empty=replace_with_empty)
     if report.status == "unchanged":
         response.status_code = status.HTTP_200_OK
         return BatchReportPublic(**asdict(report))
