@@ -5,7 +5,7 @@ raised above the file's rows, as before issue 14).
     nice -n 10 python bench/upload_memory.py
 
 Each run is a fresh process serving the real app through its HTTP interface (TestClient);
-the figure is its peak resident size (getrusage ru_maxrss), before and after the request.
+the figure is its peak resident size (VmHWM), before and after the request.
 The "off" run needs about 6 GB of memory.
 """
 
