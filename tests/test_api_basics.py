@@ -60,7 +60,9 @@ def test_every_error_is_a_problem_with_the_headers(client, method, path, status)
 
 def test_405_says_which_methods_are_allowed(client):
     response = client.put("/v1/health")
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS"
+    both = client.put("/v1/keys")  # GET and POST: every method of the path, not the first route's
+    assert both.status_code == 405 and both.headers["allow"] == "GET, HEAD, POST, OPTIONS"
 
 
 def test_401_asks_for_the_api_key_header(client):

@@ -1,49 +1,53 @@
-"""Property-based checks of the whole API against its own OpenAPI document (schemathesis),
-with a valid admin key and a valid school key: no 5xx, responses conform to the schema.
-Kept small (few examples per operation) so it stays fast."""
+"""The whole API against its own OpenAPI document with schemathesis 4, as a careless or hostile
+client would run it: `schemathesis run --checks all` (positive data acceptance, negative data
+rejection, allowed methods, auth, schema conformance ...) through its examples, coverage,
+fuzzing and stateful phases, on real uvicorn on a free loopback port, once with the admin key
+and once with a school key. Bounded (a few examples per operation, fixed seed) so it stays
+within about a minute per principal."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
 import pytest
-import schemathesis
-from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance,
-                                               response_schema_conformance,
-                                               status_code_conformance)
+import uvicorn
 
 from api_fixtures import keys, settings  # noqa: F401  (fixtures)
-from service.api.app import create_app
+from service.api.app import uvicorn_config
+from test_api_uvicorn import free_port
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CONFIG = Path(__file__).resolve().parent / "schemathesis.toml"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("principal", ["admin", "school"])
-def test_api_conforms_to_its_openapi_document(settings, keys, principal):
-    app = create_app(settings)
-    secret = getattr(keys, principal)
-    with TestClient(app):  # runs the lifespan: the app's database connection is open
-        schema = schemathesis.openapi.from_asgi("/v1/openapi.json", app)
-        failures, operations = [], 0
-        for result in schema.get_all_operations():
-            operation = result.ok()
-            operations += 1
-
-            @hypothesis_settings(max_examples=15, deadline=None, database=None,
-                                 suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy())
-            def check(case):
-                case.headers = {**(case.headers or {}), "X-API-Key": secret}
-                response = case.call()
-                if response.status_code >= 500:
-                    failures.append(f"{case.method} {case.path}: {response.status_code}")
-                # Not positive_data_acceptance: a schema-valid key spec can still name a
-                # school that is not in the register (400 by design).
-                case.validate_response(response, checks=CHECKS)
-
-            check()
-        assert operations >= 8
-        assert not failures, failures
+def test_schemathesis_all_checks_and_stateful_phase_pass(settings, keys, principal, tmp_path):
+    port = free_port()
+    server = uvicorn.Server(uvicorn_config(settings, "127.0.0.1", port))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        run = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run",
+             f"http://127.0.0.1:{port}/v1/openapi.json", "--checks", "all",
+             "--phases", "examples,coverage,fuzzing,stateful",
+             "-H", f"X-API-Key: {getattr(keys, principal)}", "--max-examples", "5",
+             "--seed", "14", "--generation-database", "none", "--no-color",
+             "--request-timeout", "30", "--max-failures", "20"],
+            capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    start = run.stdout.find("FAILURES")
+    summary = run.stdout[start:start + 6000] if start >= 0 else run.stdout[-3000:]
+    assert run.returncode == 0, summary
+    assert re.search(r"✅\s+Stateful", run.stdout), summary  # the stateful phase ran and passed

@@ -65,8 +65,11 @@ def test_a_bad_file_gives_400_with_every_row_error_and_stores_nothing(client, ke
     assert batches(client) == 0
 
 
-def test_missing_files_is_400(client, keys):
-    response = client.post("/v1/uploads", data={"school": SCHOOL_PO},
+def test_missing_files_is_400_and_a_form_that_cannot_hold_files_415(client, keys):
+    urlencoded = client.post("/v1/uploads", data={"school": SCHOOL_PO}, headers=keys.header("school"))
+    assert urlencoded.status_code == 415
+    assert urlencoded.headers["accept-post"] == "multipart/form-data"
+    response = client.post("/v1/uploads", files=[("school", (None, SCHOOL_PO))],
                            headers=keys.header("school"))
     assert response.status_code == 400
     assert response.json()["errors"] == [

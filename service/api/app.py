@@ -34,6 +34,8 @@ from service.api.middleware.body_limit import BodySizeLimit
 from service.api.deps import enforce_access
 from service.api.middleware.public_cache import PublicResponseCache
 from service.api.middleware.headers import SecurityHeaders
+from service.api.middleware.http_contract import HttpContract
+from service.api.middleware.route_table import RouteTable
 from service.api.middleware.query_shortcut import RepeatedQueryShortcut
 from service.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA, install_problem_handlers
 from service.jobs.writer import Writer
@@ -91,6 +93,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(RepeatedQueryShortcut, state=app.state)
     app.add_middleware(BodySizeLimit, limits={PREFIX + "/uploads": settings.max_upload_bytes})
+    app.add_middleware(HttpContract, table=RouteTable(lambda: app.openapi()),
+                       state=app.state)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(PublicResponseCache, max_bytes=settings.response_cache_bytes,
                        state=app.state)

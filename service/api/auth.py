@@ -108,6 +108,10 @@ class InvalidKeySpec(ValueError):
         super().__init__(f"{field}: {message}")
 
 
+class UnknownScope(InvalidKeySpec):
+    """The scope has the right form but names no school or area of the register."""
+
+
 class KeyNotFound(LookupError):
     def __init__(self, key_id: str) -> None:
         self.key_id = key_id
@@ -147,14 +151,17 @@ def validate_scope(con: duckdb.DuckDBPyConnection, role: Role, scope: str | None
         if not _SCHOOL_ID.match(scope):
             raise InvalidKeySpec("scope", "a school id is BRIN + vestiging, e.g. 12AB00")
         if con.execute("SELECT 1 FROM school WHERE school_id = ?", [scope]).fetchone() is None:
-            raise InvalidKeySpec("scope", f"school {scope} is not in the register")
+            raise UnknownScope("scope", f"school {scope} is not in the register")
         return scope
     if role is Role.region:
         level, sep, code = scope.partition(":")
-        if not sep or con.execute("SELECT 1 FROM area WHERE level = ? AND code = ?",
-                                  [level, code]).fetchone() is None:
+        if not sep:
             raise InvalidKeySpec("scope", "a region scope is level:code of a register area, "
                                           "e.g. municipality:GM0363")
+        if con.execute("SELECT 1 FROM area WHERE level = ? AND code = ?",
+                       [level, code]).fetchone() is None:
+            raise UnknownScope("scope", "a region scope is level:code of a register area, "
+                                        "e.g. municipality:GM0363")
         return f"{level}:{code}"
     if not _RESEARCHER_ID.match(scope):
         raise InvalidKeySpec("scope", "a researcher id is 1-64 letters, digits, '.', '_' or '-'")

@@ -44,6 +44,23 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_db)]
 
 
+async def check_access(state, settings: Settings, method: str, template: str,
+                       secret: str | None) -> auth.ApiKey | None:
+    """Authenticate (unless the route is public) and check the role matrix; the one check
+    behind `enforce_access` and the key-before-body middleware. Returns the key, or None on
+    a public route. Raises MissingKey/InvalidKey (401) or AccessDenied (403). A known key is
+    answered from memory; an unknown one is looked up in a worker thread."""
+    access = roles.access_for(method, template)
+    if access is not None and access.public:
+        return None
+    db_path = getattr(state, "db_path", None)
+    key = auth.known_key(settings, secret, db_path) if secret and db_path else None
+    if key is None:
+        key = await run_in_threadpool(_authenticate, state.con, settings, secret, db_path)
+    roles.check(access, key)
+    return key
+
+
 async def enforce_access(request: Request, settings: SettingsDep) -> auth.ApiKey | None:
     """Authenticate (unless the route is public) and check the role matrix.
 
@@ -52,17 +69,8 @@ async def enforce_access(request: Request, settings: SettingsDep) -> auth.ApiKey
     answered from memory on the event loop (service/api/read_cache.py); anything that needs
     DuckDB (an unknown key: one indexed lookup) runs in a worker thread, never on the loop."""
     route = request.scope.get("route")
-    access = roles.access_for(request.method, getattr(route, "path", ""))
-    if access is not None and access.public:
-        return None
-    secret = request.headers.get(auth.API_KEY_HEADER)
-    db_path = getattr(request.app.state, "db_path", None)
-    key = auth.known_key(settings, secret, db_path) if secret and db_path else None
-    if key is None:
-        key = await run_in_threadpool(_authenticate, request.app.state.con, settings, secret,
-                                      db_path)
-    roles.check(access, key)
-    return key
+    return await check_access(request.app.state, settings, request.method, getattr(route, "path", ""),
+                        request.headers.get(auth.API_KEY_HEADER))
 
 
 def _authenticate(con: duckdb.DuckDBPyConnection, settings: Settings, secret: str | None,

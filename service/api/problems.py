@@ -158,6 +158,9 @@ EXCEPTION_TABLE: dict[type[BaseException], Callable[[Any], Problem]] = {
     auth.AccessDenied: lambda exc: Forbidden(exc.reason),
     auth.InvalidKeySpec: lambda exc: InvalidInput(
         str(exc), errors=[{"in": "body", "field": exc.field, "message": exc.message}]),
+    auth.UnknownScope: lambda exc: NotFound(
+        "the scope names nothing in the register",
+        errors=[{"in": "body", "field": exc.field, "message": exc.message}]),
     auth.KeyNotFound: lambda exc: NotFound("no API key with this id"),
     ingest.IngestError: _ingest_error,
     ingest.UnknownSchool: _unknown_school,
@@ -168,8 +171,11 @@ EXCEPTION_TABLE: dict[type[BaseException], Callable[[Any], Problem]] = {
         f"the privacy budget ({exc.scope}) cannot pay for this request; nothing was spent",
         scope=exc.scope, requested_rho_micro=exc.requested_micro,
         remaining_rho_micro=exc.remaining_micro),
-    UnknownArea: lambda exc: InvalidInput("unknown area", errors=[{"in": "path", "field": "code",
+    UnknownArea: lambda exc: NotFound("no such area in the register", errors=[{"in": "path", "field": "code",
                                                                   "message": str(exc)}]),
+    # a derived table that does not exist yet: nothing has been ingested and derived
+    duckdb.CatalogException: lambda exc: Conflict(
+        "no derived data for this school year yet: ingest and derive first"),
     duckdb.Error: lambda exc: InternalError(),
 }
 """Exception class → problem. Looked up along the MRO, so subclasses inherit an entry."""

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from privacy.budget import Rho
 from service.api import PREFIX
 from service.api.auth import Role
+from service.api.params import DimensionName, MeasureName
 from service.api.problems import InvalidInput
 from service.api.read_cache import QUERY_ANSWER_PARTS, SCHOOL_YEARS
 
@@ -24,17 +25,26 @@ class Budget(BaseModel):
 
 class Accuracy(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    half_width: Annotated[float, Field(ge=1, le=1e12, description="95% half-width of each total, in its own unit (pupils or minutes)")]
+    half_width: Annotated[float, Field(ge=1, le=10_000, description=(
+        "95% half-width of each total, in its own unit (pupils or minutes); at most 10,000 "
+        "(finding the scale for a wider one takes OpenDP seconds to minutes: give a budget instead)"))]
 
 
 class QueryCreate(BaseModel):
-    """An ad-hoc query: public dimensions only; a budget or a target accuracy."""
+    """An ad-hoc query: public dimensions only; a budget or a target accuracy (exactly one,
+    which the document says with ``oneOf``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["budget"], "properties": {"budget": {"type": "object"},
+                                                "accuracy": {"type": "null"}}},
+        {"required": ["accuracy"], "properties": {"accuracy": {"type": "object"},
+                                                  "budget": {"type": "null"}}},
+    ]})
     dataset: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{4}$")] = "2025-2026"
-    measure: Annotated[str, Field(max_length=64)]
-    group_by: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=4)] = []
-    filters: dict[Annotated[str, Field(max_length=32)], list[Annotated[str, Field(max_length=32)]]] = {}
+    measure: MeasureName
+    group_by: Annotated[list[DimensionName], Field(max_length=4, json_schema_extra={"uniqueItems": True})] = []
+    filters: dict[DimensionName, Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,32}$")]],
+                                           Field(min_length=1, max_length=1000)]] = {}
     budget: Budget | None = None
     accuracy: Accuracy | None = None
     dry_run: bool = False

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from service.api import PREFIX
+from service.api.params import AREA_CODE_PATTERN, MUNICIPALITY_PATTERN, AreaLevel, SectorName
 from service.api.deps import DbDep
 from service.api.pagination import PageDep, PageOf, paginated
 
@@ -35,8 +36,9 @@ class SchoolPublic(BaseModel):
 
 @router.get("/areas", response_model=PageOf[AreaPublic], summary="Areas of the register")
 def list_areas(request: Request, response: Response, db: DbDep, page: PageDep,
-               level: Annotated[str | None, Query(description="only this level")] = None,
-               parent: Annotated[str | None, Query(description="only children of this code")] = None):
+               level: Annotated[AreaLevel | None, Query(description="only this level")] = None,
+               parent: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN,
+                                                   description="only children of this code")] = None):
     where = "($level IS NULL OR level = $level) AND ($parent IS NULL OR parent_code = $parent)"
     params = {"level": level, "parent": parent}
     total = db.execute(f"SELECT count(*) FROM area WHERE {where}", params).fetchone()[0]
@@ -50,8 +52,9 @@ def list_areas(request: Request, response: Response, db: DbDep, page: PageDep,
 
 @router.get("/schools", response_model=PageOf[SchoolPublic], summary="Schools of the register")
 def list_schools(request: Request, response: Response, db: DbDep, page: PageDep,
-                 municipality: Annotated[str | None, Query(description="municipality code")] = None,
-                 sector: Annotated[str | None, Query(description="PO, SBO, SO, VSO or VO")] = None):
+                 municipality: Annotated[str | None, Query(pattern=MUNICIPALITY_PATTERN,
+                                                           description="municipality code")] = None,
+                 sector: Annotated[SectorName | None, Query(description="PO, SBO, SO, VSO or VO")] = None):
     where = ("($municipality IS NULL OR municipality_code = $municipality) "
              "AND ($sector IS NULL OR sector = $sector)")
     params = {"municipality": municipality, "sector": sector}

@@ -11,17 +11,19 @@ from service.api import PREFIX
 from service.api.budget_views import budget_document
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep
-from service.api.problems import InvalidInput
+from service.api.params import SCHOOL_YEAR_PATTERN
+from service.api.problems import NotFound
 
 router = APIRouter(prefix=PREFIX, tags=["budget"])
 
 
 @router.get("/budget", summary="Privacy budget: global cap, pools, your allowance")
 def get_budget(db: DbDep, key: CurrentKey, request: Request,
-               dataset: Annotated[str, Query(description="school year, e.g. 2025-2026")] = "2025-2026"):
+               dataset: Annotated[str, Query(pattern=SCHOOL_YEAR_PATTERN,
+                                             description="school year, e.g. 2025-2026")] = "2025-2026"):
     known = db.execute("SELECT count(*) FROM school_year WHERE school_year = ?", [dataset]).fetchone()[0]
     if not known:
-        raise InvalidInput("unknown dataset", errors=[{"in": "query", "field": "dataset",
+        raise NotFound("no such school year", errors=[{"in": "query", "field": "dataset",
                                                        "message": f"no school year {dataset!r}"}])
     principal = key.scope if key.role is Role.researcher else None
     return budget_document(db, dataset, principal, request.app.state.db_path,

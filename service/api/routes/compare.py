@@ -17,17 +17,21 @@ from fastapi import APIRouter, Query, Request
 from service.compare import charts, comparison as compare
 from service.api import PREFIX
 from service.api.deps import DbDep
+from service.api.params import (AREA_LIST_PATTERN, SCHOOL_YEAR_PATTERN, CompareLevel, MeasureName,
+                                SectorOrAll)
 from service.api.problems import InvalidInput, NotFound
 
 router = APIRouter(prefix=PREFIX, tags=["compare"])
 
-MeasureQuery = Annotated[str, Query(description="measure name (GET /v1/catalog)")]
-LevelQuery = Annotated[str | None, Query(description="every area of this level: municipality, "
-                                         "province, rmc, swv, school")]
-AreasQuery = Annotated[str | None, Query(description="areas as level:code, comma-separated "
+MeasureQuery = Annotated[MeasureName, Query(description="measure name (GET /v1/catalog)")]
+LevelQuery = Annotated[CompareLevel | None, Query(description="every area of this level: municipality, "
+                                                  "province, rmc, swv, school")]
+AreasQuery = Annotated[str | None, Query(pattern=AREA_LIST_PATTERN,
+                                         description="areas as level:code, comma-separated "
                                          f"(at most {compare.MAX_AREAS})")]
-SectorQuery = Annotated[str, Query(description="sector (PO, SBO, SO, VSO, VO) or all")]
-DatasetQuery = Annotated[str | None, Query(description="school year, e.g. 2025-2026; "
+SectorQuery = Annotated[SectorOrAll, Query(description="sector (PO, SBO, SO, VSO, VO) or all")]
+DatasetQuery = Annotated[str | None, Query(pattern=SCHOOL_YEAR_PATTERN,
+                                           description="school year, e.g. 2025-2026; "
                                            "default: the latest standard release")]
 
 

@@ -4,24 +4,50 @@ revoke; and GET /v1/me, which tells any caller what its own key is."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request, Response, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.api import auth
 from service.api import PREFIX
+from service.api.params import (REGION_SCOPE_PATTERN, RESEARCHER_ID_PATTERN, SCHOOL_ID_PATTERN,
+                                KeyIdPath)
 from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.pagination import PageDep, PageOf, paginated
 
 router = APIRouter(prefix=PREFIX, tags=["keys"])
 
 
-class KeyCreate(BaseModel):
-    role: auth.Role
-    scope: str | None = Field(None, description="school id, researcher id or level:code",
-                              max_length=100)
+class _KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     label: str = Field("", max_length=200, description="who holds the key")
+
+
+class SchoolKeyCreate(_KeyCreate):
+    role: Literal["school"]
+    scope: str = Field(pattern=SCHOOL_ID_PATTERN, description="school id, e.g. 12AB00")
+
+
+class RegionKeyCreate(_KeyCreate):
+    role: Literal["region"]
+    scope: str = Field(pattern=REGION_SCOPE_PATTERN, description="level:code, e.g. municipality:GM0363")
+
+
+class ResearcherKeyCreate(_KeyCreate):
+    role: Literal["researcher"]
+    scope: str = Field(pattern=RESEARCHER_ID_PATTERN, description="researcher id, e.g. r-1")
+
+
+class StaffKeyCreate(_KeyCreate):
+    role: Literal["policy", "admin"]
+    scope: None = Field(None, description="policy and admin keys take no scope")
+
+
+KeyCreate = Annotated[SchoolKeyCreate | RegionKeyCreate | ResearcherKeyCreate | StaffKeyCreate,
+                      Field(discriminator="role")]
+"""A key to create; the scope's form depends on the role. A scope of the right form that names
+no school or area of the register is 404."""
 
 
 class KeyPublic(BaseModel):
@@ -62,7 +88,7 @@ def list_all(request: Request, response: Response, db: DbDep, page: PageDep,
 
 @router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT,
                summary="Revoke an API key (admin)")
-def revoke(key_id: Annotated[str, Path(max_length=64)], db: DbDep, caller: CurrentKey,
+def revoke(key_id: KeyIdPath, db: DbDep, caller: CurrentKey,
            request: Request) -> Response:
     with request.app.state.write_lock:
         auth.revoke_key(db, key_id)

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from service.compare import charts
 from service.api import PREFIX
+from service.api.params import AREA_LIST_PATTERN, CompareLevel, MapLevelName
 from service.api.routes.compare import (AreasQuery, DatasetQuery, MeasureQuery, SectorQuery,
                                  run_comparison)
 from service.api.deps import DbDep
@@ -32,8 +33,8 @@ MEDIA_TYPES = {"html": "text/html; charset=utf-8", "js": "text/javascript; chars
                "txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 STATIC_CACHE = "public, max-age=3600"
 Lang = Annotated[Literal["nl", "en"], Query(description="language of the chart's texts")]
-MapLevel = Annotated[str, Query(description="municipality, province or rmc")]
-ChartLevel = Annotated[str, Query(description="municipality, province, rmc, swv or school")]
+MapLevel = Annotated[MapLevelName, Query(description="municipality, province or rmc")]
+ChartLevel = Annotated[CompareLevel, Query(description="municipality, province, rmc, swv or school")]
 
 
 @lru_cache(maxsize=1)
@@ -124,7 +125,7 @@ def map_chart(request: Request, db: DbDep, measure: MeasureQuery, level: MapLeve
 
 @router.get(PREFIX + "/charts/differences", summary="Vega-Lite spec: differences of chosen areas")
 def differences_chart(request: Request, db: DbDep, measure: MeasureQuery, areas: Annotated[
-        str, Query(description="two or more areas as level:code, comma-separated")],
+        str, Query(pattern=AREA_LIST_PATTERN, description="two or more areas as level:code, comma-separated")],
         sector: SectorQuery = "all", dataset: DatasetQuery = None, lang: Lang = "nl") -> dict:
     """Each pair's difference with its 95% interval and the zero line."""
     comparison = run_comparison(request, db, measure, areas, None, sector, dataset)

@@ -21,7 +21,8 @@ from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.middleware.public_cache import public_cache_control
 from service.api.pagination import PageDep, PageOf, paginated
-from service.api.problems import InvalidInput, NotFound
+from service.api.params import AreaCodePath, RegionLevel, ReleaseIdPath, ReleaseKind
+from service.api.problems import NotFound
 from service.releases.subsets import FileCache, UnknownArea, area_files, area_members, release_files
 from service.api.auth import AccessDenied
 from service.releases.signing import private_key, public_pem
@@ -87,21 +88,21 @@ FormatQuery = Annotated[Format | None, Query(alias="format", description="json, 
 
 @router.get("/releases", response_model=PageOf[ReleaseSummary], summary="Published releases")
 def list_releases(request: Request, response: Response, db: DbDep, page: PageDep,
-                  kind: Annotated[str | None, Query(description="standard, query or week")] = None):
+                  kind: Annotated[ReleaseKind | None, Query(description="standard, query or week")] = None):
     items = releases.list_releases(db, kind)
     return paginated(response, request, page, items[page.offset:page.offset + page.limit], len(items))
 
 
 @router.get("/releases/{release_id}", summary="One release, in the format asked",
             response_class=Response, responses={200: {"content": {m: {} for m in MEDIA.values()}}})
-def get_release(release_id: str, request: Request, db: DbDep, fmt: FormatQuery = None):
+def get_release(release_id: ReleaseIdPath, request: Request, db: DbDep, fmt: FormatQuery = None):
     files = _cache(request).get(("release", release_id), lambda: release_files(_record(db, release_id)))
     return _send(files, _format(request, fmt), release_id)
 
 
 @router.get("/releases/{release_id}/datapackage", summary="Frictionless datapackage.json",
             response_class=Response, responses={200: {"content": {"application/json": {}}}})
-def get_datapackage(release_id: str, request: Request, db: DbDep):
+def get_datapackage(release_id: ReleaseIdPath, request: Request, db: DbDep):
     files = _cache(request).get(("release", release_id), lambda: release_files(_record(db, release_id)))
     return Response(files.files["datapackage.json"], media_type="application/json", headers=IMMUTABLE)
 
@@ -109,7 +110,7 @@ def get_datapackage(release_id: str, request: Request, db: DbDep):
 @router.get("/releases/{release_id}/signature",
             summary="Detached Ed25519 signature over the release's datapackage.json",
             response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
-def get_signature(release_id: str, request: Request, db: DbDep):
+def get_signature(release_id: ReleaseIdPath, request: Request, db: DbDep):
     files = _cache(request).get(("release", release_id), lambda: release_files(_record(db, release_id)))
     return Response(files.signature, media_type="application/octet-stream",
                     headers={**IMMUTABLE, "Content-Disposition": f'attachment; filename="{release_id}.datapackage.json.sig"'})
@@ -118,13 +119,13 @@ def get_signature(release_id: str, request: Request, db: DbDep):
 @router.get("/releases/{release_id}/areas/{level}/{code}",
             summary="One area's part of a release: zip with files, datapackage.json and signature",
             response_class=Response, responses={200: {"content": {m: {} for m in MEDIA.values()}}})
-def get_area_release(release_id: str, level: str, code: str, request: Request, db: DbDep,
+def get_area_release(release_id: ReleaseIdPath, level: RegionLevel, code: AreaCodePath, request: Request, db: DbDep,
                      settings: SettingsDep, fmt: FormatQuery = None):
     try:
         files = _cache(request).get(("area", release_id, level, code),
                                     lambda: area_files(db, settings, _record(db, release_id), level, code))
     except UnknownArea as exc:
-        raise InvalidInput("unknown area", errors=[{"in": "path", "field": "code",
+        raise NotFound("no such area in the register", errors=[{"in": "path", "field": "code",
                                                     "message": str(exc)}]) from exc
     return _send(files, fmt or "zip", f"{release_id}-{level}-{code}")
 
@@ -132,14 +133,14 @@ def get_area_release(release_id: str, level: str, code: str, request: Request, d
 @router.get("/regions/{level}/{code}/archive",
             summary="Everything published for one area, in one zip (region keys: own area)",
             response_class=Response, responses={200: {"content": {"application/zip": {}}}})
-def region_archive(level: str, code: str, request: Request, db: DbDep, settings: SettingsDep,
+def region_archive(level: RegionLevel, code: AreaCodePath, request: Request, db: DbDep, settings: SettingsDep,
                    key: CurrentKey):
     if key.role is Role.region and key.scope != f"{level}:{code}":
         raise AccessDenied("a region key may only download its own area")
     try:
         area_members(db, level, code)
     except UnknownArea as exc:
-        raise InvalidInput("unknown area", errors=[{"in": "path", "field": "code",
+        raise NotFound("no such area in the register", errors=[{"in": "path", "field": "code",
                                                     "message": str(exc)}]) from exc
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -150,7 +151,7 @@ def region_archive(level: str, code: str, request: Request, db: DbDep, settings:
                     ("area", release_id, level, code),
                     lambda: area_files(db, settings, _record(db, release_id), level, code))
             except UnknownArea as exc:
-                raise InvalidInput("unknown area", errors=[{"in": "path", "field": "code",
+                raise NotFound("no such area in the register", errors=[{"in": "path", "field": "code",
                                                             "message": str(exc)}]) from exc
             for name, data in files.files.items():
                 zf.writestr(f"{release_id}/{name}", data)

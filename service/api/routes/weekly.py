@@ -15,11 +15,13 @@ from pydantic import BaseModel, Field
 from privacy.ledger import BudgetExhausted
 from service.weekly import series as weekly, warnings as weekly_warning
 from service.api import PREFIX
+from service.api.params import (AreaCodeQuery, SchoolYearPath, SectorOrAll, WeeklyLevel,
+                                WeeklyMeasureName)
 from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.problems import Conflict, InvalidInput, NotFound
 
 router = APIRouter(prefix=PREFIX, tags=["weekly"])
-YearPath = Annotated[str, Path(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
+YearPath = SchoolYearPath
 
 
 class WeekReleasePublic(BaseModel):
@@ -69,11 +71,16 @@ class WarningPublic(BaseModel):
 async def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le=128)],
                        settings: SettingsDep, key: CurrentKey, request: Request):
     """Runs on the writer thread (the same one as scheduled weeks: one week never twice)."""
+    known = await asyncio.wrap_future(request.app.state.writer.call(
+        lambda cur: cur.execute("SELECT 1 FROM school_year WHERE school_year = ?",
+                                [school_year]).fetchone()))
+    if known is None:
+        raise NotFound("no such school year in the register")
     try:
         stored = await asyncio.wrap_future(request.app.state.writer.call(
             lambda cur: weekly.release_week(cur, settings, school_year, week)))
     except weekly.WeekOutOfRange as exc:
-        raise InvalidInput(str(exc)) from exc
+        raise NotFound(str(exc)) from exc
     except weekly.NoWeeklyData as exc:
         raise Conflict(str(exc)) from exc
     except weekly.WeekOutOfOrder as exc:
@@ -87,10 +94,10 @@ async def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le
 @router.get("/weekly/{school_year}/series", response_model=SeriesPublic,
             summary="One measure of one area over the released weeks, with 95% intervals")
 def get_series(school_year: YearPath, db: DbDep,
-               measure: Annotated[str, Query(description="e.g. attendance_rate_4wk")],
-               level: Annotated[str, Query(description="country, province, rmc, swv, municipality")],
-               area: Annotated[str, Query(description="area code, e.g. GM0363")],
-               sector: Annotated[str, Query(description="'all' or PO, SBO, SO, VSO, VO (country only)")] = "all"):
+               measure: Annotated[WeeklyMeasureName, Query(description="e.g. attendance_rate_4wk")],
+               level: Annotated[WeeklyLevel, Query(description="country, province, rmc, swv, municipality")],
+               area: AreaCodeQuery,
+               sector: Annotated[SectorOrAll, Query(description="'all' or PO, SBO, SO, VSO, VO (country only)")] = "all"):
     if measure not in {m[0] for m in weekly.MEASURES}:
         raise InvalidInput(f"unknown weekly measure {measure!r}",
                            errors=[{"in": "query", "field": "measure", "message": "unknown measure"}])

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from service.weekly import series as weekly
 from service.api import PREFIX
 from service.api.deps import DbDep
+from service.api.params import AreaCodeQuery, SchoolYearPath, WeeklyLevel, WeeklyMeasureName
 from service.api.problems import InvalidInput, NotFound
 from service.weekly.chart import series_chart
 
@@ -17,10 +18,10 @@ router = APIRouter(prefix=PREFIX, tags=["weekly"])
 
 
 @router.get("/weekly/{school_year}/chart", summary="Vega-Lite spec of one area's weekly series")
-def weekly_chart(school_year: Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{4}$")], db: DbDep,
-                 measure: Annotated[str, Query(description="e.g. attendance_rate_4wk")],
-                 level: Annotated[Literal["country", "province", "rmc", "swv", "municipality"], Query()],
-                 area: Annotated[str, Query(max_length=16, description="area code, e.g. GM0363")],
+def weekly_chart(school_year: SchoolYearPath, db: DbDep,
+                 measure: Annotated[WeeklyMeasureName, Query(description="e.g. attendance_rate_4wk")],
+                 level: Annotated[WeeklyLevel, Query()],
+                 area: AreaCodeQuery,
                  lang: Annotated[Literal["nl", "en"], Query()] = "nl") -> dict:
     units = {m[0]: m[1] for m in weekly.MEASURES}
     if measure not in units:
