@@ -37,4 +37,5 @@ def test_dry_run_then_query_returns_a_frame_with_intervals(aw):
 def test_problems_are_raised_with_their_fields(aw):
     with pytest.raises(ServiceError) as info:
         aw.dry_run("enrolled", group_by=["pupil_key"], rho="0.01")
-    assert info.value.status == 400 and info.value.errors[0]["field"] == "group_by"
+    # refused by the enum of public dimensions in the document: the field names the item
+    assert info.value.status == 400 and info.value.errors[0]["field"] == "group_by.0"

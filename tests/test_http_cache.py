@@ -171,8 +171,8 @@ def test_errors_and_authenticated_answers_of_the_app_are_not_kept(synthetic_nl, 
     with TestClient(create_app(settings)) as client:
         cache = client.app.state.response_cache
         for _ in range(2):
-            assert client.get(f"/v1/releases/{release_id}/areas/municipality/GM9999").status_code == 400
-            assert client.get("/v1/releases/no-such-release").status_code == 404
+            assert client.get(f"/v1/releases/{release_id}/areas/municipality/GM9999").status_code == 404
+            assert client.get("/v1/releases/R0000000000AB").status_code == 404
             assert client.get("/v1/health").status_code == 200
         assert cache.stats.hits == 0 and cache.stats.stored == 0
         authed = client.get("/v1/catalog", headers={"X-API-Key": settings.admin_key})

@@ -31,7 +31,8 @@ def world(tmp_path_factory):
     and a running app (HTTP) next to a second copy of the database (CLI)."""
     root = tmp_path_factory.mktemp("corpus")
     write_synthetic(root / "uploads", pupils=1500, seed=3)
-    folders = sorted((root / "uploads").iterdir(), key=lambda f: (f / "absences.csv").stat().st_size)
+    folders = sorted((f for f in (root / "uploads").iterdir() if f.is_dir()),
+                     key=lambda f: (f / "absences.csv").stat().st_size)
     folder = next(f for f in folders if (f / "absences.csv").stat().st_size > 3000)
     base = Base(folder.name, (folder / "enrolments.csv").read_text().splitlines(),
                 (folder / "absences.csv").read_text().splitlines())
