@@ -420,19 +420,23 @@ def release(
 
 @app.command()
 def verify(
-    folder: Annotated[Path, typer.Argument(help="unpacked download: datapackage.json, datapackage.json.sig and the files")],
+    download: Annotated[Path, typer.Argument(help="the downloaded zip, or the folder it was unpacked into (a release or a region's archive)")],
     public_key: Annotated[Path, typer.Option(help="the service's public key (PEM, from GET /v1/signing-key)")],
 ) -> None:
-    """Verify a downloaded release offline: the signature over datapackage.json and the
-    sha256 of every file it lists."""
-    from service.releases.files import VerificationError, verify_directory
+    """Verify a downloaded release offline: the signature over datapackage.json, the size and
+    sha256 of every file it lists, and that nothing unlisted was added. Exit 1 with one line
+    naming the file and the reason if it does not verify."""
+    from service.releases.verification import VerificationError, verify_download
 
     try:
-        checked = verify_directory(folder, public_key.read_bytes())
-    except (VerificationError, OSError, ValueError) as exc:
-        console.print(f"[red]NOT verified:[/red] {exc}")
-        raise typer.Exit(code=1)
-    console.print(f"verified: {', '.join(checked)}")
+        checked = verify_download(download, public_key.read_bytes())
+    except (VerificationError, OSError) as exc:
+        console.print(f"NOT verified: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    packages = sum(name.rsplit("/", 1)[-1] == "datapackage.json" for name in checked)
+    console.print(f"verified: {', '.join(checked)}" if packages == 1 else
+                  f"verified: {packages} releases, {len(checked)} files", markup=False,
+                  highlight=False, soft_wrap=True)
 
 
 @app.command("release-week")

@@ -7,24 +7,29 @@ import csv
 import io
 import json
 
+from pathlib import Path
+
 import pyarrow.parquet as pq
+import frictionless
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.releases.files import (COLUMNS, VerificationError, build_files, canonical_bytes,
-                                   verify_files)
+from service.releases.files import (COLUMNS, FORMAT, VerificationError, build_files,
+                                   canonical_bytes, sha256, verify_files)
 from service.settings import Settings
 from service.releases.signing import SigningKeyMissing, private_key, public_pem, sign
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def payload() -> bytes:
+
+def payload(fmt: str = FORMAT) -> bytes:
     rows = [
         ["enrolled", "municipality", "GM0363", "Amsterdam", "all", 120.37, 112.33, 128.41, 4.1,
          120, 3, 1, 7, "pupils", "discrete_gaussian", 3.2, []],
         ["chronic_share", "school", "12AB00", 'School "De Regenboog", Noord', "all", 0.15, 0.0,
          0.4, 0.1, None, None, None, None, "share", "discrete_gaussian", 3.2, ["interval_includes_0"]],
     ]
-    return canonical_bytes({"format": "aanwezig-release/1", "release_id": "RABC", "kind": "standard",
+    return canonical_bytes({"format": fmt, "release_id": "RABC", "kind": "standard",
                             "dataset": "2025-2026", "created_at": "2026-01-01T00:00:00Z",
                             "service_version": "0.1.0", "spec": {"kind": "standard"},
                             "method": {"mechanism": "discrete_gaussian"},
@@ -84,13 +89,76 @@ def test_datapackage_lists_hashes_units_and_method():
     assert package["aanwezig"]["budget"] == {"rho": "3/5"}
 
 
-def test_datapackage_is_valid_frictionless(tmp_path):
-    frictionless = pytest.importorskip("frictionless")
+def test_every_resource_carries_its_table_schema():
     files = build_files(payload())
+    package = json.loads(files["datapackage.json"])
+    for res in package["resources"]:
+        assert res["profile"] == "tabular-data-resource", res["path"]
+        fields = res["schema"]["fields"]
+        assert [f["name"] for f in fields] == list(COLUMNS), res["path"]
+        flags = next(f for f in fields if f["name"] == "flags")
+        assert flags["type"] == ("array" if res["format"] == "json" else "string")
+    by_path = {r["path"]: r for r in package["resources"]}
+    assert by_path["release.json"]["dialect"] == {"header": False,
+                                                  "json": {"property": "rows", "keyed": False}}
+
+
+def many_rows(fmt: str = FORMAT, optional: bool = True) -> bytes:
+    """A release shaped like a real one: 300 rows, whole-pupil integers (as floats, as the
+    store writes them) on the first 200 and empty after, as in a standard release; or no
+    optional column filled at all, as in a query (Parquet then has null-typed columns)."""
+    rows = []
+    for i in range(300):
+        filled = optional and i < 200
+        rows.append(["enrolled" if i < 200 else "chronic_share", "school", f"{i:02d}AB00",
+                     f"School {i}", "all", 10.5 + i, 1.25, 20.75 + i, 4.1,
+                     float(10 + i) if filled else None, float(i + 1) if filled else None,
+                     float(i + 1) if filled else None, float(i + 3) if filled else None,
+                     "pupils", "discrete_gaussian", 3.2, ["interval_includes_0"] if i % 7 else []])
+    base = json.loads(payload(fmt))
+    base["rows"] = rows
+    return canonical_bytes(base)
+
+
+def frictionless_errors(folder, files: dict[str, bytes]) -> list:
+    folder.mkdir()
     for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
-    report = frictionless.validate(str(tmp_path / "datapackage.json"))
-    assert report.valid, report.flatten(["type", "note"])
+        (folder / name).write_bytes(data)
+    report = frictionless.validate(str(folder / "datapackage.json"))
+    return report.flatten(["type", "note"]) if not report.valid else []
+
+
+@pytest.mark.parametrize("optional", [True, False], ids=["standard", "query"])
+def test_datapackage_is_valid_frictionless(tmp_path, optional):
+    assert frictionless_errors(tmp_path / "a", build_files(payload())) == []
+    assert frictionless_errors(tmp_path / "b", build_files(many_rows(optional=optional))) == []
+
+
+def test_frictionless_finds_a_schema_that_does_not_match_the_parquet(tmp_path):
+    """The check can fail: the old package (no schema on the Parquet resource) gets type
+    errors from frictionless's guess, and so does a schema that says a text column is a
+    number."""
+    old = build_files(many_rows("aanwezig-release/1"))
+    assert any(kind == "type-error" for kind, _ in frictionless_errors(tmp_path / "old", old))
+    files = build_files(many_rows())
+    package = json.loads(files["datapackage.json"])
+    parquet = next(r for r in package["resources"] if r["format"] == "parquet")
+    next(f for f in parquet["schema"]["fields"] if f["name"] == "area_code")["type"] = "number"
+    files["datapackage.json"] = canonical_bytes(package)
+    assert any(kind == "type-error" for kind, _ in frictionless_errors(tmp_path / "bad", files))
+
+
+def test_a_release_stored_in_format_1_gets_the_datapackage_it_was_signed_over():
+    """Releases stored before every resource had its schema were signed over the old
+    datapackage.json; it is rebuilt byte for byte (tests/assets holds it as the old code
+    wrote it; only the Parquet hash depends on the installed pyarrow), so their stored
+    signatures still verify."""
+    files = build_files(payload("aanwezig-release/1"))
+    then = (ROOT / "tests" / "assets" / "datapackage-release-1.json").read_bytes()
+    then = then.replace(b"PARQUET_SHA256", sha256(files["release.parquet"]).encode())
+    assert files["datapackage.json"] == then
+    key = Ed25519PrivateKey.generate()
+    assert verify_files(files, sign(key, then), public_pem(key))
 
 
 def test_signature_verifies_and_any_flipped_byte_fails():

@@ -2,7 +2,7 @@
 catalogue (`catalogue`, measures and their bound specs), the true aggregates over public keys
 (`aggregate`, SQL from `sql/`), the standard release and its tables (`standard`,
 `standard_tables`), ad-hoc queries (`queries`), the release store and ledger storage (`store`,
-`ledger_store`), downloadable files, subsets per area and signatures (`files`, `subsets`,
-`signing`). Noise comes only from `privacy/`. May import `service.ingest`, `service.register`,
+`ledger_store`), downloadable files, subsets per area, signatures and offline verification of a download
+(`files`, `subsets`, `signing`, `verification`). Noise comes only from `privacy/`. May import `service.ingest`, `service.register`,
 `service.settings`, `service.db`, `privacy` and `sql`; never the HTTP layer: a storage write
 announces itself by bumping a counter in `service.db`."""

@@ -3,11 +3,20 @@ datapackage.json and its detached Ed25519 signature; and offline verification.
 
 The payload (``release.json``) is the canonical serialisation of a release: sorted keys, no
 whitespace, UTF-8, floats rounded to fixed decimals before serialising. CSV and Parquet are
-built from it deterministically. ``datapackage.json`` lists every resource with its sha256,
-bytes, Table Schema (fields, units, missing values), the budget and the method; the
-signature is over the exact bytes of ``datapackage.json``. Verifying a download therefore
-means: check the signature of datapackage.json with the published key, then the sha256 of each
-file against it (``aanwezig verify`` does both; docs/releases.md has an openssl one-liner).
+built from it deterministically. ``datapackage.json`` lists every resource with its sha256
+and Table Schema (fields, units, missing values; the JSON resource is read as a table
+from its ``rows``), the budget and the method; the signature is over the exact bytes of
+``datapackage.json``. Verifying a download (``service.releases.verification``, ``aanwezig
+verify``) therefore means: check the signature of datapackage.json with the published key,
+then the sha256 of each file against it (docs/releases.md has an openssl one-liner).
+
+The payload names its ``format``, and the files are built the way that format says, so a
+stored release's files come out byte for byte as they were signed:
+
+* ``aanwezig-release/2``: every resource is a tabular resource with its Table Schema (no
+  ``bytes``: frictionless cannot count them for JSON and Parquet and would report an error);
+* ``aanwezig-release/1`` (releases stored before): only the CSV carried a schema. Its
+  datapackage.json is rebuilt exactly as then, or its stored signature would no longer verify.
 """
 
 from __future__ import annotations
@@ -25,7 +34,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from service.releases.signing import load_public_pem, verify
+# checking a download lives in its own module; these two stay importable from here
+from service.releases.verification import VerificationError, verify_files  # noqa: F401
+
+#: The payload format new releases are stored in (see the module docstring).
+FORMAT = "aanwezig-release/2"
+#: Formats whose datapackage.json gave a Table Schema to the CSV resource only.
+SCHEMA_ON_CSV_ONLY = frozenset({"aanwezig-release/1"})
 
 COLUMNS = ("measure", "level", "area_code", "area_name", "sector", "estimate", "lower", "upper",
            "sd", "integer_estimate", "rank", "rank_lower", "rank_upper", "unit", "noise", "scale",
@@ -93,12 +108,26 @@ def to_parquet(payload: dict) -> bytes:
     return buf.getvalue()
 
 
-def _schema(columns) -> dict:
+def _schema(columns, flags: str = "string") -> dict:
+    """Table Schema of the release's columns; `flags` is a JSON array in release.json and a
+    semicolon-separated string in CSV and Parquet."""
     fields = []
     for name in columns:
         kind, text = FIELD_DOCS.get(name, ("string", name))
-        fields.append({"name": name, "type": kind, "description": text})
+        fields.append({"name": name, "type": flags if name == "flags" else kind,
+                       "description": text})
     return {"fields": fields, "missingValues": [""], "primaryKey": ["measure", "level", "area_code", "sector"]}
+
+
+#: How each format is read as a table: CSV by its dialect; release.json's `rows` are arrays in
+#: the order of the schema's fields (no header row); Parquet by its own column names and types.
+TABULAR = {
+    "csv": {"encoding": "utf-8",
+            "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "header": True}},
+    "json": {"encoding": "utf-8",
+             "dialect": {"header": False, "json": {"property": "rows", "keyed": False}}},
+    "parquet": {},
+}
 
 
 def datapackage(payload: dict, resources: dict[str, bytes]) -> bytes:
@@ -107,15 +136,20 @@ def datapackage(payload: dict, resources: dict[str, bytes]) -> bytes:
                                    "service_version", "budget", "method", "spec") if k in payload}
     media = {"csv": "text/csv", "json": "application/json",
              "parquet": "application/vnd.apache.parquet"}
+    csv_only = payload.get("format") in SCHEMA_ON_CSV_ONLY
     res = []
     for path, data in sorted(resources.items()):
         fmt = path.rsplit(".", 1)[1]
         entry = {"name": "release-" + fmt, "path": path, "format": fmt, "mediatype": media[fmt],
                  "hash": "sha256:" + sha256(data)}
-        if fmt == "csv":
-            entry.update({"profile": "tabular-data-resource", "encoding": "utf-8",
-                          "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "header": True},
-                          "schema": _schema(payload["columns"])})
+        if csv_only:
+            if fmt == "csv":
+                entry.update({"profile": "tabular-data-resource", **TABULAR["csv"],
+                              "schema": _schema(payload["columns"])})
+        else:
+            entry.update({"profile": "tabular-data-resource", **TABULAR[fmt],
+                          "schema": _schema(payload["columns"],
+                                            flags="array" if fmt == "json" else "string")})
         res.append(entry)
     package = {
         "profile": "data-package",
@@ -163,33 +197,3 @@ def build_files(payload_bytes: bytes) -> dict[str, bytes]:
     resources = {"release.json": payload_bytes, "release.csv": to_csv(payload),
                  "release.parquet": to_parquet(payload)}
     return {**resources, "datapackage.json": datapackage(payload, resources)}
-
-
-class VerificationError(Exception):
-    """A downloaded release does not verify; says which file and why."""
-
-
-def verify_files(files: dict[str, bytes], signature: bytes, public_pem: str | bytes) -> list[str]:
-    """Check the signature over datapackage.json and every listed resource's sha256 and size.
-    Returns the verified file names; raises VerificationError naming the first failure."""
-    package_bytes = files.get("datapackage.json")
-    if package_bytes is None:
-        raise VerificationError("datapackage.json is missing")
-    if not verify(load_public_pem(public_pem), package_bytes, signature):
-        raise VerificationError("the signature over datapackage.json does not verify")
-    checked = ["datapackage.json"]
-    for res in json.loads(package_bytes)["resources"]:
-        data = files.get(res["path"])
-        if data is None:
-            raise VerificationError(f"{res['path']} is listed but missing")
-        if "sha256:" + sha256(data) != res["hash"]:
-            raise VerificationError(f"{res['path']} does not match its sha256 in datapackage.json")
-        checked.append(res["path"])
-    return checked
-
-
-def verify_directory(folder: Path, public_pem: str | bytes) -> list[str]:
-    """Verify an unpacked download (`datapackage.json`, `datapackage.json.sig`, resources)."""
-    folder = Path(folder)
-    files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.suffix != ".sig"}
-    return verify_files(files, (folder / "datapackage.json.sig").read_bytes(), public_pem)

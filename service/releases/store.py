@@ -27,7 +27,8 @@ from service import __version__
 from service.db import database_path
 from service.releases import identity
 from service.releases.ledger_store import DuckDBLedger, LifetimeCap, yearly_spent
-from service.releases.files import COLUMNS, OPTIONAL_COLUMNS, build_files, canonical_bytes, sha256
+from service.releases.files import (COLUMNS, FORMAT, OPTIONAL_COLUMNS, build_files, canonical_bytes,
+                                    sha256)
 from service.settings import Settings
 from service.releases.signing import private_key, sign
 
@@ -150,7 +151,7 @@ def make_payload(kind: str, dataset: str, spec: dict, computed: Computed, micro:
         cells = cells.assign(**{c: None for c in missing})
     rows = [[_plain(v) for v in row] for row in cells[list(COLUMNS)].itertuples(index=False)]
     payload = {
-        "format": "aanwezig-release/1", "release_id": release_id, "kind": kind,
+        "format": FORMAT, "release_id": release_id, "kind": kind,
         "dataset": dataset, "created_at": created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "service_version": __version__, "spec": spec, "method": computed.method,
         "budget": budget_view(micro), "columns": list(COLUMNS), "rows": rows,

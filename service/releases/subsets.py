@@ -3,7 +3,8 @@ as a signed file set of its own; and a cache of built file sets.
 
 Every cell of a release is already differentially private, so any subset of cells is too; the
 subset is signed with the service's key when it is built, and its datapackage.json names the
-release it was cut from.
+release it was cut from. A subset is always built in the current file format (every resource
+with its Table Schema), whatever format the release it was cut from was stored in.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import OrderedDict
 import duckdb
 
 from privacy.ledger import ReleaseRecord
-from service.releases.files import ReleaseFiles, build_files, canonical_bytes
+from service.releases.files import FORMAT, ReleaseFiles, build_files, canonical_bytes
 from service.settings import Settings
 from service.releases.signing import private_key, sign
 
@@ -62,6 +63,7 @@ def subset_payload(record: ReleaseRecord, members: set[tuple[str, str]], level: 
     payload["subset"] = {"of_release": record.release_id, "of_content_hash": record.content_hash,
                          "area": f"{level}:{code}"}
     payload["release_id"] = f"{record.release_id}-{level}-{code}"
+    payload["format"] = FORMAT     # signed now, so in the current format
     return canonical_bytes(payload)
 
 
