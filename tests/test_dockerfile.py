@@ -1,6 +1,7 @@
 """The container: hadolint passes (Docker's engine does not run here), the image is built
 the way the README says (install and serve commands), and it keeps to the rules: slim
-Python 3.11, non-root, /data volume, health check on /v1/health, no secrets baked in."""
+Python 3.11 pinned by digest, non-root, /data volume, health check on /v1/health, no secrets
+baked in. The lock it installs from: tests/test_dependency_lock.py."""
 
 from __future__ import annotations
 
@@ -50,13 +51,14 @@ def test_hadolint_passes():
 def test_install_and_serve_commands_match_the_readme():
     steps = instructions()
     runs = [args for word, args in steps if word == "RUN"]
-    install = [r for r in runs if r.startswith("pip install")]
-    assert install == ["pip install --no-cache-dir ."]
+    install = [r.split(" && ")[0].strip() for r in runs if r.startswith("pip install")]
+    assert install == ["pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock",
+                       "pip install --no-cache-dir --no-deps --no-build-isolation ."]
     cmd = json.loads(next(args for word, args in steps if word == "CMD"))
     serve = " ".join(cmd)
     assert serve == "aanwezig serve --host 0.0.0.0 --port 8000"
     readme = shell_lines(readme_container_section())
-    assert install[0] in readme
+    assert all(line in readme for line in install)
     assert serve in readme
     assert any(line.startswith("docker build") for line in readme)
     assert any(line.startswith("docker run") and "/data" in line for line in readme)
@@ -65,7 +67,9 @@ def test_install_and_serve_commands_match_the_readme():
 def test_image_rules():
     steps = instructions()
     words = [w for w, _ in steps]
-    assert re.fullmatch(r"python:3\.11-slim(-\w+)?", dict(steps)["FROM"])
+    assert re.fullmatch(r"python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}", dict(steps)["FROM"])
+    text = DOCKERFILE.read_text()
+    assert "docker buildx imagetools inspect python:3.11-slim-bookworm" in text  # how to move it
     user = [args for word, args in steps if word == "USER"]
     assert user and not user[-1].startswith(("root", "0"))
     assert words.index("USER") < words.index("CMD")
@@ -84,7 +88,7 @@ def test_dockerignore_keeps_local_databases_and_tests_out():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for pattern in ("*.duckdb", ".git", "tests"):
         assert pattern in ignored
-    for needed in ("service", "privacy", "sql", "pyproject.toml", "README.md"):
+    for needed in ("service", "privacy", "sql", "pyproject.toml", "README.md", "requirements.lock"):
         assert needed not in ignored
 
 
