@@ -8,6 +8,9 @@ validator refuses to build settings otherwise.
 from __future__ import annotations
 
 import base64
+import os
+import sys
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +19,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_HMAC_KEY = "dev-only-hmac-key-not-for-production"
 DEV_ADMIN_KEY = "dev-only-admin-key-not-for-production"
+#: The named steps of publishing a release where `AANWEZIG_TEST_PAUSE_AT` can hold a process
+#: (tests/test_crash_releases.py kills it there): inside the charge's transaction, the budget
+#: raised but the release not yet stored and nothing committed; the transaction committed,
+#: the job not yet marked done.
+PAUSE_STEPS = ("release.charged", "release.stored")
+#: How long a test pause holds the thread (a test kills the process long before).
+PAUSE_SECONDS = 600.0
 
 
 class Settings(BaseSettings):
@@ -80,12 +90,29 @@ class Settings(BaseSettings):
         None, description="publish weekly releases on the schedule; default: on in production, "
                           "off in dev and demo")
 
+    test_pause_at: Literal[PAUSE_STEPS] | None = Field(
+        None, description="tests only, refused outside dev mode: hold the thread that publishes "
+                          "a release at this named step (release.charged, release.stored) so a "
+                          "crash test can kill the process there")
+
     @property
     def weekly_schedule_on(self) -> bool:
         return self.mode == "production" if self.weekly_release_auto is None else self.weekly_release_auto
 
+    def pause_point(self, step: str) -> None:
+        """A named step of a release (`PAUSE_STEPS`). Does nothing unless `test_pause_at`
+        names this step (dev mode only); then says so on stderr and sleeps, so a crash test
+        can `kill -9` the process at a known point of the work."""
+        if self.test_pause_at is None or self.test_pause_at != step:
+            return
+        sys.stderr.write(f"aanwezig: test pause at {step} (process {os.getpid()})\n")
+        sys.stderr.flush()
+        time.sleep(PAUSE_SECONDS)
+
     @model_validator(mode="after")
     def _secrets(self) -> "Settings":
+        if self.test_pause_at is not None and self.mode != "dev":
+            raise ValueError("AANWEZIG_TEST_PAUSE_AT is for crash tests: only in dev mode")
         if self.mode in ("dev", "demo"):
             if not self.hmac_key:
                 self.hmac_key = DEV_HMAC_KEY

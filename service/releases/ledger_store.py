@@ -213,11 +213,14 @@ class DuckDBLedger:
         return StoredRelease(_record(row), newly_charged=False) if row else None
 
     def charge_and_store(self, charge: Charge, release: ReleaseRecord,
-                         lifetime: "LifetimeCap | None" = None) -> StoredRelease:
+                         lifetime: "LifetimeCap | None" = None,
+                         pause: Callable[[str], None] | None = None) -> StoredRelease:
         """Charge every scope with the fit condition in the UPDATE and store the release, in
         one transaction; a repeated request returns the stored release free of charge. With
         `lifetime`, the charge must also fit the cap across school years (checked in the same
-        transaction, under the same lock)."""
+        transaction, under the same lock). `pause` is the settings' test pause point
+        (`Settings.pause_point`), called with "release.charged" between the charge and the
+        release inside the transaction."""
         _check_matches(charge, release)
         now = datetime.now(UTC).replace(tzinfo=None)
 
@@ -238,6 +241,8 @@ class DuckDBLedger:
                         pool=charge.pool,
                         principal=charge.principal,
                     )
+            if pause is not None:
+                pause("release.charged")
             con.execute(
                 _INSERT_RELEASE,
                 [

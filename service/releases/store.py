@@ -218,7 +218,8 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
         content_hash=sha256(payload), signature=sign(private_key(settings), files["datapackage.json"]),
         created_at=created, service_version=__version__, micro=micro)
     stored = book.charge_and_store(Charge(dataset, pool, principal, micro, key), record,
-                                   lifetime=lifetime_cap(settings))
+                                   lifetime=lifetime_cap(settings), pause=settings.pause_point)
+    settings.pause_point("release.stored")
     _remember(db_path, key, stored.record)
     return stored
 
