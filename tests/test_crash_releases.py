@@ -55,12 +55,12 @@ class Server:
     def wait_pause(self, step: str, timeout: float = 90) -> None:
         """Until this process says it holds at `step` (its stderr, appended to the log)."""
         deadline = time.monotonic() + timeout
-        while f"test pause at {step} (process {self.proc.pid})" not in self._log():
-            assert self.proc.poll() is None, self._log()
-            assert time.monotonic() < deadline, f"never paused at {step}: {self._log()}"
+        while f"test pause at {step} (process {self.proc.pid})" not in self.log_text():
+            assert self.proc.poll() is None, self.log_text()
+            assert time.monotonic() < deadline, f"never paused at {step}: {self.log_text()}"
             time.sleep(0.05)
 
-    def _log(self) -> str:
+    def log_text(self) -> str:
         with self.log.open("rb") as f:
             f.seek(self.offset)
             return f.read().decode(errors="replace")

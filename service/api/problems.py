@@ -42,6 +42,7 @@ from privacy.ledger import BudgetExhausted
 from service.api import auth
 from service.ingest import batches as ingest
 from service.register.dimensions import CatalogueError
+from service.releases.store import NotDerived
 from service.releases.subsets import UnknownArea
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -171,6 +172,7 @@ EXCEPTION_TABLE: dict[type[BaseException], Callable[[Any], Problem]] = {
         f"the privacy budget ({exc.scope}) cannot pay for this request; nothing was spent",
         scope=exc.scope, requested_rho_micro=exc.requested_micro,
         remaining_rho_micro=exc.remaining_micro),
+    NotDerived: lambda exc: Conflict(str(exc)),
     UnknownArea: lambda exc: NotFound("no such area in the register", errors=[{"in": "path", "field": "code",
                                                                   "message": str(exc)}]),
     # a derived table that does not exist yet: nothing has been ingested and derived

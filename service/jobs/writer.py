@@ -29,6 +29,7 @@ from privacy.ledger import BudgetExhausted
 from service.ingest.derive import CalendarExceedsBound, CalendarExceedsMonths, rebuild
 from service.jobs import records, schedule
 from service.releases.standard import publish_standard
+from service.releases.store import NotDerived
 from service.settings import Settings
 from service.weekly import series as weekly
 
@@ -38,7 +39,8 @@ CHECK_SECONDS = 60.0
 log = logging.getLogger("aanwezig.writer")
 
 #: Errors whose message is safe to show (they name years, weeks, bounds; never pupil data).
-_SHOWN = (weekly.WeeklyError, BudgetExhausted, CalendarExceedsBound, CalendarExceedsMonths)
+_SHOWN = (weekly.WeeklyError, BudgetExhausted, CalendarExceedsBound, CalendarExceedsMonths,
+          NotDerived)
 
 
 class Writer:

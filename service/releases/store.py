@@ -167,6 +167,16 @@ def _plain(v):
     return list(v) if isinstance(v, tuple) else v
 
 
+class NotDerived(Exception):
+    """A release asked before the school year's per-pupil tables exist (the first derive
+    after the uploads is still queued or running). Nothing was charged or stored."""
+
+    def __init__(self, dataset: str) -> None:
+        self.dataset = dataset
+        super().__init__(f"school year {dataset} has not been derived yet: uploads are derived "
+                         "in the background (follow the upload's job); ask again when it is derived")
+
+
 def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, dataset: str,
             spec: dict, pool: str, principal: str | None, rho: Rho,
             compute: Callable[[], Computed], db_path: str | None = None,
@@ -181,14 +191,15 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
     `db.database_path` at start-up), which saves a query on a repeat.
 
     Raises privacy.ledger.BudgetExhausted (nothing stored, nothing returned) if the charge
-    does not fit the principal's allowance, the pool or the global cap.
+    does not fit the principal's allowance, the pool or the global cap, and `NotDerived`
+    (nothing charged) if the school year's per-pupil tables were never built.
     """
     db_path = db_path or database_path(con)
     known = stored_in_memory(db_path, kind, dataset, spec, versioned=versioned)
     if known is not None:                 # releases are immutable: a repeat needs no database
         return known
-    full_spec = _full_spec(kind, dataset, spec,
-                           identity.data_version(con, db_path, dataset) if versioned else None)
+    version = identity.data_version(con, db_path, dataset) if versioned else None
+    full_spec = _full_spec(kind, dataset, spec, version)
     key = request_hash(full_spec)
     ensure_budget(con, dataset)
     if principal:
@@ -205,9 +216,15 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
         # computing noise that could never be released.
         from privacy.ledger import BudgetExhausted
         scope = min(remaining, key=remaining.get)
-        raise BudgetExhausted(scope=scope, requested_micro=micro, remaining_micro=remaining[scope])
+        raise BudgetExhausted(scope=scope, requested_micro=micro, remaining_micro=remaining[scope],
+                              dataset=dataset, pool=pool, principal=principal)
     lifetime_cap(settings).check(con, Charge(dataset, pool, principal, micro, key))  # early too
-    computed = compute()
+    try:
+        computed = compute()
+    except duckdb.CatalogException as exc:
+        if version == identity.NEVER_DERIVED:   # no per-pupil tables yet: nothing to release
+            raise NotDerived(dataset) from exc
+        raise
     created = datetime.now(UTC).replace(microsecond=0)
     release_id = "R" + uuid.uuid4().hex[:12].upper()
     payload = make_payload(kind, dataset, full_spec, computed, micro, release_id, created)
