@@ -491,7 +491,7 @@ def evaluate(
     and attacked. The report uses true counts, so it runs only in demo or dev mode
     (AANWEZIG_MODE=demo|dev) AND on a school year whose active batches all came from a folder
     that `aanwezig synth` or `demo` wrote (the marker in the database), never on real data."""
-    import duckdb
+    from service.db import connect
 
     from service.evaluation.figures import write_report
     from service.evaluation.report import evaluate as run_evaluation
@@ -504,7 +504,7 @@ def evaluate(
     if not db.exists():
         console.print(f"[red]refused:[/red] no database at {db}")
         raise typer.Exit(code=1)
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True)
     if not synthetic_only(con, school_year):
         con.close()
         console.print(f"[red]refused:[/red] evaluate compares with the true counts; the batches of "

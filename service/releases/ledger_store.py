@@ -121,7 +121,7 @@ class DuckDBLedger:
         if callable(source):
             self._factory = source
         else:
-            self._root = duckdb.connect(str(source))
+            self._root = duckdb.connect(str(source), config=db.config())
             self._factory = self._root.cursor
         self._max_attempts = max_attempts
         with _locks_guard:
