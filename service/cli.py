@@ -384,7 +384,11 @@ def release(
 
     remote = None if dry_run else _remote(db, url)
     con = None if (dry_run or remote is not None) else _open(db)
-    plan = plan_table(con, school_year)     # from the bounds and the budget only
+    settings = None if con is None else _settings(db, engine=engine, spark_master=spark_master,
+                                                  lake=lake)
+    # from the bounds and the budget only: the year's standard pool, or (without the database)
+    # the pool a year opens with
+    plan = plan_table(con, school_year, settings=settings)
     table = Table(title=f"Standard release {school_year}: budget plan (95% half-widths before reconciliation)")
     for column in plan.columns:
         table.add_column(str(column))
@@ -409,7 +413,6 @@ def release(
             raise typer.Exit(code=1)
         console.print(f"release {job['release_id']} published by the service (job {job['job_id']})")
         return
-    settings = _settings(db, engine=engine, spark_master=spark_master, lake=lake)
     with console.status("computing, signing and storing the standard release"), \
             _engine(settings, con):
         stored = publish_standard(con, settings, school_year)

@@ -8,6 +8,7 @@ validator refuses to build settings otherwise.
 from __future__ import annotations
 
 import base64
+from decimal import Decimal
 import os
 import sys
 import time
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
         description="memory for public answers (releases, catalogue) kept by the in-process cache",
     )
 
+    yearly_rho: str = Field(
+        "1", pattern=r"^[0-9]+(\.[0-9]+)?$",
+        description="zCDP rho of a school year's global cap, fixed when the year's budget is "
+                    "opened (its first release): standard pool 60%, weekly 20%, researchers 20% "
+                    "(each researcher's allowance 5%); a service meant to run for years keeps "
+                    "yearly_rho x lifetime_years <= lifetime_rho (docs/privacy.md)")
     lifetime_rho: str = Field(
         "4", pattern=r"^[0-9]+(\.[0-9]+)?$",
         description="zCDP rho one pupil may lose over any window of lifetime_years consecutive "
@@ -136,6 +143,12 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self._engine_needs_lake()
+
+    @model_validator(mode="after")
+    def _yearly_budget(self) -> "Settings":
+        if not Decimal(self.yearly_rho) > 0:
+            raise ValueError("AANWEZIG_YEARLY_RHO must be a zCDP rho above 0")
+        return self
 
     def _engine_needs_lake(self) -> "Settings":
         if self.engine == "spark" and self.lake is None:

@@ -28,7 +28,7 @@ def kept_budget_document(db_path: str, dataset: str, principal: str | None) -> d
 
 
 def _budget_document(db, dataset: str, principal: str | None, settings=None) -> dict:
-    rows = releases.budget_rows(db, dataset, principal)     # reads only: a GET never writes
+    rows = releases.budget_rows(db, dataset, principal, settings)   # reads only: a GET never writes
     out: dict = {"dataset": dataset, "pools": {}, "unit": "zCDP rho; epsilon at the stated delta"}
     for scope, pool, who, cap, spent in rows:
         entry = {"cap": releases.budget_view(cap), "spent": releases.budget_view(spent),
@@ -40,5 +40,6 @@ def _budget_document(db, dataset: str, principal: str | None, settings=None) -> 
         else:
             out["allowance"] = {"principal": who, "pool": pool, **entry}
     if settings is not None:
-        out["lifetime"] = releases.lifetime_view(db, dataset, releases.lifetime_cap(settings))
+        out["lifetime"] = releases.lifetime_view(db, dataset, releases.lifetime_cap(settings),
+                                                 releases.budget_of(settings)["global"])
     return out

@@ -34,7 +34,7 @@ from privacy.consistency import Level, gls_model
 from privacy.ledger import StoredRelease
 from service.releases import aggregate
 from service.releases.catalogue import BANDS, JOINT_TABLES, MEASURES, REASONS, TOTALS
-from service.releases.store import DEFAULT_BUDGET, Computed, publish
+from service.releases.store import Computed, pool_cap, publish
 from service.settings import Settings
 from service.releases.covariance import MeasureModel
 from service.releases.relations import RELATIONS, combined_design, part_model
@@ -193,9 +193,11 @@ def release_model(con: duckdb.DuckDBPyConnection, school_year: str, rho: Rho) ->
 
 
 def plan_table(con: duckdb.DuckDBPyConnection, school_year: str,
-               rho: Rho = DEFAULT_BUDGET["standard"]) -> pd.DataFrame:
-    """The budget plan before spending: ρ, noise scale and raw 95% half-width per table and
-    level (reconciliation narrows the upper levels further)."""
+               rho: Rho | None = None, settings: Settings | None = None) -> pd.DataFrame:
+    """The budget plan before spending: ρ (the year's standard pool unless given), noise scale
+    and raw 95% half-width per table and level (reconciliation narrows the upper levels
+    further)."""
+    rho = rho if rho is not None else pool_cap(con, school_year, "standard", settings)
     frame = predicted_half_widths(list(TABLES), list(LEVELS), rho)
     members = {t.name: len(t.totals) for t in TABLES}
     frame.insert(1, "totals", frame["total"].map(members))    # a joint table: one ρ for all
@@ -203,8 +205,11 @@ def plan_table(con: duckdb.DuckDBPyConnection, school_year: str,
 
 
 def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_year: str,
-                     rho: Rho = DEFAULT_BUDGET["standard"]) -> StoredRelease:
-    """Publish (or return the already published) standard release of a school year."""
+                     rho: Rho | None = None) -> StoredRelease:
+    """Publish (or return the already published) standard release of a school year: it spends
+    the year's standard pool (`AANWEZIG_YEARLY_RHO` × 0.6 when the year was opened) unless
+    `rho` is given."""
+    rho = rho if rho is not None else pool_cap(con, school_year, "standard", settings)
     spec = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
             "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 2}
 

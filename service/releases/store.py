@@ -10,6 +10,8 @@ transaction commits; if the process dies after it, the charge stands (fail close
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import json
 import uuid
 from dataclasses import dataclass
@@ -32,11 +34,31 @@ from service.releases.files import (COLUMNS, FORMAT, OPTIONAL_COLUMNS, build_fil
 from service.settings import Settings
 from service.releases.signing import private_key, sign
 
-#: Default yearly budget per dataset (school year), in zCDP ρ — docs/releases.md explains the
-#: choice. ε at δ = DEFAULT_DELTA is shown next to every figure.
-DEFAULT_BUDGET = {"global": Rho.of("1"), "standard": Rho.of("0.6"), "weekly": Rho.of("0.2"),
-                  "researcher": Rho.of("0.2")}
-DEFAULT_RESEARCHER_ALLOWANCE = Rho.of("0.05")
+#: Shares of a school year's global cap (`AANWEZIG_YEARLY_RHO`): the pools and each
+#: researcher's allowance — docs/releases.md explains the choice.
+SHARES = {"global": Fraction(1), "standard": Fraction(3, 5), "weekly": Fraction(1, 5),
+          "researcher": Fraction(1, 5)}
+ALLOWANCE_SHARE = Fraction(1, 20)
+
+
+def yearly_budget(yearly: Rho) -> dict[str, Rho]:
+    """The caps of one school year whose global cap is `yearly`, with its researchers'
+    allowance under "allowance"."""
+    caps = {scope: yearly * share for scope, share in SHARES.items()}
+    caps["allowance"] = yearly * ALLOWANCE_SHARE
+    return caps
+
+
+def budget_of(settings: Settings | None) -> dict[str, Rho]:
+    """The caps a school year opens with under `settings` (the defaults without settings)."""
+    return yearly_budget(Rho.of(settings.yearly_rho)) if settings is not None else DEFAULT_BUDGET
+
+
+#: Default yearly budget per dataset (school year), in zCDP ρ: global 1, standard 0.6,
+#: weekly 0.2, researcher 0.2 (allowance 0.05). ε at δ = DEFAULT_DELTA is shown next to
+#: every figure.
+DEFAULT_BUDGET = yearly_budget(Rho.of("1"))
+DEFAULT_RESEARCHER_ALLOWANCE = DEFAULT_BUDGET["allowance"]
 
 
 def ledger(con: duckdb.DuckDBPyConnection) -> DuckDBLedger:
@@ -49,10 +71,12 @@ def lifetime_cap(settings: Settings) -> LifetimeCap:
     return LifetimeCap(Rho.of(settings.lifetime_rho).to_micro_floor(), settings.lifetime_years)
 
 
-def lifetime_view(con: duckdb.DuckDBPyConnection, dataset: str, cap: LifetimeCap) -> dict:
+def lifetime_view(con: duckdb.DuckDBPyConnection, dataset: str, cap: LifetimeCap,
+                  yearly: Rho | None = None) -> dict:
     """What one pupil can lose over the school years around `dataset` (reads only): ρ spent
     per school year, the worst window of `cap.years` years that holds this year, the cap and
-    what is left of it, with ε at δ for each."""
+    what is left of it, with ε at δ for each; with `yearly` (the global cap a school year
+    opens with) also how many school years the cap lasts if each spends that in full."""
     cur = con.cursor()
     try:
         spent = yearly_spent(cur)
@@ -67,35 +91,57 @@ def lifetime_view(con: duckdb.DuckDBPyConnection, dataset: str, cap: LifetimeCap
             "spent_worst_window": budget_view(worst),
             "remaining": budget_view(max(cap.cap_micro - worst, 0)),
             "by_school_year": {f"{y}-{y + 1}": budget_view(v) for y, v in sorted(spent.items()) if v},
+            **({"years_at_yearly_cap": min(cap.cap_micro // max(yearly.to_micro_ceil(), 1),
+                                           cap.years)} if yearly is not None else {}),
             "note": "one pupil is in at most window_years consecutive school years; the rho of "
                     "those years adds up (zCDP composition), so this is the most any pupil can "
                     "lose over a school career"}
 
 
-def ensure_budget(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
-    """Create the default caps of a dataset if it has none (never changes existing caps)."""
+def ensure_budget(con: duckdb.DuckDBPyConnection, dataset: str,
+                  settings: Settings | None = None) -> None:
+    """Create the caps of a dataset if it has none, from `AANWEZIG_YEARLY_RHO` (never changes
+    existing caps: a school year keeps the budget it was opened with)."""
     if _count(con, "SELECT count(*) FROM budget_cap WHERE dataset = ?", [dataset]):
         return
+    budget = budget_of(settings)
     book = ledger(con)
-    book.set_cap(dataset, "global", None, None, DEFAULT_BUDGET["global"].to_micro_floor())
+    book.set_cap(dataset, "global", None, None, budget["global"].to_micro_floor())
     for pool in ("standard", "weekly", "researcher"):
-        book.set_cap(dataset, "pool", pool, None, DEFAULT_BUDGET[pool].to_micro_floor())
+        book.set_cap(dataset, "pool", pool, None, budget[pool].to_micro_floor())
 
 
-def ensure_allowance(con: duckdb.DuckDBPyConnection, dataset: str, principal: str) -> None:
-    """Give a researcher the default allowance inside the researcher pool, once."""
-    ensure_budget(con, dataset)
+def ensure_allowance(con: duckdb.DuckDBPyConnection, dataset: str, principal: str,
+                     settings: Settings | None = None) -> None:
+    """Give a researcher the allowance inside the researcher pool, once."""
+    ensure_budget(con, dataset, settings)
     if not _count(con, "SELECT count(*) FROM budget_cap WHERE dataset = ? AND scope = 'principal' "
                        "AND principal = ?", [dataset, principal]):
         ledger(con).set_cap(dataset, "principal", "researcher", principal,
-                            DEFAULT_RESEARCHER_ALLOWANCE.to_micro_floor())
+                            budget_of(settings)["allowance"].to_micro_floor())
 
 
-def budget_rows(con: duckdb.DuckDBPyConnection, dataset: str,
-                principal: str | None) -> list[tuple[str, str, str, int, int]]:
+def pool_cap(con: duckdb.DuckDBPyConnection | None, dataset: str, pool: str,
+             settings: Settings | None = None) -> Rho:
+    """The cap of `pool` in `dataset`: the stored one, else the one its first charge creates
+    (also without a database)."""
+    if con is None:
+        return budget_of(settings)[pool]
+    cur = con.cursor()
+    try:
+        row = cur.execute("SELECT cap_micro FROM budget_cap WHERE dataset = ? AND scope = 'pool' "
+                          "AND pool = ?", [dataset, pool]).fetchone()
+    finally:
+        cur.close()
+    return Rho.from_micro(row[0]) if row else budget_of(settings)[pool]
+
+
+def budget_rows(con: duckdb.DuckDBPyConnection, dataset: str, principal: str | None,
+                settings: Settings | None = None) -> list[tuple[str, str, str, int, int]]:
     """(scope, pool, principal, cap_micro, spent_micro) of `dataset` as the caller sees it:
     the global cap, the pools and `principal`'s allowance. Reads only: a scope without a row
-    yet shows the default cap that the first charge will create (`ensure_budget`)."""
+    yet shows the cap that the first charge will create (`ensure_budget`)."""
+    budget = budget_of(settings)
     cur = con.cursor()
     try:
         rows = cur.execute("SELECT scope, pool, principal, cap_micro, spent_micro FROM budget_cap "
@@ -105,12 +151,12 @@ def budget_rows(con: duckdb.DuckDBPyConnection, dataset: str,
         cur.close()
     have = {(scope, pool) for scope, pool, *_ in rows}
     if not any(scope == "global" for scope, _ in have):
-        rows.append(("global", "", "", DEFAULT_BUDGET["global"].to_micro_floor(), 0))
-        rows += [("pool", pool, "", DEFAULT_BUDGET[pool].to_micro_floor(), 0)
+        rows.append(("global", "", "", budget["global"].to_micro_floor(), 0))
+        rows += [("pool", pool, "", budget[pool].to_micro_floor(), 0)
                  for pool in ("standard", "weekly", "researcher")]
     if principal and ("principal", "researcher") not in have:
         rows.append(("principal", "researcher", principal,
-                     DEFAULT_RESEARCHER_ALLOWANCE.to_micro_floor(), 0))
+                     budget["allowance"].to_micro_floor(), 0))
     return sorted(rows, key=lambda r: (r[0], r[1]))
 
 
@@ -201,9 +247,9 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
     version = identity.data_version(con, db_path, dataset) if versioned else None
     full_spec = _full_spec(kind, dataset, spec, version)
     key = request_hash(full_spec)
-    ensure_budget(con, dataset)
+    ensure_budget(con, dataset, settings)
     if principal:
-        ensure_allowance(con, dataset, principal)
+        ensure_allowance(con, dataset, principal, settings)
     book = ledger(con)
     found = book.find_release(key)
     if found is not None:

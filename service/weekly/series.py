@@ -131,14 +131,16 @@ def weekly_plans(weeks: int, rho_micro: int) -> dict[tuple[str, str], TreePlan]:
     return plans
 
 
-def plan_for(con: duckdb.DuckDBPyConnection, school_year: str) -> tuple[int, int]:
-    """(weeks, rho_micro) of the year's series, written once at the first use."""
+def plan_for(con: duckdb.DuckDBPyConnection, school_year: str,
+             settings: Settings | None = None) -> tuple[int, int]:
+    """(weeks, rho_micro) of the year's series, written once at the first use (the weekly
+    pool of the year's budget, opened from `settings` if it has none yet)."""
     con.execute(sql.load("weekly_plan"))
     row = con.execute("SELECT weeks, rho_micro FROM weekly_plan WHERE school_year = ?",
                       [school_year]).fetchone()
     if row:
         return int(row[0]), int(row[1])
-    ensure_budget(con, school_year)
+    ensure_budget(con, school_year, settings)
     weeks = con.execute("SELECT max(week_index) FROM calendar_day WHERE school_year = ?",
                         [school_year]).fetchone()[0] or DEFAULT_WEEKS
     cap = con.execute("SELECT cap_micro FROM budget_cap WHERE dataset = ? AND scope = 'pool' "
@@ -336,7 +338,7 @@ def _measure_rows(noisy, plans, tabs, ranges, alpha: float = 0.05) -> pd.DataFra
 def release_week(con: duckdb.DuckDBPyConnection, settings: Settings, school_year: str, week: int,
                  principal: str | None = None) -> StoredRelease:
     """Publish (or return, free) week `week` of `school_year`; charges its planned share."""
-    weeks, rho_micro = plan_for(con, school_year)
+    weeks, rho_micro = plan_for(con, school_year, settings)
     if isinstance(week, bool) or not isinstance(week, int) or not 1 <= week <= weeks:
         raise WeekOutOfRange(week, weeks)
     released = week_releases(con, school_year)
