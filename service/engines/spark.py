@@ -9,7 +9,8 @@ Where the tables come from:
 - the derived per-pupil tables from ``<lake>/derived/<table>/school_year=…/``.
 
 What the statements of derive mean here (the engine's only knowledge of them):
-- ``CREATE [OR REPLACE] TEMP TABLE t AS q``: a cached temporary view;
+- ``CREATE [OR REPLACE] TEMP TABLE t AS q``: the rows of q written as Parquet to the
+  transaction's staging folder, shown as a temporary view of those files;
 - ``CREATE TABLE IF NOT EXISTS t (columns)``: the schema of a derived table (empty until
   derived); ``CREATE MACRO``: kept and inlined into later statements;
 - ``CREATE OR REPLACE TABLE t AS q`` (a derived table): the rows of q for the derive's
@@ -45,8 +46,9 @@ UPLOAD_TABLES = ("enrolment", "absence")
 
 
 def session(master: str = "local[2]", driver_memory: str = "4g", shuffle_partitions: int = 8,
-            local_dir: str | None = None):
-    """A SparkSession for the engine (created once per process; later calls return it)."""
+            local_dir: str | None = None, conf: dict[str, str] | None = None):
+    """A SparkSession for the engine (created once per process; later calls return it);
+    `conf`: further Spark settings (e.g. the small-data settings of `SMALL_DATA`)."""
     from pyspark.sql import SparkSession
 
     builder = (SparkSession.builder.master(master).appName("aanwezig")
@@ -62,6 +64,8 @@ def session(master: str = "local[2]", driver_memory: str = "4g", shuffle_partiti
                .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000"))
     if local_dir:
         builder = builder.config("spark.local.dir", local_dir)
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -78,7 +82,6 @@ class SparkEngine:
         self.schemas: dict[str, str] = {}
         self._staged: dict[tuple[str, str], Path] = {}
         self._staging: Path | None = None
-        self._cached: set[str] = set()
         for statement in sql.statements("derive_tables"):
             self.execute(statement, {})
         self.refresh()
@@ -134,9 +137,7 @@ class SparkEngine:
             self.macros[macro.name] = macro
             return
         if isinstance(tree, exp.Drop):
-            name = tree.find(exp.Table).name
-            self._uncache(name)
-            self.spark.catalog.dropTempView(name)
+            self.spark.catalog.dropTempView(tree.find(exp.Table).name)
             return
         if isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "TABLE":
             name = tree.this.this.name if isinstance(tree.this, exp.Schema) else tree.this.name
@@ -159,15 +160,17 @@ class SparkEngine:
         self._show_derived(name)
 
     def _temporary(self, name: str, query: exp.Expression) -> None:
-        self._uncache(name)
-        self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {to_spark(query)}")
-        self.spark.sql(f"CACHE TABLE {name}")
-        self._cached.add(name)
-
-    def _uncache(self, name: str) -> None:
-        if name in self._cached:
-            self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
-            self._cached.discard(name)
+        """Materialise a temporary table as Parquet in the transaction's staging folder and
+        show it as a view of those files. Later statements then scan the table's rows rather
+        than the plan that made them: a cached view's plan (CACHE TABLE) is matched again only
+        when the plans compare equal, which failed for the tables built on the lake's uploads,
+        so every later statement re-planned and re-ran the whole chain of derive_prepare
+        (and its plans grew with every table)."""
+        if self._staging is None:
+            raise Untranslatable(f"temporary table {name} made outside a transaction")
+        folder = self._staging / "temporary" / name / uuid.uuid4().hex
+        self.spark.sql(to_spark(query)).write.parquet(str(folder))
+        self.spark.read.parquet(str(folder)).createOrReplaceTempView(name)
 
     def _derive(self, name: str, query: exp.Expression, params: dict) -> None:
         if name not in self.schemas:
