@@ -1,6 +1,9 @@
 -- Per-pupil preparation for one school year (temporary tables, dropped with the connection's
 -- transaction scope by service.ingest.derive). Only ACTIVE batches count. Every statement ends with
--- a semicolon at the end of a line; parameters: $school_year, $max_year_minutes.
+-- a semicolon at the end of a line; parameters: $school_year, $max_year_minutes, $every_pupil.
+-- Scope: with $every_pupil every pupil of the year; otherwise only the pupils of d_scope
+-- (sql/pending_scope.sql), from the batches of d_scope_batch, which hold all their data: the
+-- same statements, and so the same clamps, derive a few pupils or all of them.
 
 -- d_day: every date of the school year per holiday region, with the number of school days
 -- up to and including it (upto) and strictly before it (before). Days of an enrolment
@@ -45,11 +48,12 @@ FROM calendar_day c JOIN d_region r USING (holiday_region)
 JOIN school_year y ON y.school_year = c.school_year
 WHERE c.school_year = $school_year;
 
--- d_batch: the active batches of the year with their school's day minutes.
+-- d_batch: the active batches of the year (in scope) with their school's day minutes.
 CREATE OR REPLACE TEMP TABLE d_batch AS
 SELECT b.batch_id, sd.day_minutes
 FROM batch b JOIN school s ON s.school_id = b.school_id JOIN sector_day sd ON sd.sector = s.sector
-WHERE b.status = 'active' AND b.school_year = $school_year;
+WHERE b.status = 'active' AND b.school_year = $school_year
+  AND ($every_pupil OR b.batch_id IN (SELECT batch_id FROM d_scope_batch));
 
 -- d_enrol: active enrolment rows with their school days (0 rows dropped).
 CREATE OR REPLACE TEMP TABLE d_enrol AS
@@ -63,7 +67,8 @@ JOIN sector_day sd ON sd.sector = s.sector
 JOIN school_year y ON y.school_year = $school_year
 JOIN d_day f ON f.holiday_region = s.holiday_region AND f.day = greatest(e.enrolled_from, y.first_day)
 JOIN d_day t ON t.holiday_region = s.holiday_region AND t.day = least(e.enrolled_to, y.last_day)
-WHERE e.school_year = $school_year AND t.upto - f.before > 0;
+WHERE e.school_year = $school_year AND t.upto - f.before > 0
+  AND ($every_pupil OR e.pupil_key IN (SELECT pupil_key FROM d_scope));
 
 -- d_pupil: one row per pupil with at least one possible school day (pid: a dense integer id
 -- for fast grouping below, local to this rebuild): the main school (most

@@ -1,10 +1,13 @@
 -- pupil_month for one school year from the temporary tables of derive_prepare.sql and the
--- fresh pupil_year rows; replaces that year's rows and keeps the other years. One row per
+-- fresh pupil_year rows: deletes the rows of the pupils in scope (all of the year with
+-- $every_pupil, else those whose pupil_tag is one of d_scope's: see sql/pending_scope.sql)
+-- and inserts their new rows; other pupils and other years keep theirs. One row per
 -- pupil (of pupil_year) and calendar month in which the pupil's MAIN school's holiday region
 -- has a school day and the pupil has a possible school day; the school, grade band and
 -- residence of every month are those of pupil_year (one pupil, one place). The rows carry no
 -- pupil key (nothing reads one; writing 64-character keys for every pupil-month doubled the
--- time of this step). Parameters: $school_year, $max_month_minutes, $max_year_minutes.
+-- time of this step), only its first 16 characters (pupil_tag) for the incremental delete.
+-- Parameters: $school_year, $max_month_minutes, $max_year_minutes, $every_pupil.
 -- Clamps (bounds from service.ingest.bounds, declared in service.releases.catalogue):
 -- possible = Σ over enrolments of their school days in the month × day minutes, clamped to
 -- the main school's region's school days in the month × its day minutes and to
@@ -28,10 +31,14 @@ FROM calendar_day c JOIN school_year y USING (school_year)
 WHERE c.school_year = $school_year
 GROUP BY ALL;
 
-CREATE OR REPLACE TABLE pupil_month AS
+DELETE FROM pupil_month
+WHERE school_year = $school_year
+  AND ($every_pupil OR pupil_tag IN (SELECT pupil_tag(pupil_key) FROM d_scope));
+
+INSERT INTO pupil_month BY NAME
 WITH pupil AS (         -- the pupil's attributes of the year (pupil_year), by the integer pid
-    SELECT p.pid, p.holiday_region, p.day_minutes, py.school_id, py.grade_band,
-           py.residence_code
+    SELECT p.pid, pupil_tag(p.pupil_key) AS pupil_tag, p.holiday_region, p.day_minutes,
+           py.school_id, py.grade_band, py.residence_code
     FROM d_pupil p
     JOIN pupil_year py ON py.school_year = $school_year AND py.pupil_key = p.pupil_key
 ), enrol_month AS (     -- one row per enrolment and month it touches
@@ -53,7 +60,8 @@ WITH pupil AS (         -- the pupil's attributes of the year (pupil_year), by t
            sum(suspended) AS suspended
     FROM d_absday GROUP BY pid, month_index
 ), month_clamped AS (   -- possible: clamped to the main school's month and the declared bound
-    SELECT s.pid, s.month_index, p.school_id, p.grade_band, p.residence_code, m.month,
+    SELECT s.pid, s.month_index, p.pupil_tag, p.school_id, p.grade_band, p.residence_code,
+           m.month,
            least(s.minutes, m.days * p.day_minutes, $max_month_minutes) AS month_possible,
            coalesce(a.absent, 0) AS absent, coalesce(a.sick, 0) AS sick,
            coalesce(a.authorised, 0) AS authorised, coalesce(a.unauthorised, 0) AS unauthorised,
@@ -81,9 +89,7 @@ WITH pupil AS (         -- the pupil's attributes of the year (pupil_year), by t
                AS suspended_c
     FROM clamped
 )
-SELECT * FROM pupil_month WHERE school_year <> $school_year
-UNION ALL BY NAME
-SELECT $school_year AS school_year, month, school_id, grade_band, residence_code,
+SELECT $school_year AS school_year, pupil_tag, month, school_id, grade_band, residence_code,
        possible::INTEGER AS possible_minutes,
        absent_c::INTEGER AS absent_minutes,
        sick_c::INTEGER AS sick_minutes,

@@ -1,10 +1,15 @@
--- pupil_week for one school year from the temporary tables of derive_prepare.sql; replaces
--- that year's rows and keeps the other years. One row per pupil (of pupil_year) and school
+-- pupil_week for one school year from the temporary tables of derive_prepare.sql: deletes
+-- the rows of the pupils in scope (all of the year with $every_pupil, else those of d_scope)
+-- and inserts their new rows; other pupils and other years keep theirs. One row per pupil (of pupil_year) and school
 -- week with possible minutes > 0; the school of every week is the pupil's main school of the
 -- year. Weeks (and their ISO week) are those of the enrolment's school's holiday region.
 -- Clamps: possible <= $max_week_minutes, absent <= possible, unauthorised <= absent.
--- Parameters: $school_year, $max_week_minutes.
-CREATE OR REPLACE TABLE pupil_week AS
+-- Parameters: $school_year, $max_week_minutes, $every_pupil.
+DELETE FROM pupil_week
+WHERE school_year = $school_year
+  AND ($every_pupil OR pupil_key IN (SELECT pupil_key FROM d_scope));
+
+INSERT INTO pupil_week BY NAME
 WITH enrol AS (    -- 2.5 M rows: integer keys and the pupil's attributes, before the expansion
     SELECT p.pid, p.n_enrol, p.pupil_key, p.school_id, p.sector, e.holiday_region,
            e.day_minutes, e.from_idx, e.to_idx, cf.week_index AS first_week,
@@ -36,8 +41,6 @@ WITH enrol AS (    -- 2.5 M rows: integer keys and the pupil's attributes, befor
     FROM d_absday WHERE week_index IS NOT NULL
     GROUP BY pid, week_index
 )
-SELECT * FROM pupil_week WHERE school_year <> $school_year
-UNION ALL BY NAME
 SELECT $school_year AS school_year, pw.pupil_key, pw.week_index::INTEGER AS week_index,
        pw.iso_year::INTEGER AS iso_year, pw.iso_week::INTEGER AS iso_week, pw.school_id, pw.sector,
        least(pw.minutes, $max_week_minutes)::INTEGER AS possible_minutes,

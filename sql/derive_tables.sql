@@ -39,8 +39,11 @@ CREATE TABLE IF NOT EXISTS pupil_week (
 );
 -- One row per pupil and calendar month with a possible school day (no pupil key: see
 -- sql/derive_pupil_month.sql); school, grade band and residence are the pupil's of the year.
+-- pupil_tag: the first 16 characters of the pupil key (macro pupil_tag), so that an
+-- incremental derive can delete a pupil's months; pupils sharing a tag are derived together.
 CREATE TABLE IF NOT EXISTS pupil_month (
     school_year            VARCHAR,
+    pupil_tag              VARCHAR,
     month                  VARCHAR,     -- 'YYYY-MM', a month of the public calendar
     school_id              VARCHAR,
     grade_band             VARCHAR,
@@ -56,6 +59,8 @@ CREATE TABLE IF NOT EXISTS pupil_month (
     severe                 BOOLEAN,
     band                   TINYINT
 );
+-- The short pupil identity of pupil_month rows (see above): 64 bits of the HMAC key.
+CREATE OR REPLACE MACRO pupil_tag(pupil_key) AS left(pupil_key, 16);
 -- The absence thresholds of the catalogue (docs/catalogue.md), one definition for the yearly
 -- and the monthly tables: chronic >= 10 %, severe >= 50 %, bands 0-5, 5-10, 10-20, 20-50,
 -- >= 50 % of possible minutes (integer arithmetic, no rounding).
@@ -69,10 +74,12 @@ CREATE OR REPLACE MACRO absence_band(absent, possible) AS
           ELSE 4 END)::TINYINT;
 -- The data version of each school year's derived tables: the set of active batches derive
 -- read (their ids, hashed), written in the same transaction as the rows. Part of every
--- release's request identity (service/releases/identity.py).
+-- release's request identity (service/releases/identity.py). derive_code: a hash of the derive
+-- SQL and bounds that wrote the rows (service.ingest.derive.derive_code).
 CREATE TABLE IF NOT EXISTS derived_version (
     school_year   VARCHAR PRIMARY KEY,
     batches_hash  VARCHAR NOT NULL,
     batches       INTEGER NOT NULL,
-    derived_at    TIMESTAMP NOT NULL
+    derived_at    TIMESTAMP NOT NULL,
+    derive_code   VARCHAR
 );

@@ -98,6 +98,20 @@ CREATE TABLE IF NOT EXISTS synthetic_batch (
     batch_id  BIGINT PRIMARY KEY
 );
 
+-- What the next derive of a school year must redo (service.ingest.derive.rederive): batches
+-- stored since the derived tables were last written, and the pupils of batches replaced since
+-- then (their rows are gone from enrolment and absence, so their keys are kept here). Written
+-- in the upload's own transaction; the derive deletes the rows it has seen in the transaction
+-- that writes the derived rows, so an upload committed meanwhile stays pending.
+CREATE TABLE IF NOT EXISTS derive_pending_batch (
+    school_year  VARCHAR NOT NULL,
+    batch_id     BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS derive_pending_pupil (
+    school_year  VARCHAR NOT NULL,
+    pupil_key    VARCHAR NOT NULL
+);
+
 -- The once-a-year weekly stream (new_long_term, docs/weekly.md "Frozen weeks"): the school
 -- week in which each pupil was counted, fixed when that week was computed for release. A
 -- pupil listed here is never counted in another week, whatever later corrections do; one who

@@ -21,7 +21,7 @@ from test_spark_engine import ENGINE_FILES
 
 PARAMS = {"school_year": "2025-2026", "f0": ["PO", "VO"], "max_year_minutes": 72_000, "max_school_days": 200,
           "long_term_days": 20, "signal_minutes": 960, "signal_weeks": 4,
-          "max_week_minutes": 1_800, "max_month_minutes": 8_000}
+          "max_week_minutes": 1_800, "max_month_minutes": 8_000, "every_pupil": True}
 
 
 def _macros():

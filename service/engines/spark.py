@@ -13,10 +13,13 @@ What the statements of derive mean here (the engine's only knowledge of them):
   transaction's staging folder, shown as a temporary view of those files;
 - ``CREATE TABLE IF NOT EXISTS t (columns)``: the schema of a derived table (empty until
   derived); ``CREATE MACRO``: kept and inlined into later statements;
-- ``CREATE OR REPLACE TABLE t AS q`` (a derived table): the rows of q for the derive's
-  ``$school_year`` are written to a staging folder and shown to later statements in place of
-  that year; the transaction's end moves every staged year into the lake (a rename per
-  table and year), or deletes the staging folder if anything failed;
+- ``DELETE FROM t WHERE school_year = $school_year AND ($every_pupil OR ...)`` (a derived
+  table): the year is emptied for later statements; Spark derives every pupil of a year, so
+  ``$every_pupil`` must be true (the incremental derive runs on DuckDB only);
+- ``INSERT INTO t BY NAME q`` (a derived table, after that DELETE): the rows of q for the
+  derive's ``$school_year`` are written to a staging folder and shown to later statements in
+  place of that year; the transaction's end moves every staged year into the lake (a rename
+  per table and year), or deletes the staging folder if anything failed;
 - ``DROP TABLE IF EXISTS t``: drops the temporary view.
 Queries return their columns as numpy arrays, like DuckDB's.
 """
@@ -36,8 +39,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 import sql
-from service.engines.transpile import (Macro, Untranslatable, bind, macro_of, parse, to_spark,
-                                       union_by_name)
+from service.engines.transpile import Macro, Untranslatable, bind, macro_of, parse, to_spark
 
 #: Public register tables the SQL of sql/ joins; copied from DuckDB into the session.
 PUBLIC_TABLES = ("school", "school_year", "calendar_day", "sector_day", "batch")
@@ -81,6 +83,7 @@ class SparkEngine:
         self.macros: dict[str, Macro] = {}
         self.schemas: dict[str, str] = {}
         self._staged: dict[tuple[str, str], Path] = {}
+        self._cleared: set[tuple[str, str]] = set()
         self._staging: Path | None = None
         for statement in sql.statements("derive_tables"):
             self.execute(statement, {})
@@ -112,8 +115,9 @@ class SparkEngine:
         path = self.lake / "derived" / table
         years = sorted(p for p in path.glob("school_year=*") if p.is_dir())
         staged = {y: d for (t, y), d in self._staged.items() if t == table}
+        cleared = {y for (t, y) in self._cleared if t == table}
         frame = None
-        kept = [p for p in years if p.name.split("=", 1)[1] not in staged
+        kept = [p for p in years if p.name.split("=", 1)[1] not in set(staged) | cleared
                 and any(p.glob("*.parquet"))]
         if kept:
             frame = self.spark.read.option("basePath", str(path)).parquet(*map(str, kept))
@@ -136,6 +140,12 @@ class SparkEngine:
         if macro is not None:
             self.macros[macro.name] = macro
             return
+        if isinstance(tree, exp.Delete):
+            self._clear(tree.this.name, params)
+            return
+        if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table):
+            self._insert(tree.this.name, bind(tree.expression, params, self.macros), params)
+            return
         if isinstance(tree, exp.Drop):
             self.spark.catalog.dropTempView(tree.find(exp.Table).name)
             return
@@ -148,7 +158,8 @@ class SparkEngine:
             elif temporary:
                 self._temporary(name, bind(tree.expression, params, self.macros))
             else:
-                self._derive(name, bind(tree.expression, params, self.macros), params)
+                raise Untranslatable(f"CREATE TABLE {name} AS: a derived table is written by "
+                                     "DELETE and INSERT")
             return
         self.spark.sql(to_spark(bind(tree, params, self.macros)))
 
@@ -172,7 +183,7 @@ class SparkEngine:
         self.spark.sql(to_spark(query)).write.parquet(str(folder))
         self.spark.read.parquet(str(folder)).createOrReplaceTempView(name)
 
-    def _derive(self, name: str, query: exp.Expression, params: dict) -> None:
+    def _year(self, name: str, params: dict) -> str:
         if name not in self.schemas:
             raise Untranslatable(f"derived table {name} is not declared in derive_tables.sql")
         year = params.get("school_year")
@@ -180,11 +191,26 @@ class SparkEngine:
             raise Untranslatable(f"a derived table ({name}) is written one school year at a time")
         if self._staging is None:
             raise Untranslatable(f"derived table {name} written outside a transaction")
+        return year
+
+    def _clear(self, name: str, params: dict) -> None:
+        year = self._year(name, params)
+        if params.get("every_pupil") is not True:
+            raise Untranslatable(f"the spark engine derives every pupil of a year ({name})")
+        self._cleared.add((name, year))
+        self._staged.pop((name, year), None)
+        self._show_derived(name)
+
+    def _insert(self, name: str, query: exp.Expression, params: dict) -> None:
+        year = self._year(name, params)
+        if (name, year) not in self._cleared:
+            raise Untranslatable(f"INSERT INTO {name} without emptying the year first")
         columns = [c.split(" ", 1)[0] for c in self.schemas[name].split(", ")]
-        frame = self.spark.sql(to_spark(union_by_name(query, columns)))
+        frame = self.spark.sql(to_spark(query)).select(*columns)
         folder = self._staging / name / f"school_year={year}"
+        mode = "append" if (name, year) in self._staged else "overwrite"
         frame.where(frame["school_year"] == year).drop("school_year") \
-            .write.mode("overwrite").parquet(str(folder))
+            .write.mode(mode).parquet(str(folder))
         self._staged[(name, year)] = folder
         self._show_derived(name)
 
@@ -205,20 +231,23 @@ class SparkEngine:
         finally:
             staging, self._staging = self._staging, None
             self._staged.clear()
+            self._cleared.clear()
             shutil.rmtree(staging, ignore_errors=True)
             for table in self.schemas:
                 self._show_derived(table)
 
     def _publish(self) -> None:
         """Move every staged school year into the lake: per table and year, the old folder
-        is renamed away and the new one renamed in (then the old one deleted)."""
-        for (table, year), folder in self._staged.items():
+        is renamed away and the new one renamed in (then the old one deleted); a year emptied
+        and not written again is removed."""
+        for table, year in self._cleared | set(self._staged):
             target = self.lake / "derived" / table / f"school_year={year}"
             target.parent.mkdir(parents=True, exist_ok=True)
             old = target.with_name(f".old-{uuid.uuid4().hex}")
             if target.exists():
                 os.rename(target, old)
-            os.rename(folder, target)
+            if (table, year) in self._staged:
+                os.rename(self._staged[(table, year)], target)
             shutil.rmtree(old, ignore_errors=True)
 
 

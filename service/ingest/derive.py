@@ -1,18 +1,36 @@
-"""Rebuild the derived per-pupil tables `pupil_year`, `pupil_week` and `pupil_month` for one
-school year.
+"""Derive the per-pupil tables `pupil_year`, `pupil_week` and `pupil_month` of one school
+year: in full (:func:`rebuild`) or only for the pupils that uploads touched since the last
+derive (:func:`rederive`).
 
-Pure SQL (sql/derive_prepare.sql, sql/derive_pupil_year.sql,
-sql/derive_pupil_week.sql, sql/derive_pupil_month.sql) from the ACTIVE batches only. The
-per-pupil clamps are applied in that SQL with the bounds declared in `service.ingest.bounds`
-passed as parameters; the catalogue's `BoundSpec`s are built from the same constants, so the
-sensitivity `privacy.bounds` derives holds for every aggregate over these tables. The summary returned holds counts of rows only, no pupil data. The statements run on the
-engine in use (`service.engines.current`: DuckDB on `con` by default, or Spark); `con` itself
-only serves the public calendar check.
+Pure SQL (sql/derive_prepare.sql, sql/derive_pupil_year.sql, sql/derive_pupil_week.sql,
+sql/derive_pupil_month.sql) from the ACTIVE batches only. The per-pupil clamps are applied in
+that SQL with the bounds declared in `service.ingest.bounds` passed as parameters; the
+catalogue's `BoundSpec`s are built from the same constants, so the sensitivity
+`privacy.bounds` derives holds for every aggregate over these tables. Both ways run the SAME
+statements: the scope is a parameter (`$every_pupil`) and two temporary tables of pupil keys
+and batches (empty in full; filled from the pending uploads by sql/pending_scope.sql), so a
+pupil's rows are the same whichever way they were derived. The summary returned holds counts
+of rows only, no pupil data.
+
+The statements run on the engine in use (`service.engines.current`: DuckDB on `con` by
+default, or Spark, full rebuilds only); `con` itself serves the public calendar check.
+
+Incremental derive: every upload records what the next derive must redo, in its own
+transaction (sql/pending_add.sql: the new batch; sql/replace_batch.sql: the pupils of the
+batch it replaces). :func:`rederive` takes every pupil of those batches, and every pupil who
+shares a `pupil_tag` with one of them, deletes all their derived rows of the year and
+recomputes them from all their data at every school (a pupil who moved school gets one main
+school again), writes the data version and clears what it has seen as pending, in ONE
+transaction. A year never derived in full, or derived by other derive code or bounds, is
+rebuilt in full instead.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -52,6 +70,10 @@ class DeriveSummary:
     pupils: int
     pupil_weeks: int
     pupil_months: int = 0
+    #: 'full' (every pupil of the year) or 'pupils' (those of the pending uploads)
+    scope: str = field(default="full", compare=False)
+    #: seconds per SQL file, in order (benchmarks; not part of equality)
+    seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return (f"{self.pupils:,} pupil-years, {self.pupil_weeks:,} pupil-weeks, "
@@ -83,28 +105,76 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+#: The files whose text decides the derived rows (besides the bounds): the derive code.
+DERIVE_SQL = ("derive_tables", "derive_scope_every", "pending_scope", "derive_prepare",
+              "derive_pupil_year", "derive_pupil_week", "derive_pupil_month")
+#: Temporary tables of a derive, dropped before its transaction ends.
+_TEMPORARY = ("d_month", "d_absday", "d_pupil", "d_enrol", "d_batch", "d_calendar", "d_region",
+              "d_week", "d_day", "d_scope", "d_scope_batch", "d_touched")
+
+
+def derive_code() -> str:
+    """Hash of the derive SQL and the bounds: rows derived under another code are not
+    updated pupil by pupil (the year is rebuilt in full)."""
+    text = json.dumps({"bounds": derive_parameters(),
+                       "sql": [sql.load(name) for name in DERIVE_SQL]}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def rebuild(con: duckdb.DuckDBPyConnection, school_year: str) -> DeriveSummary:
     """Replace `school_year`'s rows of pupil_year, pupil_week and pupil_month, in one
     transaction, together with the data version they were built from (`derived_version`: the
-    set of active batches); announces `db.DATA` after commit or rollback."""
+    set of active batches); nothing of the year stays pending. Announces `db.DATA` after
+    commit or rollback."""
+    return _derive(con, school_year, every_pupil=True)
+
+
+def rederive(con: duckdb.DuckDBPyConnection, school_year: str) -> DeriveSummary:
+    """Derive again only the pupils that uploads touched since the last derive (DuckDB only),
+    in one transaction with the data version; falls back to :func:`rebuild` when the year's
+    tables cannot be updated pupil by pupil (never derived in full, other derive code or
+    bounds, rows from before `pupil_tag`, or another engine in use). Same summary."""
+    if engines.current(con).name != "duckdb":
+        return rebuild(con, school_year)
+    return _derive(con, school_year, every_pupil=False)
+
+
+def _derive(con: duckdb.DuckDBPyConnection, school_year: str, every_pupil: bool) -> DeriveSummary:
     check_calendar(con, school_year)
-    params = {"school_year": school_year, **derive_parameters()}
+    code = derive_code()
+    params = {"school_year": school_year, "derive_code": code, **derive_parameters()}
     try:
         engine = engines.current(con)
+        duck = engine.name == "duckdb"
         with engine.transaction():
             for statement in statements("derive_tables"):
                 engine.execute(statement, {})
-            for name in ("derive_prepare", "derive_pupil_year", "derive_pupil_week",
+            if duck:
+                for statement in statements("derived_tables_upgrade"):
+                    engine.execute(statement, {})
+                if not every_pupil:
+                    ready = engine.fetch(sql.load("derived_incremental_ready"), params)["ready"]
+                    every_pupil = not bool(ready[0])
+            params["every_pupil"] = every_pupil
+            scope = "derive_scope_every" if every_pupil else "pending_scope"
+            seconds = {}
+            for name in (scope, "derive_prepare", "derive_pupil_year", "derive_pupil_week",
                          "derive_pupil_month"):
+                t0 = time.perf_counter()
                 for statement in statements(name):
                     engine.execute(statement, params)
-            for temp in ("d_month", "d_absday", "d_pupil", "d_enrol", "d_batch", "d_calendar",
-                         "d_region", "d_week", "d_day"):
+                seconds[name] = time.perf_counter() - t0
+            for temp in _TEMPORARY:
                 engine.execute(f"DROP TABLE IF EXISTS {temp}", {})
-            if engine.name == "duckdb":     # the version of the tables in the database file
+            if duck:        # the version of the tables in the database file; nothing pending
                 _run(con, sql.load("derived_version_write"), params)
+                for statement in statements("pending_clear"):
+                    engine.execute(statement, params)
             counts = engine.fetch(sql.load("derived_row_counts"), {"school_year": school_year})
+            t0 = time.perf_counter()
+        seconds["commit"] = time.perf_counter() - t0
         pupils, weeks, months = (int(column[0]) for column in counts.values())
     finally:
         db.changed(db.DATA)
-    return DeriveSummary(school_year, pupils, weeks, months)
+    return DeriveSummary(school_year, pupils, weeks, months,
+                         "full" if every_pupil else "pupils", seconds)

@@ -104,6 +104,7 @@ def store(con: duckdb.DuckDBPyConnection, req: StoreRequest, enrol: pa.Table, ab
                 params = {"batch_id": batch_id, "school_id": school_id, "school_year": year}
                 con.execute(sql.load("insert_upload"), {**params, "last_day": req.last_day})
                 con.execute(sql.load("insert_upload_absence"), params)
+                run_file(con, "pending_add", params)     # the next derive redoes its pupils
                 replaced = None
                 if earlier is not None:
                     replaced = earlier[0]

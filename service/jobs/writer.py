@@ -9,9 +9,11 @@ data version together; a release: charge and release together), so after a `kill
 it committed — and running it again is a free repeat (the release store finds it by its
 request hash) — or it left nothing.
 
-Several queued derives of one school year are served by one rebuild. Callers that must write
-synchronously (a weekly release asked over HTTP) hand a function to :meth:`Writer.call` and
-wait for its result: writes of this kind never run side by side.
+A derive job redoes only the pupils of the uploads since the last derive
+(`service.ingest.derive.rederive`); several queued derives of one school year are served by
+one such derive. Callers that must write synchronously (a weekly release asked over HTTP)
+hand a function to :meth:`Writer.call` and wait for its result: writes of this kind never run
+side by side.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Callable, TypeVar
 import duckdb
 
 from privacy.ledger import BudgetExhausted
-from service.ingest.derive import CalendarExceedsBound, CalendarExceedsMonths, rebuild
+from service.ingest.derive import CalendarExceedsBound, CalendarExceedsMonths, rederive
 from service.jobs import records, schedule
 from service.releases.standard import publish_standard
 from service.releases.store import NotDerived
@@ -200,8 +202,8 @@ class Writer:
         release_id = None
         try:
             if job.kind == records.DERIVE:
-                records.step(cur, ids, "deriving the per-pupil tables")
-                rebuild(cur, job.school_year)
+                records.step(cur, ids, "deriving the per-pupil tables of the uploaded pupils")
+                rederive(cur, job.school_year)
             elif job.kind == records.RELEASE_WEEK:
                 records.step(cur, ids, f"computing week {job.week}")
                 release_id = weekly.release_week(cur, self._settings, job.school_year,
