@@ -8,10 +8,10 @@ validator refuses to build settings otherwise.
 from __future__ import annotations
 
 import base64
-from decimal import Decimal
 import os
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
