@@ -93,11 +93,35 @@ def parse_file(f: UploadFile, columns: tuple[str, ...],
     return table.add_column(0, "row_no", row_no), []
 
 
+def _first_invalid_utf8(col: pa.ChunkedArray) -> int | None:
+    """The 1-based row of the first value that is not UTF-8 text (a Parquet string column's
+    bytes are not checked when read), or None when every value is."""
+    offset = 0
+    for chunk in col.chunks:
+        try:
+            chunk.validate(full=True)
+        except pa.ArrowInvalid:
+            for i, value in enumerate(chunk.cast(pa.binary()).to_pylist()):
+                try:
+                    if value is not None:
+                        value.decode("utf-8")
+                except UnicodeDecodeError:
+                    return offset + i + 1
+            return offset + 1              # invalid, but not in one value: say its first row
+        offset += len(chunk)
+    return None
+
+
 def _normalise(name: str, table: pa.Table, columns: tuple[str, ...],
                limits: UploadLimits) -> tuple[pa.Table, list[RowError]]:
     errors: list[RowError] = []
     cols = []
     for c in columns:
+        bad = _first_invalid_utf8(table.column(c))
+        if bad is not None:
+            errors.append(RowError(name, bad, c, "not valid UTF-8 text"))
+            cols.append(pa.nulls(table.num_rows, pa.string()))
+            continue
         col = pc.utf8_trim_whitespace(pc.fill_null(table.column(c), ""))
         if c in UPPER_CASE:
             col = pc.utf8_upper(col)
