@@ -16,10 +16,14 @@ and reports the median of each percentile. Scenarios, each next to a baseline:
 - ``cached_query`` — a researcher repeating a paid `POST /v1/queries` (the stored release,
   nothing spent);
 - ``*_during_derive`` (with ``--during-derive``): the cached reads above (Amsterdam download,
-  catalogue, repeated query) again while the service re-derives the whole school year in the
-  background: per run an admin re-uploads one school's batch (`POST /v1/uploads`), which
-  queues a derive on the writer thread, and the three wrk runs follow while that job is
-  `running` (`derives_during` records its seconds and whether wrk finished inside it);
+  catalogue, repeated query) again while the service re-derives the WHOLE school year in the
+  background. An upload is derived incrementally (its pupils only: seconds), so each run
+  first restarts the service on the copy with the year marked as derived by older derive code
+  (`derived_version.derive_code`, as after a deploy that changes a bound); then an admin
+  re-uploads one school's batch (`POST /v1/uploads`), which queues a derive on the writer
+  thread that must rebuild the year in full, and the three wrk runs follow while that job is
+  `running` (`derives_during` records its seconds, whether wrk finished inside it, and
+  `full`: the derive rebuilt every pupil);
 - baselines run the same way: ``health`` (`GET /v1/health`, the cheapest route through the
   whole application and the database) and ``*_uncached`` (the same download / catalogue with
   an `X-API-Key` header, which the in-process cache never answers, so every request goes
@@ -116,6 +120,43 @@ def start_derive(base: str, admin: dict, db: Path, run: int) -> int:
     return job
 
 
+def mark_derived_by_older_code(db: Path) -> None:
+    """The next derive of the copy must rebuild the year in full (service.ingest.derive falls
+    back to a full rebuild for rows written by other derive code)."""
+    from service.db import run_file
+
+    con = duckdb.connect(str(db))
+    run_file(con, "derived_tables_upgrade")     # a copy made before derive_code existed
+    con.execute("UPDATE derived_version SET derive_code = 'bench: older derive code'")
+    con.close()
+
+
+def derived_by_older_code(db: Path) -> bool:
+    con = duckdb.connect(str(db), read_only=True)
+    code = con.execute("SELECT derive_code FROM derived_version").fetchone()[0]
+    con.close()
+    return code == "bench: older derive code"
+
+
+def start_server(db: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "AANWEZIG_MODE": "demo", "AANWEZIG_DB": str(db)}
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health").status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the service did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(timeout=120)
+
+
 def finish_derive(base: str, admin: dict, job: int) -> dict:
     """Wait for the derive to finish; whether wrk ran entirely inside it."""
     while (state := httpx.get(f"{base}/v1/jobs/{job}", headers=admin).json())["state"] in ("queued", "running"):
@@ -139,17 +180,9 @@ def main() -> None:
     shutil.copy(args.db, db)
     median_code, median_schools = median_municipality(db)
     port = free_port()
-    env = {**os.environ, "AANWEZIG_MODE": "demo", "AANWEZIG_DB": str(db)}
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_server(db, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/v1/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
         from service.settings import Settings
         release_id = httpx.get(base + "/v1/releases", params={"kind": "standard"}).json()["data"][0]["release_id"]
         admin = {"X-API-Key": Settings(mode="demo").admin_key}
@@ -189,6 +222,14 @@ def main() -> None:
             for name in cached:
                 results[f"{name}_during_derive"] = []
             for run in range(args.runs):
+                stop_server(server)
+                mark_derived_by_older_code(db)
+                server = start_server(db, port)
+                for name in cached:                 # a fresh process: warm its caches again
+                    path, headers, body = plans[name]
+                    extra = {"Content-Type": "application/json"} if body else {}
+                    httpx.request("POST" if body else "GET", base + path, timeout=120,
+                                  headers={**headers, **extra}, content=body)
                 job = start_derive(base, admin, db, run + 1)   # one derive per run, all three inside
                 for name in cached:
                     path, headers, body = plans[name]
@@ -196,9 +237,11 @@ def main() -> None:
                         wrk(base + path, args.clients, args.seconds, headers, body))
                 inside = httpx.get(f"{base}/v1/jobs/{job}", headers=admin).json()["state"] == "running"
                 derives.append({**finish_derive(base, admin, job), "wrk_inside_derive": inside})
+                stop_server(server)                 # the derive wrote the current code: it was full
+                derives[-1]["full"] = not derived_by_older_code(db)
+                server = start_server(db, port)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop_server(server)
         shutil.rmtree(work, ignore_errors=True)
     out = {"tool": "wrk -t2 (C, HdrHistogram latencies), server: aanwezig serve, one uvicorn "
                    "worker with uvloop and httptools, on the same 2 cores",
