@@ -28,6 +28,7 @@ from service.ingest.derive import rebuild
 from service.ingest.directory import ingest_directory
 from service.jobs import records
 from service.register.source import load_register
+from service.releases.store import ensure_budget
 from service.settings import Settings
 from service.synth.uploads import write_synthetic
 from test_crash_releases import Server, ledger_against_releases
@@ -192,3 +193,38 @@ def test_uploads_keys_and_charges_while_derives_run_surface_no_write_conflict(tm
     assert inside_a_derive("upload", {201}) > 0, (derives, status)
     assert inside_a_derive("key", {201}) > 0, (derives, status)
     assert inside_a_derive("query", {201}) > 0, (derives, status)
+
+
+def test_the_default_caps_of_a_school_year_appear_together(tmp_path):
+    """A request thread creating a year's default caps while another thread reads them (the
+    writer's weekly plan did, in the test above, and failed with a TypeError on a missing
+    pool row): no reader ever sees some of the four rows without the others."""
+    con = connect(tmp_path / "caps.duckdb")
+    datasets = [f"{y}-{y + 1}" for y in range(1990, 2030)]
+    partial: list[tuple[str, int]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        cur = con.cursor()
+        try:
+            while not done.is_set():
+                partial.extend(cur.execute(
+                    "SELECT dataset, count(*) FROM budget_cap WHERE scope IN ('global', 'pool') "
+                    "GROUP BY dataset HAVING count(*) <> 4").fetchall())
+        finally:
+            cur.close()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for dataset in datasets:
+            ensure_budget(con, dataset)
+            ensure_budget(con, dataset)              # the second call changes nothing
+    finally:
+        done.set()
+        watcher.join()
+    assert partial == []
+    assert con.execute("SELECT dataset, count(*) FROM budget_cap GROUP BY dataset ORDER BY dataset"
+                       ).fetchall() == [(d, 4) for d in datasets]
+    assert con.execute("SELECT count(*) FROM budget_event WHERE kind = 'cap'").fetchone()[0] == 4 * len(datasets)
+    con.close()

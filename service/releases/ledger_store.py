@@ -189,6 +189,33 @@ class DuckDBLedger:
         finally:
             db.changed(db.BUDGET)  # after the commit (or rollback): cached budget views go
 
+    def create_caps(self, dataset: str,
+                    caps: list[tuple[Scope, str | None, str | None, int]]) -> bool:
+        """Create the cap rows `caps` ((scope, pool, principal, micro) each) of `dataset`
+        together, in ONE transaction, if none of them exists yet; existing rows are never
+        changed. True if this call created them. With several threads at once, one creates
+        them and no reader ever sees some of them without the others (the writer thread
+        reads the weekly pool's row while a request thread creates a year's caps)."""
+        keys = [(CapKey(dataset, scope, pool, principal), micro) for scope, pool, principal, micro in caps]
+        for _, micro in keys:
+            if isinstance(micro, bool) or not isinstance(micro, int) or micro < 0:
+                raise InvalidCharge("a cap is a non-negative whole number of micro-rho")
+        now = datetime.now(UTC).replace(tzinfo=None)
+
+        def work(con: duckdb.DuckDBPyConnection) -> bool:
+            if any(con.execute(_REMAINING, _key_params(key)).fetchone() for key, _ in keys):
+                return False
+            for key, micro in keys:
+                con.execute(_SET_CAP, [*_key_params(key), micro])
+                con.execute(_EVENT, [now, "cap", dataset, key.scope, key.pool, key.principal,
+                                     micro, None, None])
+            return True
+
+        try:
+            return self._transaction(work)
+        finally:
+            db.changed(db.BUDGET)
+
     def remaining(self, dataset: str, pool: str | None = None, principal: str | None = None) -> dict[str, int]:
         """Micro-ρ left per scope; a principal without a pool is in the researcher pool."""
         if principal and pool is None:

@@ -101,14 +101,14 @@ def lifetime_view(con: duckdb.DuckDBPyConnection, dataset: str, cap: LifetimeCap
 def ensure_budget(con: duckdb.DuckDBPyConnection, dataset: str,
                   settings: Settings | None = None) -> None:
     """Create the caps of a dataset if it has none, from `AANWEZIG_YEARLY_RHO` (never changes
-    existing caps: a school year keeps the budget it was opened with)."""
+    existing caps: a school year keeps the budget it was opened with). The four rows are
+    created in one transaction, so a dataset with any cap row has them all."""
     if _count(con, "SELECT count(*) FROM budget_cap WHERE dataset = ?", [dataset]):
         return
     budget = budget_of(settings)
-    book = ledger(con)
-    book.set_cap(dataset, "global", None, None, budget["global"].to_micro_floor())
-    for pool in ("standard", "weekly", "researcher"):
-        book.set_cap(dataset, "pool", pool, None, budget[pool].to_micro_floor())
+    ledger(con).create_caps(dataset, [("global", None, None, budget["global"].to_micro_floor())]
+                            + [("pool", pool, None, budget[pool].to_micro_floor())
+                               for pool in ("standard", "weekly", "researcher")])
 
 
 def ensure_allowance(con: duckdb.DuckDBPyConnection, dataset: str, principal: str,
@@ -117,8 +117,8 @@ def ensure_allowance(con: duckdb.DuckDBPyConnection, dataset: str, principal: st
     ensure_budget(con, dataset, settings)
     if not _count(con, "SELECT count(*) FROM budget_cap WHERE dataset = ? AND scope = 'principal' "
                        "AND principal = ?", [dataset, principal]):
-        ledger(con).set_cap(dataset, "principal", "researcher", principal,
-                            budget_of(settings)["allowance"].to_micro_floor())
+        ledger(con).create_caps(dataset, [("principal", "researcher", principal,
+                                           budget_of(settings)["allowance"].to_micro_floor())])
 
 
 def pool_cap(con: duckdb.DuckDBPyConnection | None, dataset: str, pool: str,
