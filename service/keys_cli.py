@@ -3,6 +3,7 @@ tool; mirrors POST/DELETE/GET /v1/keys). The secret is printed once and never st
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -46,19 +47,26 @@ def _remote_or_exit(call):
 
 
 def keys_create(settings: Settings, role: str, scope: str | None, label: str,
-                url: str | None = None) -> tuple[str, str]:
+                url: str | None = None, expires_in_days: int | None = None) -> tuple[str, str]:
     """Create a key in settings.db (through the running service if there is one); returns
-    (key_id, secret)."""
+    (key_id, secret). `expires_in_days` ends the key that many days from now."""
     client = _client(settings, url)
     if client is not None:
-        made = _remote_or_exit(lambda: client.ok("POST", "/v1/keys", {"role": role, "scope": scope,
-                                                                       "label": label}))
+        body = {"role": role, "scope": scope, "label": label,
+                **({"expires_in_days": expires_in_days} if expires_in_days is not None else {})}
+        made = _remote_or_exit(lambda: client.ok("POST", "/v1/keys", body))
         return made["key_id"], made["secret"]
+    expires_at = (datetime.now(timezone.utc) + timedelta(days=expires_in_days)
+                  if expires_in_days is not None else None)
     con = _open(settings.db)
     try:
-        return auth.create_key(con, settings, role, scope, label)
+        return auth.create_key(con, settings, role, scope, label, expires_at=expires_at)
     finally:
         con.close()
+
+
+def _parsed(moment: str | None) -> datetime | None:
+    return datetime.fromisoformat(moment) if moment else None
 
 
 def keys_revoke(settings: Settings, key_id: str, url: str | None = None) -> None:
@@ -82,9 +90,9 @@ def keys_list(settings: Settings, url: str | None = None) -> list[auth.ApiKey]:
     client = _client(settings, url)
     if client is not None:
         found = _remote_or_exit(lambda: client.ok("GET", "/v1/keys?pageSize=100"))
-        items = found["data"]
         return [auth.ApiKey(k["key_id"], auth.Role(k["role"]), k.get("scope"), k.get("label", ""),
-                            None, None) for k in items]
+                            _parsed(k.get("created_at")), _parsed(k.get("revoked_at")),
+                            _parsed(k.get("expires_at"))) for k in found["data"]]
     con = _open(settings.db)
     try:
         return auth.list_keys(con)
@@ -98,12 +106,15 @@ def create_command(
     scope: Annotated[Optional[str], typer.Option(
         help="school id (12AB00), researcher id, or level:code (municipality:GM0363)")] = None,
     label: Annotated[str, typer.Option(help="who holds the key")] = "",
+    expires_in_days: Annotated[Optional[int], typer.Option(
+        min=1, max=3650, help="days until the key stops working (default: no expiry)")] = None,
     db: DbOption = Path("aanwezig.duckdb"),
     url: UrlOption = None,
 ) -> None:
-    """Create a key and print its secret (shown only now)."""
+    """Create a key and print its secret (shown only now). To rotate a key, create its
+    successor, move the client to it, then revoke the old key."""
     try:
-        key_id, secret = keys_create(Settings(db=db), role, scope, label, url)
+        key_id, secret = keys_create(Settings(db=db), role, scope, label, url, expires_in_days)
     except auth.InvalidKeySpec as exc:
         console.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(code=2) from exc
@@ -134,9 +145,9 @@ def list_command(db: DbOption = Path("aanwezig.duckdb"), url: UrlOption = None) 
     table = Table()
     for name in ("key id", "role", "scope"):
         table.add_column(name, no_wrap=True)
-    for name in ("label", "created", "revoked"):
+    for name in ("label", "created", "expires", "revoked"):
         table.add_column(name)
     for key in keys_list(Settings(db=db), url):
         table.add_row(key.key_id, key.role.value, key.scope or "", key.label,
-                      _when(key.created_at), _when(key.revoked_at))
+                      _when(key.created_at), _when(key.expires_at), _when(key.revoked_at))
     console.print(table)

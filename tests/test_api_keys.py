@@ -3,6 +3,9 @@ the `aanwezig keys` commands."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from typer.testing import CliRunner
 
@@ -95,3 +98,148 @@ def test_cli_keys_create_list_revoke(tmp_path, monkeypatch):
     refused = runner.invoke(cli, ["keys", "create", "--role", "school", "--scope", "99ZZ99",
                                   "--db", str(db)])
     assert refused.exit_code == 2
+
+
+def _admin_key(settings, label: str, **kwargs) -> tuple[str, str]:
+    con = connect(settings.db)
+    try:
+        return auth.create_key(con, settings, "admin", None, label, **kwargs)
+    finally:
+        con.close()
+
+
+def _active_admin_ids(settings) -> set[str]:
+    con = connect(settings.db)
+    try:
+        return {k.key_id for k in auth.list_keys(con) if k.role is auth.Role.admin
+                and k.revoked_at is None and not k.expired()}
+    finally:
+        con.close()
+
+
+def test_the_last_active_admin_key_cannot_revoke_itself(client, settings, keys):
+    (only,) = _active_admin_ids(settings)  # the fixture's admin key; its other admin is revoked
+    header = keys.header("admin")
+    refused = client.delete(f"/v1/keys/{only}", headers=header)
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:aanwezig:problem:conflict"
+    assert "last active admin key" in refused.json()["detail"]
+    assert "Create another admin key first" in refused.json()["detail"]
+    assert client.get("/v1/me", headers=header).status_code == 200  # still works
+
+    # an expired admin key does not count as another admin
+    expired_id, _ = _admin_key(settings, "expired", expires_at=datetime.now(timezone.utc)
+                               - timedelta(minutes=1))
+    assert client.delete(f"/v1/keys/{only}", headers=header).status_code == 409
+    # with a second active admin the first may revoke itself
+    other_id, other = _admin_key(settings, "second admin")
+    assert client.delete(f"/v1/keys/{only}", headers=header).status_code == 204
+    assert client.get("/v1/me", headers=header).status_code == 401
+    # now the second is the last one
+    assert client.delete(f"/v1/keys/{other_id}",
+                         headers={"X-API-Key": other}).status_code == 409
+    # the bootstrap admin, or the steward's command line, may still revoke it
+    assert client.delete(f"/v1/keys/{other_id}", headers=keys.header("bootstrap")).status_code == 204
+    assert expired_id not in _active_admin_ids(settings)
+
+
+def test_an_expired_key_is_refused_like_a_revoked_one(client, settings, keys):
+    con = connect(settings.db)
+    soon_id, soon = auth.create_key(con, settings, "policy", None, "expires soon",
+                                    expires_at=datetime.now(timezone.utc) + timedelta(seconds=2))
+    _, past = auth.create_key(con, settings, "school", SCHOOL_PO, "expired",
+                              expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+    con.close()
+    gone = client.get("/v1/me", headers={"X-API-Key": past})
+    unknown = client.get("/v1/me", headers={"X-API-Key": "aw_" + "x" * 43})
+    assert gone.status_code == unknown.status_code == 401
+    assert gone.json()["detail"] == unknown.json()["detail"]  # expired looks like unknown
+    # a key the process holds in memory expires all the same
+    me = client.get("/v1/me", headers={"X-API-Key": soon})
+    assert me.status_code == 200 and me.json()["expires_at"] is not None
+    deadline = datetime.fromisoformat(me.json()["expires_at"].replace("Z", "+00:00"))
+    time.sleep(max(0.0, (deadline - datetime.now(timezone.utc)).total_seconds()) + 0.2)
+    assert client.get("/v1/me", headers={"X-API-Key": soon}).status_code == 401
+    assert client.post("/v1/queries", headers={"X-API-Key": soon},
+                       json={"measure": "pupils"}).status_code == 401
+    listed = {k["key_id"]: k for k in client.get("/v1/keys", headers=keys.header("admin"),
+                                                 params={"pageSize": 100}).json()["data"]}
+    assert listed[soon_id]["expires_at"] is not None and listed[soon_id]["revoked_at"] is None
+
+
+def test_a_key_created_with_an_expiry_over_http_carries_it(client, keys):
+    created = client.post("/v1/keys", json={"role": "policy", "expires_in_days": 30},
+                          headers=keys.header("admin"))
+    assert created.status_code == 201
+    expires = datetime.fromisoformat(created.json()["expires_at"].replace("Z", "+00:00"))
+    days = (expires - datetime.now(timezone.utc)).total_seconds() / 86400
+    assert 29.99 < days <= 30
+    for bad in (0, 3651, "soon"):
+        refused = client.post("/v1/keys", json={"role": "policy", "expires_in_days": bad},
+                              headers=keys.header("admin"))
+        assert refused.status_code == 400, bad
+        assert [e["field"] for e in refused.json()["errors"]][-1].endswith("expires_in_days")
+
+
+def test_rotation_over_http_create_the_successor_then_revoke_the_old_key(client, settings, keys):
+    old = keys.header("admin")
+    old_id = client.get("/v1/me", headers=old).json()["key_id"]
+    made = client.post("/v1/keys", json={"role": "admin", "label": "rotated"}, headers=old)
+    assert made.status_code == 201
+    new = {"X-API-Key": made.json()["secret"]}
+    assert client.get("/v1/me", headers=new).json()["role"] == "admin"
+    assert client.delete(f"/v1/keys/{old_id}", headers=new).status_code == 204
+    assert client.get("/v1/me", headers=old).status_code == 401
+    assert client.get("/v1/keys", headers=new).status_code == 200
+
+
+def test_rotation_with_the_cli_and_an_expiring_key(tmp_path, monkeypatch):
+    db = tmp_path / "rotate.duckdb"
+    con = connect(db)
+    load_tiny_register(con)
+    con.close()
+    monkeypatch.setenv("AANWEZIG_MODE", "dev")
+    runner = CliRunner()
+
+    def create(*extra: str) -> tuple[str, str]:
+        made = runner.invoke(cli, ["keys", "create", "--role", "school", "--scope", SCHOOL_PO,
+                                   "--db", str(db), *extra])
+        assert made.exit_code == 0, made.output
+        return made.output.split("key id: ")[1].split()[0], made.output.strip().splitlines()[-1]
+
+    old_id, old = create()
+    new_id, new = create("--expires-in-days", "90")
+    assert runner.invoke(cli, ["keys", "revoke", old_id, "--db", str(db)]).exit_code == 0
+    settings = Settings(mode="dev", db=db)
+    con = connect(db)
+    with pytest.raises(auth.InvalidKey):
+        auth.authenticate(con, settings, old)
+    key = auth.authenticate(con, settings, new)
+    con.close()
+    assert key.key_id == new_id and key.scope == SCHOOL_PO
+    days = (key.expires_at - datetime.now(timezone.utc)).total_seconds() / 86400
+    assert 89.99 < days <= 90
+    listed = runner.invoke(cli, ["keys", "list", "--db", str(db)], env={"COLUMNS": "200"})
+    assert key.expires_at.strftime("%Y-%m-%d") in listed.output
+    assert runner.invoke(cli, ["keys", "create", "--role", "policy", "--expires-in-days", "0",
+                               "--db", str(db)]).exit_code == 2
+
+
+def test_a_database_from_before_expiry_gains_the_column(tmp_path):
+    import duckdb
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute("CREATE TABLE api_key (key_id VARCHAR PRIMARY KEY, key_hash VARCHAR NOT NULL "
+                "UNIQUE, role VARCHAR NOT NULL, scope VARCHAR, label VARCHAR NOT NULL DEFAULT '', "
+                "created_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP)")
+    settings = Settings(mode="dev", db=path)
+    old.execute("INSERT INTO api_key VALUES ('k_0123456789abcdef', ?, 'policy', NULL, 'old', "
+                "now()::TIMESTAMP, NULL)", [auth.hash_secret(settings, "aw_old")])
+    old.close()
+    con = connect(path)
+    assert auth.authenticate(con, settings, "aw_old").expires_at is None
+    key_id, secret = auth.create_key(con, settings, "policy", None, "new",
+                                     expires_at=datetime.now(timezone.utc) + timedelta(days=1))
+    assert auth.authenticate(con, settings, secret).expires_at is not None
+    con.close()

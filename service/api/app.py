@@ -126,6 +126,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             if method in ("post", "put", "patch"):
                 errors["413"] = "request body too large"
                 errors["409"] = "conflict (e.g. the privacy budget cannot pay for it)"
+            if method == "delete":
+                errors["409"] = "conflict (the last active admin key revoking itself)"
             for code, text in errors.items():
                 responses.setdefault(code, {"description": text, **problem})
     schema["components"].get("schemas", {}).pop("HTTPValidationError", None)

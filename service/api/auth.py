@@ -9,6 +9,11 @@ from timing). Rotating ``AANWEZIG_HMAC_KEY`` therefore invalidates every stored 
 The bootstrap admin key (``AANWEZIG_ADMIN_KEY``) works without being in the table, so a fresh
 installation can create its first keys; it is compared in constant time.
 
+A stored key may carry an expiry (``expires_at``, UTC): from that moment it is refused like a
+revoked key, also when this process has it in memory. Rotation is two steps, create the new
+key, then revoke the old one (docs/api.md, "Expiry and rotation"). The last active admin key
+cannot revoke itself, so an admin cannot lock every admin out by mistake.
+
 Exceptions::
 
     AuthError
@@ -17,6 +22,7 @@ Exceptions::
     └── AccessDenied     authenticated, but not allowed here → 403
     InvalidKeySpec       bad role/scope when creating a key  → 400
     KeyNotFound          no key with that id                 → 404
+    LastAdminKey         the last active admin key revoking itself → 409
 """
 
 from __future__ import annotations
@@ -63,6 +69,11 @@ class ApiKey:
     label: str = ""
     created_at: datetime | None = None
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime | None = None) -> bool:
+        """Whether the key's expiry has passed (never, without one)."""
+        return self.expires_at is not None and self.expires_at <= (now or datetime.now(timezone.utc))
 
     @property
     def region(self) -> tuple[str, str] | None:
@@ -112,6 +123,15 @@ class UnknownScope(InvalidKeySpec):
     """The scope has the right form but names no school or area of the register."""
 
 
+class LastAdminKey(Exception):
+    """The caller's key is the last active admin key and would revoke itself."""
+
+    def __init__(self) -> None:
+        super().__init__("this is the last active admin key: it cannot revoke itself. Create "
+                         "another admin key first (POST /v1/keys or aanwezig keys create "
+                         "--role admin), then revoke this one with the new key")
+
+
 class KeyNotFound(LookupError):
     def __init__(self, key_id: str) -> None:
         self.key_id = key_id
@@ -125,6 +145,13 @@ def _utc_now() -> datetime:
 
 def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment is not None else None
+
+
+def _stored(moment: datetime | None) -> datetime | None:
+    """A time as stored: UTC, naive (a naive time is taken to be UTC already)."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _hash_key(settings: Settings) -> bytes:
@@ -169,8 +196,10 @@ def validate_scope(con: duckdb.DuckDBPyConnection, role: Role, scope: str | None
 
 
 def create_key(con: duckdb.DuckDBPyConnection, settings: Settings, role: Role | str,
-               scope: str | None = None, label: str = "") -> tuple[str, str]:
-    """Store a new key and return ``(key_id, secret)``; the secret is not kept anywhere."""
+               scope: str | None = None, label: str = "", *,
+               expires_at: datetime | None = None) -> tuple[str, str]:
+    """Store a new key and return ``(key_id, secret)``; the secret is not kept anywhere.
+    `expires_at` (a naive time is read as UTC) ends the key at that moment."""
     try:
         role = Role(role)
     except ValueError:
@@ -180,31 +209,53 @@ def create_key(con: duckdb.DuckDBPyConnection, settings: Settings, role: Role | 
     scope = validate_scope(con, role, scope)
     key_id = "k_" + secrets.token_hex(8)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-    con.execute("INSERT INTO api_key VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                [key_id, hash_secret(settings, secret), role.value, scope, label, _utc_now()])
+    con.execute("INSERT INTO api_key (key_id, key_hash, role, scope, label, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [key_id, hash_secret(settings, secret), role.value, scope, label, _utc_now(),
+                 _stored(expires_at)])
     db.changed(db.KEYS)
     return key_id, secret
 
 
-def revoke_key(con: duckdb.DuckDBPyConnection, key_id: str) -> None:
-    """Revoke a key (idempotent for a revoked key); KeyNotFound if there is no such key."""
-    if con.execute("SELECT 1 FROM api_key WHERE key_id = ?", [key_id]).fetchone() is None:
-        raise KeyNotFound(key_id)
-    con.execute("UPDATE api_key SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-                [_utc_now(), key_id])
+def revoke_key(con: duckdb.DuckDBPyConnection, key_id: str, *,
+               caller: ApiKey | None = None) -> None:
+    """Revoke a key (idempotent for a revoked key); KeyNotFound if there is no such key.
+
+    `caller` is the key asking (None: the data steward's command line). An admin key revoking
+    itself while no other stored admin key is active (not revoked, not expired) raises
+    LastAdminKey and changes nothing; the check and the update are one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if con.execute("SELECT 1 FROM api_key WHERE key_id = ?", [key_id]).fetchone() is None:
+            raise KeyNotFound(key_id)
+        if caller is not None and caller.key_id == key_id and caller.role is Role.admin:
+            others = con.execute(
+                "SELECT count(*) FROM api_key WHERE role = 'admin' AND key_id <> ? "
+                "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+                [key_id, _utc_now()]).fetchone()[0]
+            if others == 0:
+                raise LastAdminKey()
+        con.execute("UPDATE api_key SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                    [_utc_now(), key_id])
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
     db.changed(db.KEYS)
 
 
 def list_keys(con: duckdb.DuckDBPyConnection) -> list[ApiKey]:
     """Every stored key (without secrets or hashes), oldest first."""
-    rows = con.execute("SELECT key_id, role, scope, label, created_at, revoked_at FROM api_key "
-                       "ORDER BY created_at, key_id").fetchall()
-    return [ApiKey(k, Role(r), s, lbl, _utc(c), _utc(rv)) for k, r, s, lbl, c, rv in rows]
+    rows = con.execute("SELECT key_id, role, scope, label, created_at, revoked_at, expires_at "
+                       "FROM api_key ORDER BY created_at, key_id").fetchall()
+    return [ApiKey(k, Role(r), s, lbl, _utc(c), _utc(rv), _utc(ex))
+            for k, r, s, lbl, c, rv, ex in rows]
 
 
 def authenticate(con: duckdb.DuckDBPyConnection, settings: Settings,
                  secret: str | None, cache_key: str | None = None) -> ApiKey:
-    """The key for `secret`, or MissingKey / InvalidKey (unknown and revoked look the same).
+    """The key for `secret`, or MissingKey / InvalidKey (unknown, revoked and expired look the
+    same).
 
     `cache_key` (the server passes its database path) keeps valid keys in memory until the
     next key is created or revoked (service/api/read_cache.py); unknown secrets are never kept."""
@@ -216,17 +267,20 @@ def authenticate(con: duckdb.DuckDBPyConnection, settings: Settings,
     hashed = hash_secret(settings, secret)
 
     def load() -> ApiKey:
-        row = con.execute("SELECT key_id, role, scope, label, created_at FROM api_key "
+        row = con.execute("SELECT key_id, role, scope, label, created_at, expires_at FROM api_key "
                           "WHERE key_hash = ? AND revoked_at IS NULL", [hashed]).fetchone()
         if row is None:
             raise InvalidKey()
-        return ApiKey(row[0], Role(row[1]), row[2], row[3], _utc(row[4]))
+        return ApiKey(row[0], Role(row[1]), row[2], row[3], _utc(row[4]), None, _utc(row[5]))
 
-    return VALID_KEYS.get((cache_key, hashed), load) if cache_key else load()
+    key = VALID_KEYS.get((cache_key, hashed), load) if cache_key else load()
+    if key.expired():  # checked on every request: a key kept in memory expires too
+        raise InvalidKey()
+    return key
 
 
 def known_key(settings: Settings, secret: str, cache_key: str) -> ApiKey | None:
     """The key for `secret` if :func:`authenticate` has it in memory (valid, not revoked
     since), else None — which means "authenticate properly", not "invalid"."""
     found = VALID_KEYS.peek((cache_key, hash_secret(settings, secret)))
-    return found if isinstance(found, ApiKey) else None
+    return found if isinstance(found, ApiKey) and not found.expired() else None

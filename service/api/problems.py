@@ -163,6 +163,7 @@ EXCEPTION_TABLE: dict[type[BaseException], Callable[[Any], Problem]] = {
         "the scope names nothing in the register",
         errors=[{"in": "body", "field": exc.field, "message": exc.message}]),
     auth.KeyNotFound: lambda exc: NotFound("no API key with this id"),
+    auth.LastAdminKey: lambda exc: Conflict(str(exc)),
     ingest.IngestError: _ingest_error,
     ingest.UnknownSchool: _unknown_school,
     CatalogueError: lambda exc: InvalidInput(

@@ -3,7 +3,7 @@ revoke; and GET /v1/me, which tells any caller what its own key is."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request, Response, status
@@ -22,6 +22,9 @@ router = APIRouter(prefix=PREFIX, tags=["keys"])
 class _KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str = Field("", max_length=200, description="who holds the key")
+    expires_in_days: int | None = Field(
+        None, ge=1, le=3650,
+        description="days until the key stops working (from now; default: no expiry)")
 
 
 class SchoolKeyCreate(_KeyCreate):
@@ -57,11 +60,13 @@ class KeyPublic(BaseModel):
     label: str
     created_at: datetime | None
     revoked_at: datetime | None = None
+    expires_at: datetime | None = Field(None, description="when the key stops working (UTC)")
 
     @classmethod
     def of(cls, key: auth.ApiKey) -> "KeyPublic":
         return cls(key_id=key.key_id, role=key.role, scope=key.scope, label=key.label,
-                   created_at=key.created_at, revoked_at=key.revoked_at)
+                   created_at=key.created_at, revoked_at=key.revoked_at,
+                   expires_at=key.expires_at)
 
 
 class KeyCreated(KeyPublic):
@@ -72,8 +77,11 @@ class KeyCreated(KeyPublic):
              summary="Create an API key (admin)")
 def create(body: KeyCreate, db: DbDep, settings: SettingsDep, caller: CurrentKey,
            request: Request) -> KeyCreated:
+    expires_at = (datetime.now(timezone.utc) + timedelta(days=body.expires_in_days)
+                  if body.expires_in_days is not None else None)
     with request.app.state.write_lock:
-        key_id, secret = auth.create_key(db, settings, body.role, body.scope, body.label)
+        key_id, secret = auth.create_key(db, settings, body.role, body.scope, body.label,
+                                         expires_at=expires_at)
     key = next(k for k in auth.list_keys(db) if k.key_id == key_id)
     return KeyCreated(**KeyPublic.of(key).model_dump(), secret=secret)
 
@@ -91,7 +99,7 @@ def list_all(request: Request, response: Response, db: DbDep, page: PageDep,
 def revoke(key_id: KeyIdPath, db: DbDep, caller: CurrentKey,
            request: Request) -> Response:
     with request.app.state.write_lock:
-        auth.revoke_key(db, key_id)
+        auth.revoke_key(db, key_id, caller=caller)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
