@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         256 * 1024 * 1024,
         description="memory for public answers (releases, catalogue) kept by the in-process cache",
     )
+    cors_origins: str = Field(
+        "*", pattern=r"^(\*|(https?://[A-Za-z0-9.\[\]:-]+)(\s*,\s*https?://[A-Za-z0-9.\[\]:-]+)*|)$",
+        description="origins whose pages may read the public GET routes (CORS): * for any origin "
+                    "(the default), a comma-separated list of origins (scheme://host[:port]), or "
+                    "empty for none; routes that take an API key never answer CORS")
 
     yearly_rho: str = Field(
         "1", pattern=r"^[0-9]+(\.[0-9]+)?$",
@@ -101,6 +106,13 @@ class Settings(BaseSettings):
         None, description="tests only, refused outside dev mode: hold the thread that publishes "
                           "a release at this named step (release.charged, release.stored) so a "
                           "crash test can kill the process there")
+
+    @property
+    def cors_allow_list(self) -> tuple[str, ...] | None:
+        """The origins of AANWEZIG_CORS_ORIGINS (lower-cased), or None for any origin (*)."""
+        if self.cors_origins.strip() == "*":
+            return None
+        return tuple(o.strip().lower() for o in self.cors_origins.split(",") if o.strip())
 
     @property
     def weekly_schedule_on(self) -> bool:

@@ -31,6 +31,7 @@ from service.api.routes import page
 from service.api.routes import weekly as weekly_api
 from service.api.routes import weekly_chart
 from service.api.middleware.body_limit import BodySizeLimit
+from service.api.middleware.cors import PublicCors
 from service.api.deps import enforce_access
 from service.api.middleware.public_cache import PublicResponseCache
 from service.api.middleware.headers import SecurityHeaders
@@ -93,11 +94,14 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(RepeatedQueryShortcut, state=app.state)
     app.add_middleware(BodySizeLimit, limits={PREFIX + "/uploads": settings.max_upload_bytes})
-    app.add_middleware(HttpContract, table=RouteTable(lambda: app.openapi()),
-                       state=app.state)
+    table = RouteTable(lambda: app.openapi())
+    app.add_middleware(HttpContract, table=table, state=app.state)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(PublicResponseCache, max_bytes=settings.response_cache_bytes,
                        state=app.state)
+    # outermost: a cached public answer is the same for every origin; CORS is added per request
+    app.add_middleware(PublicCors, table=table, allow_list=settings.cors_allow_list,
+                       public_paths=roles.PUBLIC_DOCUMENT_PATHS)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
