@@ -65,16 +65,10 @@ def _open(db: Path):
 
 
 def _settings(db: Path, mode: str | None = None, **options):
-    from service.settings import Settings
+    """The settings, or one line saying what is wrong and the fix (exit 2)."""
+    from service import cli_startup
 
-    overrides = {"db": db, **{k: v for k, v in options.items() if v is not None}}
-    if mode:
-        overrides["mode"] = mode
-    try:
-        return Settings(**overrides)
-    except ValueError as exc:
-        console.print(f"[red]settings refused:[/red] {exc}")
-        raise typer.Exit(code=2)
+    return cli_startup.load(db, console, mode=mode, **options)
 
 
 def _engine(settings, con):
@@ -107,7 +101,14 @@ def synth(
 
         summary = write_synthetic(out, pupils=pupils, seed=seed, school_year=school_year,
                                   fmt=fmt, progress=tick, schools=schools)
-    console.print(summary)
+    console.print(_written(summary, out), soft_wrap=True)
+
+
+def _written(summary, folder: Path) -> str:
+    """What a synth run wrote, without its exact totals of pupils and rows (the CLI prints no
+    exact cross-school totals, synthetic or not)."""
+    return (f"wrote {summary.files} files for {summary.schools} schools to {folder} "
+            f"in {summary.seconds:.0f} s")
 
 
 @app.command()
@@ -132,13 +133,13 @@ def ingest(
 
     remote = _remote(db, url)
     if remote is not None:
-        _ingest_remote(remote, files, school, directory, school_year)
+        _ingest_remote(remote, files, school, directory, school_year, replace_with_empty)
         return
     settings = _settings(db, engine=engine, spark_master=spark_master, lake=lake)
     con = _open(db)
     years: set[str] = set()
     if directory is not None:
-        _ingest_folder(con, settings, directory)
+        _ingest_folder(con, settings, directory, replace_with_empty)
         years = {r[0] for r in con.execute("SELECT DISTINCT school_year FROM batch").fetchall()}
     elif school and files:
         unreadable = [p for p in files if not p.is_file()]
@@ -165,8 +166,10 @@ def ingest(
         _derive(con, years)
 
 
-def _ingest_remote(client, files, school, directory, school_year) -> None:
-    """Send each batch to the service (POST /v1/uploads) and wait for the derives."""
+def _ingest_remote(client, files, school, directory, school_year,
+                   replace_with_empty: bool = False) -> None:
+    """Send each batch to the service (POST /v1/uploads, with replace_with_empty when asked)
+    and wait for the derives."""
     from service.cli_remote import ServiceError
     from service.ingest.directory import batch_folders
 
@@ -182,7 +185,8 @@ def _ingest_remote(client, files, school, directory, school_year) -> None:
     jobs, refused = [], 0
     try:
         for school_id, paths in batches:
-            form = {"school": school_id, **({"school_year": school_year} if school_year else {})}
+            form = {"school": school_id, **({"school_year": school_year} if school_year else {}),
+                    **({"replace_with_empty": "true"} if replace_with_empty else {})}
             status, answer = client.request("POST", "/v1/uploads", form=form,
                                             files=[(p.name, p.read_bytes()) for p in paths])
             if status >= 400:
@@ -206,14 +210,15 @@ def _ingest_remote(client, files, school, directory, school_year) -> None:
         raise typer.Exit(code=1)
 
 
-def _ingest_folder(con, settings, directory: Path):
+def _ingest_folder(con, settings, directory: Path, replace_with_empty: bool = False):
     from service.ingest.directory import batch_folders, ingest_directory
 
     total = len(batch_folders(directory))
     with _progress() as bar:
         task = bar.add_task("ingesting batches", total=total)
         report = ingest_directory(con, settings, directory,
-                                  progress=lambda n: bar.advance(task, n))
+                                  progress=lambda n: bar.advance(task, n),
+                                  replace_with_empty=replace_with_empty)
     # counts of batches only: totals of rows across schools would be un-noised aggregates
     console.print(f"batches: {dict(report.statuses)}; refused: {len(report.refused)}")
     for school, problem in list(report.refused.items())[:5]:
@@ -263,7 +268,7 @@ def demo(
             task = bar.add_task(f"generating {pupils:,} pupils", total=None)
             summary = write_synthetic(data, pupils=pupils, seed=seed, school_year=DEFAULT_YEAR,
                                       progress=lambda d, t: bar.update(task, completed=d, total=t))
-        console.print(summary)
+        console.print(_written(summary, data), soft_wrap=True)
         _ingest_folder(con, settings, data)
         shutil.rmtree(data)
     _derive(con, [DEFAULT_YEAR])
@@ -287,6 +292,9 @@ def demo(
         from service.api.app import serve as run_server
         from service.cli_remote import announce, withdraw
 
+        from service.cli_startup import ready_to_serve
+
+        ready_to_serve(db, host, port, console)
         announce(db, f"http://{host}:{port}")     # the writing commands use its API meanwhile
         try:
             run_server(settings, host, port)
@@ -329,9 +337,13 @@ def serve(
     from service.api.app import serve as run_server
     from service.cli_remote import announce, withdraw
 
+    from service.cli_startup import ready_to_serve
+
+    settings = _settings(db)
+    ready_to_serve(db, host, port, console)
     announce(db, f"http://{host}:{port}")
     try:
-        run_server(_settings(db), host, port)
+        run_server(settings, host, port)
     finally:
         withdraw(db)
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from service.api import auth
-from service import cli_remote
+from service import cli_remote, cli_startup
 from service.settings import Settings
 
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
@@ -114,7 +114,7 @@ def create_command(
     """Create a key and print its secret (shown only now). To rotate a key, create its
     successor, move the client to it, then revoke the old key."""
     try:
-        key_id, secret = keys_create(Settings(db=db), role, scope, label, url, expires_in_days)
+        key_id, secret = keys_create(cli_startup.load(db, console), role, scope, label, url, expires_in_days)
     except auth.InvalidKeySpec as exc:
         console.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(code=2) from exc
@@ -128,7 +128,7 @@ def revoke_command(key_id: Annotated[str, typer.Argument(help="the key id")],
                    db: DbOption = Path("aanwezig.duckdb"), url: UrlOption = None) -> None:
     """Revoke a key; it stops working at once."""
     try:
-        keys_revoke(Settings(db=db), key_id, url)
+        keys_revoke(cli_startup.load(db, console), key_id, url)
     except auth.KeyNotFound as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(code=1) from exc
@@ -147,7 +147,7 @@ def list_command(db: DbOption = Path("aanwezig.duckdb"), url: UrlOption = None) 
         table.add_column(name, no_wrap=True)
     for name in ("label", "created", "expires", "revoked"):
         table.add_column(name)
-    for key in keys_list(Settings(db=db), url):
+    for key in keys_list(cli_startup.load(db, console), url):
         table.add_row(key.key_id, key.role.value, key.scope or "", key.label,
                       _when(key.created_at), _when(key.expires_at), _when(key.revoked_at))
     console.print(table)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_HMAC_KEY = "dev-only-hmac-key-not-for-production"
@@ -27,6 +28,7 @@ DEV_ADMIN_KEY = "dev-only-admin-key-not-for-production"
 PAUSE_STEPS = ("release.charged", "release.stored")
 #: How long a test pause holds the thread (a test kills the process long before).
 PAUSE_SECONDS = 600.0
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -76,8 +78,7 @@ class Settings(BaseSettings):
         description="memory for public answers (releases, catalogue) kept by the in-process cache",
     )
     cors_origins: str = Field(
-        "*", pattern=r"^(\*|(https?://[A-Za-z0-9.\[\]:-]+)(\s*,\s*https?://[A-Za-z0-9.\[\]:-]+)*|)$",
-        description="origins whose pages may read the public GET routes (CORS): * for any origin "
+        "*", description="origins whose pages may read the public GET routes (CORS): * for any origin "
                     "(the default), a comma-separated list of origins (scheme://host[:port]), or "
                     "empty for none; routes that take an API key never answer CORS")
 
@@ -106,6 +107,18 @@ class Settings(BaseSettings):
         None, description="tests only, refused outside dev mode: hold the thread that publishes "
                           "a release at this named step (release.charged, release.stored) so a "
                           "crash test can kill the process there")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        if value.strip() in ("*", ""):
+            return value.strip()
+        for origin in value.split(","):
+            if not _ORIGIN.fullmatch(origin.strip()):
+                raise ValueError("must be *, empty, or origins separated by commas, each "
+                                 "scheme://host[:port] with no path, e.g. "
+                                 "https://example.nl,http://localhost:8080")
+        return value
 
     @property
     def cors_allow_list(self) -> tuple[str, ...] | None:
@@ -166,3 +179,25 @@ class Settings(BaseSettings):
         if self.engine == "spark" and self.lake is None:
             raise ValueError("AANWEZIG_ENGINE=spark needs AANWEZIG_LAKE (the Parquet lake folder)")
         return self
+
+
+SECRET_FIX = ("set them in the environment (docs/settings.md shows how to make each), or "
+              "use AANWEZIG_MODE=dev with a development database")
+
+
+def describe_invalid(exc: ValueError) -> str:
+    """One line for settings that failed validation: each variable and what it needs (never
+    the value given, which may be a secret), and the fix."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    parts, secrets = [], False
+    for error in errors():
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        location = [str(part) for part in error.get("loc", ()) if part != "__root__"]
+        if location:
+            parts.append(f"AANWEZIG_{location[0].upper()}: {message}")
+        else:
+            parts.append(message)
+            secrets = secrets or "must be set" in message
+    return "; ".join(parts) + (f". Fix: {SECRET_FIX}" if secrets else "")

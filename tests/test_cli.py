@@ -5,7 +5,12 @@ dry-run and verify."""
 from __future__ import annotations
 
 import io
+import os
+import re
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -28,7 +33,21 @@ def test_demo_builds_ingests_derives_publishes_and_prints_keys(tmp_path, monkeyp
     # pupils enrolled on no school day at all (a few synthetic enrolments fall in holidays)
     # are not pupil-years by definition
     assert 2_970 <= con.execute("SELECT count(*) FROM pupil_year").fetchone()[0] <= 3_000
+    totals = con.execute("SELECT (SELECT count(*) FROM enrolment), (SELECT count(*) FROM absence), "
+                         "(SELECT count(DISTINCT pupil_key) FROM enrolment)").fetchone()
     con.close()
+    # no exact cross-school total is printed (the synthetic files' counts included)
+    assert "wrote " in result.output and " schools to " in result.output
+    assert_no_totals(result.output, totals)
+
+    # served outside demo mode: one line with the fix, no traceback, nothing announced
+    served = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--db", str(db),
+                             "--port", "0"], env=_without_settings(), capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path)
+    lines = (served.stdout + served.stderr).strip().splitlines()
+    assert served.returncode == 2 and len(lines) == 1, lines
+    assert lines[0].startswith("refused: ") and "AANWEZIG_MODE=demo aanwezig serve" in lines[0]
+    assert not Path(f"{db}.service.json").exists()
     # run again: nothing is generated twice, the release is not charged twice
     again = runner.invoke(app, ["demo", "--db", str(db), "--no-serve"])
     assert again.exit_code == 0, again.output
@@ -52,6 +71,39 @@ def test_demo_builds_ingests_derives_publishes_and_prints_keys(tmp_path, monkeyp
     csv.write_bytes(csv.read_bytes().replace(b"GM0363", b"GM0364", 1))
     bad = runner.invoke(app, ["verify", str(folder), "--public-key", str(tmp_path / "key.pem")])
     assert bad.exit_code == 1 and "NOT verified" in bad.output
+
+
+def _without_settings() -> dict[str, str]:
+    """The environment of a subprocess: no AANWEZIG_* setting, this checkout first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AANWEZIG_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    return env
+
+
+def assert_no_totals(output: str, totals) -> None:
+    """None of `totals` appears in `output` as a number (with or without thousands commas)."""
+    numbers = {int(n.replace(",", "")) for n in re.findall(r"(?<![\w.])\d[\d,]*(?![\w.])", output)}
+    assert not numbers & set(totals), (sorted(numbers & set(totals)), output)
+    for word in ("pupils=", "enrolment_rows", "absence_rows", "SynthSummary"):
+        assert word not in output
+
+
+def test_synth_prints_what_it_wrote_and_no_totals(tmp_path):
+    out = tmp_path / "uploads"
+    result = runner.invoke(app, ["synth", "--out", str(out), "--pupils", "400", "--seed", "5",
+                                 "--schools", "sample"])
+    assert result.exit_code == 0, result.output
+    schools = [p for p in out.iterdir() if p.is_dir()]
+    files = [f for p in schools for f in p.iterdir()]
+    assert f"wrote {len(files)} files for {len(schools)} schools to {out}" in " ".join(
+        result.output.split())
+    rows = [len(f.read_text().splitlines()) - 1 for f in files]
+    enrolment = sum(r for f, r in zip(files, rows) if f.name.startswith("enrol"))
+    absence = sum(r for f, r in zip(files, rows) if f.name.startswith("absen"))
+    pupils = len({line.split(",")[0] for f in files if f.name.startswith("enrol")
+                  for line in f.read_text().splitlines()[1:]})
+    assert enrolment > 0 and absence > 0 and pupils > 0
+    assert_no_totals(result.output, (enrolment, absence, pupils))
 
 
 def test_ingest_refuses_a_bad_batch_with_row_and_field(tmp_path):

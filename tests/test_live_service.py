@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from api_fixtures import absences_csv, enrolments_csv
-from ingest_fixtures import SCHOOL_PO, load_tiny_register
+from ingest_fixtures import ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, csv, load_tiny_register
 from service.api.auth import create_key
 from service.db import connect
 from service.settings import Settings
@@ -121,3 +121,44 @@ def test_an_upload_becomes_a_weekly_release_while_serving(database):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_ingest_replace_with_empty_goes_through_the_running_service(database, tmp_path):
+    db, school = database
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "enrolments.csv").write_bytes(enrolments_csv())
+    (files / "absences.csv").write_bytes(absences_csv())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "enrolments.csv").write_bytes(csv([], ENROL_HEADER))
+    (empty / "absences.csv").write_bytes(csv([], ABSENCE_HEADER))
+
+    def ingest(folder: Path, *flags: str) -> subprocess.CompletedProcess:
+        return cli("ingest", "--db", str(db), "--school", SCHOOL_PO, *flags,
+                   str(folder / "enrolments.csv"), str(folder / "absences.csv"))
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_server(db, port)
+    try:
+        stored = ingest(files)
+        assert stored.returncode == 0 and "going through its API" in stored.stdout, stored.stdout
+        refused = ingest(empty)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "replace_with_empty" in refused.stdout and "Traceback" not in refused.stderr
+        replaced = ingest(empty, "--replace-with-empty")
+        assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+        assert "going through its API" in replaced.stdout and "'replaced': 1" in replaced.stdout
+        admin = {"X-API-Key": Settings(mode="dev", db=db).admin_key}
+        states = httpx.get(base + "/v1/uploads/status", headers=admin, timeout=10).json()["schools"]
+        assert [s["school_id"] for s in states] == [SCHOOL_PO]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    con = connect(db)
+    active = con.execute("SELECT count(*) FROM enrolment JOIN batch USING (batch_id) "
+                         "WHERE batch.school_id = ? AND batch.status = 'active'",
+                         [SCHOOL_PO]).fetchone()[0]
+    con.close()
+    assert active == 0

@@ -34,11 +34,13 @@ def batch_folders(root: Path) -> list[Path]:
 
 def ingest_directory(con: duckdb.DuckDBPyConnection, settings: Settings, root: Path,
                      progress: Callable[[int], None] | None = None,
-                     chunk: int = 200) -> DirectoryReport:
+                     chunk: int = 200, *, replace_with_empty: bool = False) -> DirectoryReport:
     """Ingest every school folder under `root` (one batch each; validated `chunk` batches at
     a time in one SQL pass, each stored in its own transaction). A refused batch is reported
     and skipped; the others are stored. A folder that `aanwezig synth` wrote (its marker file
-    at the root) has its batches recorded as synthetic (see :func:`synthetic_only`)."""
+    at the root) has its batches recorded as synthetic (see :func:`synthetic_only`).
+    `replace_with_empty` lets a folder without enrolment rows replace its school's stored
+    batch (refused otherwise, docs/upload-format.md)."""
     report = DirectoryReport()
     folders = batch_folders(root)
     synthetic = (Path(root) / SYNTHETIC_MARKER).is_file()
@@ -46,7 +48,8 @@ def ingest_directory(con: duckdb.DuckDBPyConnection, settings: Settings, root: P
         part = folders[start:start + chunk]
         batches = [(f.name, files_from_paths([p for p in sorted(f.iterdir())
                                               if p.suffix in (".csv", ".parquet")])) for f in part]
-        for folder, result in zip(part, ingest_many(con, settings, batches)):
+        for folder, result in zip(part, ingest_many(con, settings, batches,
+                                                        replace_with_empty=replace_with_empty)):
             if isinstance(result, Exception):
                 report.refused[folder.name] = str(result)
             else:
