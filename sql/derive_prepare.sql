@@ -2,7 +2,8 @@
 -- transaction scope by service.ingest.derive). Only ACTIVE batches count. Every statement ends with
 -- a semicolon at the end of a line; parameters: $school_year, $max_year_minutes, $every_pupil.
 -- Scope: with $every_pupil every pupil of the year; otherwise only the pupils of d_scope
--- (sql/pending_scope.sql), from the batches of d_scope_batch, which hold all their data: the
+-- (sql/pending_scope.sql or a chunk: sql/pupil_chunk_scope.sql), from the batches of
+-- d_scope_batch (sql/scope_batches.sql), which hold all their data: the
 -- same statements, and so the same clamps, derive a few pupils or all of them.
 
 -- d_day: every date of the school year per holiday region, with the number of school days
@@ -57,7 +58,7 @@ WHERE b.status = 'active' AND b.school_year = $school_year
 
 -- d_enrol: active enrolment rows with their school days (0 rows dropped).
 CREATE OR REPLACE TEMP TABLE d_enrol AS
-SELECT e.pupil_key, e.school_id, s.sector, s.holiday_region, sd.day_minutes,
+SELECT e.pupil_key, e.batch_id, e.school_id, s.sector, s.holiday_region, sd.day_minutes,
        e.grade, e.birth_year, e.residence_code, e.enrolled_from,
        f.before + 1 AS from_idx, t.upto AS to_idx, t.upto - f.before AS days
 FROM enrolment e
@@ -103,44 +104,3 @@ SELECT row_number() OVER (ORDER BY r.pupil_key)::INTEGER AS pid,
        least(r.possible_all, yd.days * r.day_minutes, $max_year_minutes)::INTEGER AS possible
 FROM ranked r JOIN year_days yd USING (holiday_region) JOIN d_region dr USING (holiday_region)
 WHERE r.rank = 1;
-
--- d_absday: one row per pupil and absence day, minutes by reason, with the day capped at
--- one school day (the longest day of the schools that recorded it) by filling the reasons in
--- a fixed order (sick, authorised, unauthorised, late, suspended) so that they add up to the
--- capped day. Absences recorded by any school count (one pupil, one place). The day's
--- day_index/week_index come from the calendar of the pupil's MAIN school (NULL if that
--- region has no school day then); month_index is the calendar month of the date (0 = the
--- school year's first month, August; months counted from year and month, which DuckDB and
--- Spark agree on, unlike their date_diff('month')).
-CREATE OR REPLACE TEMP TABLE d_absday AS
-WITH raw AS (
-    SELECT p.pid, a.day, any_value(p.region_no) AS region_no, max(b.day_minutes) AS cap,
-           coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'sick'), 0) AS sick,
-           coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'authorised'), 0) AS authorised,
-           coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'unauthorised'), 0) AS unauthorised,
-           coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'late'), 0) AS late,
-           coalesce(sum(a.minutes) FILTER (WHERE a.reason = 'suspended'), 0) AS suspended
-    FROM absence a
-    JOIN d_batch b ON b.batch_id = a.batch_id
-    JOIN d_pupil p ON p.pupil_key = a.pupil_key
-    WHERE a.school_year = $school_year AND a.minutes > 0
-    GROUP BY p.pid, a.day
-), filled AS (
-    SELECT pid, day, region_no, cap,
-           least(sick, cap) AS sick,
-           least(authorised, cap - least(sick, cap)) AS authorised,
-           least(unauthorised, cap - least(sick + authorised, cap)) AS unauthorised,
-           least(late, cap - least(sick + authorised + unauthorised, cap)) AS late,
-           least(suspended, cap - least(sick + authorised + unauthorised + late, cap)) AS suspended
-    FROM raw
-)
-SELECT f.pid, f.cap::SMALLINT AS cap, f.sick::SMALLINT AS sick,
-       f.authorised::SMALLINT AS authorised, f.unauthorised::SMALLINT AS unauthorised,
-       f.late::SMALLINT AS late, f.suspended::SMALLINT AS suspended,
-       (f.sick + f.authorised + f.unauthorised + f.late + f.suspended)::SMALLINT AS absent,
-       c.day_index::SMALLINT AS day_index, c.week_index::SMALLINT AS week_index,
-       ((year(f.day) - year(y.first_day)) * 12 + month(f.day) - month(y.first_day))::TINYINT
-           AS month_index
-FROM filled f
-JOIN school_year y ON y.school_year = $school_year
-LEFT JOIN d_calendar c ON c.cal_key = f.region_no * 1000 + date_diff('day', y.first_day, f.day);

@@ -1,13 +1,12 @@
--- pupil_month for one school year from the temporary tables of derive_prepare.sql and the
--- fresh pupil_year rows: deletes the rows of the pupils in scope (all of the year with
--- $every_pupil, else those whose pupil_tag is one of d_scope's: see sql/pending_scope.sql)
--- and inserts their new rows; other pupils and other years keep theirs. One row per
+-- pupil_month for one school year from the temporary tables of derive_prepare.sql and
+-- derive_absences.sql and the fresh pupil_year rows: the rows of the pupils in scope
+-- (sql/derive_clear.sql deleted their old ones; other pupils and other years keep theirs). One row per
 -- pupil (of pupil_year) and calendar month in which the pupil's MAIN school's holiday region
 -- has a school day and the pupil has a possible school day; the school, grade band and
 -- residence of every month are those of pupil_year (one pupil, one place). The rows carry no
 -- pupil key (nothing reads one; writing 64-character keys for every pupil-month doubled the
 -- time of this step), only its first 16 characters (pupil_tag) for the incremental delete.
--- Parameters: $school_year, $max_month_minutes, $max_year_minutes, $every_pupil.
+-- Parameters: $school_year, $max_month_minutes, $max_year_minutes.
 -- Clamps (bounds from service.ingest.bounds, declared in service.releases.catalogue):
 -- possible = Σ over enrolments of their school days in the month × day minutes, clamped to
 -- the main school's region's school days in the month × its day minutes and to
@@ -30,10 +29,6 @@ SELECT c.holiday_region,
 FROM calendar_day c JOIN school_year y USING (school_year)
 WHERE c.school_year = $school_year
 GROUP BY ALL;
-
-DELETE FROM pupil_month
-WHERE school_year = $school_year
-  AND ($every_pupil OR pupil_tag IN (SELECT pupil_tag(pupil_key) FROM d_scope));
 
 INSERT INTO pupil_month BY NAME
 WITH pupil AS (         -- the pupil's attributes of the year (pupil_year), by the integer pid

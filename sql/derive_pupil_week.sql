@@ -1,14 +1,10 @@
--- pupil_week for one school year from the temporary tables of derive_prepare.sql: deletes
--- the rows of the pupils in scope (all of the year with $every_pupil, else those of d_scope)
--- and inserts their new rows; other pupils and other years keep theirs. One row per pupil (of pupil_year) and school
--- week with possible minutes > 0; the school of every week is the pupil's main school of the
+-- pupil_week for one school year from the temporary tables of derive_prepare.sql and
+-- derive_absences.sql: the rows of the pupils in scope (sql/derive_clear.sql deleted their
+-- old ones; other pupils and other years keep theirs). One row per pupil (of pupil_year) and
+-- school week with possible minutes > 0; the school of every week is the pupil's main school of the
 -- year. Weeks (and their ISO week) are those of the enrolment's school's holiday region.
 -- Clamps: possible <= $max_week_minutes, absent <= possible, unauthorised <= absent.
--- Parameters: $school_year, $max_week_minutes, $every_pupil.
-DELETE FROM pupil_week
-WHERE school_year = $school_year
-  AND ($every_pupil OR pupil_key IN (SELECT pupil_key FROM d_scope));
-
+-- Parameters: $school_year, $max_week_minutes.
 INSERT INTO pupil_week BY NAME
 WITH enrol AS (    -- 2.5 M rows: integer keys and the pupil's attributes, before the expansion
     SELECT p.pid, p.n_enrol, p.pupil_key, p.school_id, p.sector, e.holiday_region,

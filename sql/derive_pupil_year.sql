@@ -1,15 +1,11 @@
--- pupil_year for one school year from the temporary tables of derive_prepare.sql: deletes
--- the rows of the pupils in scope (all of the year with $every_pupil, else those of d_scope)
--- and inserts their new rows; other pupils and other years keep theirs. Per-pupil clamps (bounds from service.ingest.bounds,
--- passed as parameters): possible <= $max_year_minutes (in derive_prepare), every absent total
+-- pupil_year for one school year from the temporary tables of derive_prepare.sql and
+-- derive_absences.sql: the rows of the pupils in scope (sql/derive_clear.sql deleted their
+-- old ones; other pupils and other years keep theirs). Per-pupil clamps (bounds from
+-- service.ingest.bounds, passed as parameters): possible <= $max_year_minutes (in derive_prepare), every absent total
 -- <= possible, the five reasons clamped in a fixed order (sick, authorised, unauthorised, late,
 -- suspended) to what possible leaves, so that they add up to at most possible (the joint
 -- reason table of service.releases.catalogue.JOINT_TABLES), longest run <= $max_school_days. Parameters: $school_year, $max_school_days,
--- $long_term_days, $signal_minutes, $signal_weeks, $every_pupil.
-DELETE FROM pupil_year
-WHERE school_year = $school_year
-  AND ($every_pupil OR pupil_key IN (SELECT pupil_key FROM d_scope));
-
+-- $long_term_days, $signal_minutes, $signal_weeks.
 INSERT INTO pupil_year BY NAME
 WITH absent_year AS (
     SELECT pid, sum(absent) AS absent, sum(sick) AS sick, sum(authorised) AS authorised,

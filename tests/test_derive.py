@@ -245,7 +245,9 @@ def test_pupil_week(derived):
 
 def test_rebuild_replaces_the_year(derived):
     con = derived[0]
-    Data(con).absent("half", "01AA00", [MIDDEN[3]], 300)   # a new batch with one more day
+    more = Data(con)        # a new batch with one more day (absences come with an enrolment)
+    more.enrol("half", "01AA00", grade=1)
+    more.absent("half", "01AA00", [MIDDEN[3]], 300)
     con.execute("UPDATE batch SET status = 'replaced' WHERE school_id = '03CC00'")
     summary = rebuild(con, YEAR)
     assert summary.pupils == 5

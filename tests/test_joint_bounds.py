@@ -248,7 +248,7 @@ def test_planted_bug_clamping_each_reason_on_its_own_fails(con, monkeypatch):
 
     def planted(name):
         out = real_statements(name)
-        if name == "derive_prepare":
+        if name == "derive_absences":
             joined = "\n;\n".join(out)
             for old, new in OLD_DAY_FILL.items():
                 assert old in joined

@@ -27,10 +27,12 @@ rebuilt in full instead.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import duckdb
 
@@ -106,11 +108,23 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 #: The files whose text decides the derived rows (besides the bounds): the derive code.
-DERIVE_SQL = ("derive_tables", "derive_scope_every", "pending_scope", "derive_prepare",
-              "derive_pupil_year", "derive_pupil_week", "derive_pupil_month")
-#: Temporary tables of a derive, dropped before its transaction ends.
+DERIVE_SQL = ("derive_tables", "derive_scope_every", "pending_scope", "pupil_chunks",
+              "pupil_chunk_scope", "scope_batches", "derive_clear", "derive_prepare",
+              "derive_absences", "derive_pupil_year", "derive_pupil_week", "derive_pupil_month")
+#: The statements that write the rows of the pupils in scope, in order.
+_PASS = ("derive_prepare", "derive_absences", "derive_pupil_year", "derive_pupil_week",
+         "derive_pupil_month")
+#: Temporary tables of a derive, dropped before its transaction ends (each before the ones
+#: it reads: Spark's cached views resolve what they read when dropped).
 _TEMPORARY = ("d_month", "d_absday", "d_pupil", "d_enrol", "d_batch", "d_calendar", "d_region",
-              "d_week", "d_day", "d_scope", "d_scope_batch", "d_touched")
+              "d_week", "d_day", "d_scope_school", "d_scope_batch", "d_scope", "d_touched",
+              "d_chunk")
+#: Pupils per chunk of a full DuckDB derive (by main school; see sql/pupil_chunks.sql): the
+#: derive's memory follows the chunk, and a school's rows lie together for `rederive`.
+CHUNK_PUPILS = 100_000
+#: DuckDB's memory limit while a full derive runs in chunks (its buffer pool caches what it
+#: reads and writes up to the limit; a chunk needs less; docs/benchmarks.md).
+CHUNK_MEMORY_LIMIT = "2GB"
 
 
 def derive_code() -> str:
@@ -121,55 +135,75 @@ def derive_code() -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, school_year: str) -> DeriveSummary:
+def rebuild(con: duckdb.DuckDBPyConnection, school_year: str,
+            chunk_pupils: int | None = CHUNK_PUPILS) -> DeriveSummary:
     """Replace `school_year`'s rows of pupil_year, pupil_week and pupil_month, in one
     transaction, together with the data version they were built from (`derived_version`: the
-    set of active batches); nothing of the year stays pending. Announces `db.DATA` after
-    commit or rollback."""
-    return _derive(con, school_year, every_pupil=True)
+    set of active batches); nothing of the year stays pending. On DuckDB the pupils are
+    derived in chunks of about `chunk_pupils` by main school (None: all in one pass; Spark
+    always does one pass). Announces `db.DATA` after commit or rollback."""
+    return _derive(con, school_year, every_pupil=True, chunk_pupils=chunk_pupils)
 
 
-def rederive(con: duckdb.DuckDBPyConnection, school_year: str) -> DeriveSummary:
+def rederive(con: duckdb.DuckDBPyConnection, school_year: str,
+             chunk_pupils: int | None = CHUNK_PUPILS) -> DeriveSummary:
     """Derive again only the pupils that uploads touched since the last derive (DuckDB only),
     in one transaction with the data version; falls back to :func:`rebuild` when the year's
     tables cannot be updated pupil by pupil (never derived in full, other derive code or
     bounds, rows from before `pupil_tag`, or another engine in use). Same summary."""
     if engines.current(con).name != "duckdb":
         return rebuild(con, school_year)
-    return _derive(con, school_year, every_pupil=False)
+    return _derive(con, school_year, every_pupil=False, chunk_pupils=chunk_pupils)
 
 
-def _derive(con: duckdb.DuckDBPyConnection, school_year: str, every_pupil: bool) -> DeriveSummary:
+def _derive(con: duckdb.DuckDBPyConnection, school_year: str, every_pupil: bool,
+            chunk_pupils: int | None) -> DeriveSummary:
     check_calendar(con, school_year)
-    code = derive_code()
-    params = {"school_year": school_year, "derive_code": code, **derive_parameters()}
+    params = {"school_year": school_year, "derive_code": derive_code(), **derive_parameters()}
+    seconds: dict[str, float] = {}
+
+    def run(engine, name: str, values: dict) -> None:
+        t0 = time.perf_counter()
+        for statement in statements(name):
+            engine.execute(statement, values)
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+
     try:
         engine = engines.current(con)
         duck = engine.name == "duckdb"
         with engine.transaction():
-            for statement in statements("derive_tables"):
-                engine.execute(statement, {})
+            run(engine, "derive_tables", {})
             if duck:
-                for statement in statements("derived_tables_upgrade"):
-                    engine.execute(statement, {})
+                run(engine, "derived_tables_upgrade", {})
                 if not every_pupil:
                     ready = engine.fetch(sql.load("derived_incremental_ready"), params)["ready"]
                     every_pupil = not bool(ready[0])
             params["every_pupil"] = every_pupil
-            scope = "derive_scope_every" if every_pupil else "pending_scope"
-            seconds = {}
-            for name in (scope, "derive_prepare", "derive_pupil_year", "derive_pupil_week",
-                         "derive_pupil_month"):
-                t0 = time.perf_counter()
-                for statement in statements(name):
-                    engine.execute(statement, params)
-                seconds[name] = time.perf_counter() - t0
+            if every_pupil:
+                run(engine, "derive_scope_every", params)
+            else:
+                run(engine, "pending_scope", params)
+                run(engine, "scope_batches", params)
+            run(engine, "derive_clear", params)
+            if duck and every_pupil and chunk_pupils:
+                run(engine, "derive_prepare", params)        # every pupil's main school
+                run(engine, "pupil_chunks", {"chunk_pupils": chunk_pupils})
+                chunks = engine.fetch(sql.load("pupil_chunk_ids"), {})["chunk"]
+                with _memory_limit(con, CHUNK_MEMORY_LIMIT):
+                    for chunk in (int(c) for c in chunks):
+                        part = {**params, "every_pupil": False, "chunk": chunk}
+                        run(engine, "pupil_chunk_scope", part)
+                        run(engine, "scope_batches", part)
+                        for name in _PASS:
+                            run(engine, name, part)
+            else:
+                for name in _PASS:
+                    run(engine, name, params)
             for temp in _TEMPORARY:
                 engine.execute(f"DROP TABLE IF EXISTS {temp}", {})
             if duck:        # the version of the tables in the database file; nothing pending
                 _run(con, sql.load("derived_version_write"), params)
-                for statement in statements("pending_clear"):
-                    engine.execute(statement, params)
+                run(engine, "pending_clear", params)
             counts = engine.fetch(sql.load("derived_row_counts"), {"school_year": school_year})
             t0 = time.perf_counter()
         seconds["commit"] = time.perf_counter() - t0
@@ -178,3 +212,15 @@ def _derive(con: duckdb.DuckDBPyConnection, school_year: str, every_pupil: bool)
         db.changed(db.DATA)
     return DeriveSummary(school_year, pupils, weeks, months,
                          "full" if every_pupil else "pupils", seconds)
+
+
+@contextlib.contextmanager
+def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """DuckDB's memory limit set to `limit` inside the block, then back to the setting as
+    DuckDB shows it (to 0.1 GiB)."""
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{before}'")

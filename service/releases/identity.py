@@ -33,8 +33,9 @@ from service.ingest.bounds import derive_parameters
 from service.releases.catalogue import JOINT_TABLES, MONTH_TOTALS, TOTALS
 
 #: SQL whose text decides the per-pupil values and their sums.
-_VALUE_SQL = ("derive_prepare", "derive_pupil_year", "derive_pupil_week", "derive_pupil_month",
-              "aggregate_contributions", "aggregate_month_contributions", "weekly_leaf_totals")
+_VALUE_SQL = ("derive_prepare", "derive_absences", "derive_pupil_year", "derive_pupil_week",
+              "derive_pupil_month", "aggregate_contributions", "aggregate_month_contributions",
+              "weekly_leaf_totals")
 
 NEVER_DERIVED = "none"
 
