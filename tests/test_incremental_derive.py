@@ -217,3 +217,38 @@ def test_a_full_derive_in_chunks_equals_one_pass(pair):
     for table in TABLES:
         assert _rows(chunked, table) == _rows(one_pass, table), table
     assert chunked.execute("SELECT count(*) FROM pupil_year WHERE n_schools > 1").fetchone()[0]
+
+
+def test_an_upload_committed_during_a_derive_stays_pending(pair, monkeypatch):
+    """A school uploads (its own transaction commits) while the writer's derive is between its
+    statements: the derive commits what it read, the new upload stays pending, and the next
+    derive brings the tables to the full rebuild's rows."""
+    settings, cons = pair
+    rng = random.Random(5)
+    first = _batch(rng, 0, PUPILS[:6])
+    for con in cons:
+        ingest_files(con, settings, "01AA00", first, YEAR)
+    _check(cons)
+    incremental, full = cons
+    for con in cons:
+        ingest_files(con, settings, "02BB00", _batch(random.Random(6), 1, PUPILS[4:10]), YEAR)
+    late = _batch(rng, 0, PUPILS[2:5])          # 01AA00 again, replacing its first batch
+    real_statements = derive.statements
+    upload = incremental.cursor()
+
+    def upload_midway(name):
+        if name == "derive_pupil_week" and upload is not None and not _pending_batches(upload):
+            ingest_files(upload, settings, "01AA00", late, YEAR)
+        return real_statements(name)
+
+    def _pending_batches(cur):
+        return cur.execute("SELECT count(*) FROM batch WHERE status = 'replaced'").fetchone()[0]
+
+    monkeypatch.setattr(derive, "statements", upload_midway)
+    derive.rederive(incremental, YEAR, chunk_pupils=5)
+    monkeypatch.setattr(derive, "statements", real_statements)
+    assert _pending_batches(upload) == 1                     # the upload happened midway
+    assert _pending(incremental) > 0                         # and is still to be derived
+    ingest_files(full, settings, "01AA00", late, YEAR)
+    _check(cons)
+    upload.close()
