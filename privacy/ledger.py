@@ -175,6 +175,9 @@ class ReleaseRecord:
     created_at: datetime
     service_version: str
     micro: int
+    # release.parquet exactly as signed: its bytes depend on the Parquet writer's version, so
+    # it is kept, not rebuilt. None for releases stored before it was kept (rebuilt then).
+    parquet: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,13 @@ CREATE TABLE IF NOT EXISTS release (
     signature       BLOB    NOT NULL,
     created_at      TIMESTAMP NOT NULL,       -- UTC
     service_version VARCHAR NOT NULL,
-    micro           BIGINT  NOT NULL CHECK (micro >= 0)
+    micro           BIGINT  NOT NULL CHECK (micro >= 0),
+    parquet         BLOB                      -- release.parquet exactly as signed (NULL: stored
+                                              -- before it was kept; rebuilt from the payload)
 );
+
+-- Databases made before release.parquet was kept get the column, NULL in their old releases.
+ALTER TABLE release ADD COLUMN IF NOT EXISTS parquet BLOB;
 
 -- Append-only audit log: every charge (who spent what, when, for which request) and every
 -- cap change.

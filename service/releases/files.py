@@ -10,6 +10,11 @@ from its ``rows``), the budget and the method; the signature is over the exact b
 verify``) therefore means: check the signature of datapackage.json with the published key,
 then the sha256 of each file against it (docs/releases.md has an openssl one-liner).
 
+The Parquet file is the exception: its bytes depend on the installed pyarrow (the footer's
+``created_by`` names the writer version), so the bytes signed at publish are stored with the
+release (``release.parquet``, in the transaction that charges it) and served as they are;
+releases stored before that have theirs rebuilt (same bytes only on the same pyarrow).
+
 The payload names its ``format``, and the files are built the way that format says, so a
 stored release's files come out byte for byte as they were signed:
 
@@ -191,9 +196,15 @@ class ReleaseFiles:
         return buf.getvalue()
 
 
-def build_files(payload_bytes: bytes) -> dict[str, bytes]:
-    """All files of a release from its canonical payload (deterministic)."""
+def build_files(payload_bytes: bytes, parquet: bytes | None = None) -> dict[str, bytes]:
+    """All files of a release from its canonical payload.
+
+    `parquet`: the release's Parquet bytes as kept at publish time. The JSON and CSV are our
+    own canonical serialisation (standard library only) and come out the same on any later
+    version; the Parquet bytes depend on the installed pyarrow (the footer names the writer
+    version; encoding defaults change), so a stored release serves the bytes it was signed
+    over, and only a release stored before they were kept has its Parquet rebuilt."""
     payload = json.loads(payload_bytes)
     resources = {"release.json": payload_bytes, "release.csv": to_csv(payload),
-                 "release.parquet": to_parquet(payload)}
+                 "release.parquet": to_parquet(payload) if parquet is None else parquet}
     return {**resources, "datapackage.json": datapackage(payload, resources)}

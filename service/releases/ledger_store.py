@@ -48,10 +48,10 @@ T = TypeVar("T")
 
 _RELEASE_COLUMNS = (
     "release_id, request_hash, dataset, kind, spec_json, payload, content_hash, "
-    "signature, created_at, service_version, micro"
+    "signature, created_at, service_version, micro, parquet"
 )
 _FIND_RELEASE = f"SELECT {_RELEASE_COLUMNS} FROM release WHERE request_hash = ?"
-_INSERT_RELEASE = f"INSERT INTO release ({_RELEASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_RELEASE = f"INSERT INTO release ({_RELEASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # The fit condition is part of the write: a row is raised only if the charge fits in it.
 _SPEND = (
     "UPDATE budget_cap SET spent_micro = spent_micro + ? "
@@ -93,7 +93,7 @@ def _utc_naive(moment: datetime) -> datetime:
 
 
 def _record(row: tuple) -> ReleaseRecord:
-    (release_id, request_hash, dataset, kind, spec_json, payload, content_hash, signature, created_at, version, micro) = row
+    (release_id, request_hash, dataset, kind, spec_json, payload, content_hash, signature, created_at, version, micro, parquet) = row
     return ReleaseRecord(
         release_id=release_id,
         request_hash=request_hash,
@@ -106,6 +106,7 @@ def _record(row: tuple) -> ReleaseRecord:
         created_at=created_at.replace(tzinfo=UTC),
         service_version=version,
         micro=int(micro),
+        parquet=bytes(parquet) if parquet is not None else None,
     )
 
 
@@ -284,6 +285,7 @@ class DuckDBLedger:
                     _utc_naive(release.created_at),
                     release.service_version,
                     release.micro,
+                    release.parquet,
                 ],
             )
             con.execute(

@@ -279,7 +279,8 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, kind: str, da
         release_id=release_id, request_hash=key, dataset=dataset, kind=kind,
         spec_json=json.dumps(full_spec, sort_keys=True, default=str), payload=payload,
         content_hash=sha256(payload), signature=sign(private_key(settings), files["datapackage.json"]),
-        created_at=created, service_version=__version__, micro=micro)
+        created_at=created, service_version=__version__, micro=micro,
+        parquet=files["release.parquet"])   # kept: a later pyarrow would write other bytes
     stored = book.charge_and_store(Charge(dataset, pool, principal, micro, key), record,
                                    lifetime=lifetime_cap(settings), pause=settings.pause_point)
     settings.pause_point("release.stored")

@@ -89,8 +89,10 @@ class FileCache:
 
 
 def release_files(record: ReleaseRecord) -> ReleaseFiles:
-    """The stored release's own files with its stored signature."""
-    return ReleaseFiles(build_files(record.payload), record.signature)
+    """The stored release's own files with its stored signature: the Parquet bytes it was
+    signed over when they were kept (a rebuild would differ after a pyarrow upgrade), else
+    rebuilt from the payload (releases stored before they were kept)."""
+    return ReleaseFiles(build_files(record.payload, parquet=record.parquet), record.signature)
 
 
 def area_files(con: duckdb.DuckDBPyConnection, settings: Settings, record: ReleaseRecord,
