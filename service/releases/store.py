@@ -10,12 +10,11 @@ transaction commits; if the process dies after it, the charge stands (fail close
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from functools import lru_cache
 from typing import Callable
 
@@ -58,7 +57,6 @@ def budget_of(settings: Settings | None) -> dict[str, Rho]:
 #: weekly 0.2, researcher 0.2 (allowance 0.05). ε at δ = DEFAULT_DELTA is shown next to
 #: every figure.
 DEFAULT_BUDGET = yearly_budget(Rho.of("1"))
-DEFAULT_RESEARCHER_ALLOWANCE = DEFAULT_BUDGET["allowance"]
 
 
 def ledger(con: duckdb.DuckDBPyConnection) -> DuckDBLedger:
