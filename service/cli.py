@@ -15,7 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 app = typer.Typer(help="Aanwezig: differentially private school-attendance statistics.",
                   no_args_is_help=True, add_completion=False)
-console = Console()
+# soft_wrap: a message is never hard-wrapped at the terminal's (or COLUMNS') width; a
+# `refused:` line stays one line in a log or a pipe, whatever the width and the path's length
+console = Console(soft_wrap=True)
 
 from service.keys_cli import keys_app  # noqa: E402  (aanwezig keys create|revoke|list)
 
@@ -35,6 +37,9 @@ SparkMasterOption = Annotated[Optional[str], typer.Option(
 LakeOption = Annotated[Optional[Path], typer.Option(
     "--lake", help="Parquet lake folder (default: $AANWEZIG_LAKE)")]
 DEFAULT_YEAR = "2025-2026"
+SchoolsOption = Annotated[str, typer.Option(
+    help="every: fill every school at pupils/2.5M of its national size; sample: a subset of "
+    "schools at national size (a small quick demo)")]
 
 
 def _progress() -> Progress:
@@ -87,8 +92,7 @@ def synth(
     seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
     school_year: Annotated[str, typer.Option(help="school year, e.g. 2025-2026")] = DEFAULT_YEAR,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
-    schools: Annotated[str, typer.Option(help="every: fill every school at pupils/2.5M of its "
-                                         "national size; sample: a subset of schools at national size")] = "every",
+    schools: SchoolsOption = "every",
 ) -> None:
     """Write synthetic upload files for every school of the register (test data only)."""
     from service.synth.uploads import write_synthetic
@@ -241,6 +245,8 @@ def _derive(con, years) -> None:
 def demo(
     pupils: Annotated[int, typer.Option(help="synthetic pupils (national: 2500000)")] = 250_000,
     seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
+    schools: SchoolsOption = "every",
+    weeks: Annotated[int, typer.Option(min=0, max=40, help="weeks of the weekly series to publish")] = 12,
     db: DbOption = DEFAULT_DB,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API and page at the end")] = True,
     host: Annotated[str, typer.Option(help="address to serve on")] = "127.0.0.1",
@@ -255,8 +261,8 @@ def demo(
     settings = _settings(db, mode="demo")
     con = _open(db)
     load_register(con)
-    schools = con.execute("SELECT count(*) FROM school").fetchone()[0]
-    console.print(f"register: {schools} schools in {db}")
+    in_register = con.execute("SELECT count(*) FROM school").fetchone()[0]
+    console.print(f"register: {in_register} schools in {db}")
     data = db.parent / f"{db.stem}-uploads"
     already = con.execute("SELECT count(*) FROM batch").fetchone()[0]
     if already:
@@ -267,7 +273,7 @@ def demo(
         with _progress() as bar:
             task = bar.add_task(f"generating {pupils:,} pupils", total=None)
             summary = write_synthetic(data, pupils=pupils, seed=seed, school_year=DEFAULT_YEAR,
-                                      progress=lambda d, t: bar.update(task, completed=d, total=t))
+                                      schools=schools, progress=lambda d, t: bar.update(task, completed=d, total=t))
         console.print(_written(summary, data), soft_wrap=True)
         _ingest_folder(con, settings, data)
         shutil.rmtree(data)
@@ -278,7 +284,7 @@ def demo(
         stored = publish_standard(con, settings, DEFAULT_YEAR)
     state = "published" if stored.newly_charged else "already published"
     console.print(f"standard release {stored.record.release_id} {state}")
-    _demo_weeks(con, settings)
+    _demo_weeks(con, settings, weeks)
     keys = _demo_keys(con, settings)
     con.close()
     base = f"http://{host}:{port}"
@@ -302,7 +308,7 @@ def demo(
             withdraw(db)
 
 
-def _demo_weeks(con, settings, weeks: int = 12) -> None:
+def _demo_weeks(con, settings, weeks: int) -> None:
     """Publish the first weeks of the weekly series (each spends its planned share)."""
     try:
         from service.weekly import series as weekly

@@ -16,7 +16,9 @@ from service import cli_remote, cli_startup
 from service.settings import Settings
 
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
-console = Console()
+# soft_wrap: a message is never hard-wrapped at the terminal's (or COLUMNS') width; a
+# `refused:` line stays one line in a log or a pipe, whatever the width and the path's length
+console = Console(soft_wrap=True)
 
 DbOption = Annotated[Path, typer.Option("--db", envvar="AANWEZIG_DB", help="DuckDB database file")]
 UrlOption = Annotated[Optional[str], typer.Option(

@@ -1,4 +1,12 @@
-"""Shared fixtures: a clean environment and real DuckDB files in tmp_path."""
+"""Shared fixtures and the test tiers.
+
+Every test carries exactly one tier marker (declared in pyproject.toml), given by the folder it
+lives in: tests/unit/ -> unit, tests/integration/ -> integration, tests/api/ -> api,
+tests/system/ -> system, tests/browser/ -> browser, tests/spark/ -> spark,
+tests/statistical/ -> statistical. A test marked with another tier by hand (a statistical
+check beside the unit tests of its module) keeps that tier instead. The fast loop for
+development is `pytest -m "unit or integration or api"`; plain `pytest` runs every tier.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,35 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))                 # `support` is importable from every test module
+sys.path.insert(0, str(TESTS.parent))          # the checkout's own code first, in any worktree
+
+from support.api_client import client, keys, settings  # noqa: E402,F401  (fixtures)
+from support.live_server import database  # noqa: E402,F401  (fixture)
+
+TIERS = ("unit", "integration", "api", "system", "browser", "spark", "statistical")
+
+
+def tier_of(item: pytest.Item) -> str:
+    """The tier a test belongs to: an explicit tier marker, else its folder under tests/."""
+    explicit = [m.name for m in item.iter_markers() if m.name in TIERS]
+    if explicit:
+        return explicit[0]
+    if item.get_closest_marker("slow"):
+        return "statistical"
+    folder = Path(str(item.path)).resolve().relative_to(TESTS).parts[0]
+    if folder not in TIERS:
+        raise pytest.UsageError(f"{item.nodeid}: a test module lives in one of the tier folders "
+                                f"{', '.join(TIERS)} (tests/{folder}/ is none)")
+    return folder
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tier = tier_of(item)
+        if not item.get_closest_marker(tier):
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(autouse=True)
