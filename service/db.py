@@ -24,7 +24,7 @@ MEMORY_LIMIT = "5GB"
 #: Optimizers switched off on every connection. DuckDB 2.0.0-2.0.1's compressed materialization
 #: narrows integer sums to 8 bits when a LEFT JOIN's right side is an empty table (a sum of
 #: 30,000 minutes came back as 48; 1.4.3 and 1.5.6 are right). True aggregates feed the noise,
-#: so a wrong one is a wrong statistic: tests/test_duckdb_guard.py keeps the reproduction.
+#: so a wrong one is a wrong statistic: tests/integration/test_duckdb_guard.py keeps the reproduction.
 DISABLED_OPTIMIZERS = "compressed_materialization"
 
 

@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_HMAC_KEY = "dev-only-hmac-key-not-for-production"
 DEV_ADMIN_KEY = "dev-only-admin-key-not-for-production"
 #: The named steps of publishing a release where `AANWEZIG_TEST_PAUSE_AT` can hold a process
-#: (tests/test_crash_releases.py kills it there): inside the charge's transaction, the budget
+#: (tests/system/test_crash_releases.py kills it there): inside the charge's transaction, the budget
 #: raised but the release not yet stored and nothing committed; the transaction committed,
 #: the job not yet marked done.
 PAUSE_STEPS = ("release.charged", "release.stored")

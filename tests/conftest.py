@@ -15,13 +15,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))                 # `support` is importable from every test module
 sys.path.insert(0, str(TESTS.parent))          # the checkout's own code first, in any worktree
 
-from support.api_client import client, keys, settings  # noqa: E402,F401  (fixtures)
-from support.live_server import database  # noqa: E402,F401  (fixture)
+
+# Hypothesis profiles, chosen by HYPOTHESIS_PROFILE: "ci" (what .ci/run sets) runs each
+# property with Hypothesis' default 100 examples, as the suite always did; "dev" (the default for
+# a developer's loop) with 20. A test that fixes its own max_examples keeps it in both.
+hypothesis_settings.register_profile("ci", max_examples=100)
+hypothesis_settings.register_profile("dev", max_examples=20)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 TIERS = ("unit", "integration", "api", "system", "browser", "spark", "statistical")
 

@@ -47,7 +47,7 @@ ROUTE_MODULES = (health, catalog, areas, keys, jobs, uploads, budget, queries, r
                  weekly_api, weekly_chart, compare_api, page)
 """Modules whose `router` the app serves. A new one also needs its rows in
 service.api.roles.ROUTE_ACCESS (else it refuses everyone), an example request in
-tests/test_auth_matrix.py EXAMPLES, and a section in docs/api.md."""
+tests/api/test_auth_matrix.py EXAMPLES, and a section in docs/api.md."""
 DESCRIPTION = """Differentially private school-attendance statistics for the Netherlands.
 
 Send the API key in the `X-API-Key` header. Errors are `application/problem+json`

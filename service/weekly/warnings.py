@@ -20,7 +20,7 @@ The test, per area and week ``t`` (docs/weekly.md has the reasoning and measured
 * areas whose released weekly rate has a noise sd above ``max_noise_sd`` (5 points) are not
   tested ("too few pupils"): their rates are ratios of mostly-noise totals, heavy-tailed, and
   the t-test's false-flag rate there is far above ``alpha`` (measured 0.8% per area-week at
-  week 10 in tests/test_weekly_warning_pipeline.py before this guard).
+  week 10 in tests/integration/test_weekly_warning_pipeline.py before this guard).
 
 With ``alpha = 0.001`` about one area-week in a thousand is flagged when nothing changed, if
 weekly values are exchangeable; bench/weekly_evidence.py measures the real rate on synthetic

@@ -10,12 +10,12 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from support.api_client import upload_files
-from support.tiny_register import SCHOOL_PO
 from service.api import roles
 from service.api.app import create_app
 from service.api.auth import Role
 from service.api.deps import CurrentKey
+from support.api_client import upload_files
+from support.tiny_register import SCHOOL_PO
 
 try:  # FastAPI >= 0.16x keeps included routers nested
     from fastapi.routing import iter_route_contexts

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from support.compare_data import Z, make_database
 from privacy.consistency import Level, Measured, reconcile
 from privacy.statistics import difference
-from service.compare import comparison as compare
 from service.api.app import create_app
+from service.compare import comparison as compare
 from service.db import connect
+from support.compare_data import Z, make_database
 
 
 @pytest.fixture(scope="module")

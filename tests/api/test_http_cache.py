@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from service.api.middleware import public_cache as http_cache
 from service.api.app import create_app
+from service.api.middleware import public_cache as http_cache
 from service.api.middleware.public_cache import PublicResponseCache, public_cache_control
 from service.releases.standard import publish_standard
 

@@ -5,7 +5,6 @@ parameters the OpenAPI document constrains refused or answered 404 as it says.""
 from __future__ import annotations
 
 
-
 def test_options_lists_every_method_of_the_path(client):
     response = client.options("/v1/keys")
     assert response.status_code == 204 and response.content == b""

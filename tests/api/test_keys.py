@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from typer.testing import CliRunner
 
-from support.tiny_register import SCHOOL_PO, load_tiny_register
 from service.api import auth
 from service.cli import app as cli
 from service.db import connect
 from service.settings import Settings
+from support.tiny_register import SCHOOL_PO, load_tiny_register
 
 
 def test_admin_creates_lists_and_revokes_a_key(client, keys):

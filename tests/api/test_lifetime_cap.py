@@ -71,6 +71,7 @@ def test_a_release_past_the_cap_across_years_is_refused(client):
 def test_the_ledger_refuses_inside_its_transaction(synthetic_nl, tmp_path):
     """The check is part of charge_and_store itself, not only of publish's early refusal."""
     from datetime import UTC, datetime
+
     from privacy.ledger import Charge, ReleaseRecord
     from service.db import connect
 

@@ -4,12 +4,11 @@ same question a new, charged release; a change to a bound changes the code versi
 
 from __future__ import annotations
 
-
-from support.api_client import absences_csv, enrolments_csv
-from support.tiny_register import SCHOOL_PO
 from service.ingest.batches import UploadFile, ingest_files
 from service.releases import identity
 from service.releases.catalogue import validate_query
+from support.api_client import absences_csv, enrolments_csv
+from support.tiny_register import SCHOOL_PO
 
 QUERY = {"measure": "absence_rate", "group_by": ["sector", "municipality"],
          "budget": {"rho": "0.01"}}

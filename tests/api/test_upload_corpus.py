@@ -1,4 +1,4 @@
-"""Every malformed upload of tests/upload_corpus.py, built from one school's synthetic files,
+"""Every malformed upload of tests/support/upload_corpus.py, built from one school's synthetic files,
 is refused through the HTTP API (400 problem+json naming file, data row and field) and
 through `aanwezig ingest` (one `refused:` line, exit status 1, no traceback), stores nothing,
 and echoes neither a planted value nor any pupil number of the files."""

@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 
-from service.weekly import series as weekly
 from service.api.app import create_app
-from support.browser import ARGS, CHROMIUM, serve
+from service.weekly import series as weekly
 
 YEAR = "2025-2026"
 
@@ -44,32 +41,3 @@ def test_chart_spec_has_a_band_and_a_line_with_one_point_per_week(weeks):
         assert bad.status_code == 400
         assert client.get(f"/v1/weekly/{YEAR}/chart", params={
             "measure": "attendance_rate_4wk", "level": "municipality", "area": "GM9999"}).status_code == 400
-
-
-@pytest.mark.browser
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no /usr/bin/chromium")
-def test_page_draws_the_weekly_series(weeks):
-    from playwright.sync_api import sync_playwright
-
-
-    con, settings = weeks
-    from service.releases.standard import publish_standard
-    publish_standard(con, settings, YEAR)
-    server, thread, base = serve(settings)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page()
-            errors = []
-            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-            page.goto(base + "/")
-            page.wait_for_selector("#series svg path", timeout=20000)
-            assert page.locator("#series svg path").count() >= 2   # band and line
-            page.select_option("#series-measure", "chronic_share_4wk")
-            page.wait_for_timeout(500)
-            assert page.locator("#series svg").count() == 1
-            browser.close()
-        assert not errors, errors
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -16,7 +16,9 @@ import re
 from pathlib import Path
 
 import pytest
-from support.browser import ARGS, CHROMIUM, serve
+
+from support.browser import ARGS, CHROMIUM
+from support.live_server import serve_in_thread
 from support.paths import ASSETS
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -39,7 +41,7 @@ def site(synthetic_nl):
     publish_standard(con, settings, YEAR)          # the stored release when already published
     for week in (1, 2, 3):
         weekly.release_week(con, settings, YEAR, week)
-    server, thread, base = serve(settings)
+    server, thread, base = serve_in_thread(settings)
     yield base
     server.should_exit = True
     thread.join(timeout=10)

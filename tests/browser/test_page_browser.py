@@ -17,7 +17,8 @@ from support.compare_data import make_database
 
 expect = pytest.importorskip("playwright.sync_api").expect
 from service.releases.files import verify_files
-from support.browser import ARGS, CHROMIUM, serve
+from support.browser import ARGS, CHROMIUM
+from support.live_server import serve_in_thread
 from support.paths import DOCS
 
 SCREENSHOT = DOCS / "page-screenshot.png"
@@ -31,7 +32,7 @@ pytestmark = [pytest.mark.browser,
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     settings, release_id = make_database(tmp_path_factory.mktemp("page") / "page.duckdb")
-    server, thread, base = serve(settings)
+    server, thread, base = serve_in_thread(settings)
     yield base, release_id
     server.should_exit = True
     thread.join(timeout=10)
@@ -121,7 +122,7 @@ def test_phone_width_and_screenshot(site, browser, tmp_path):
     server = None
     if DEMO_DB and Path(DEMO_DB).exists():   # the demo's own data, when a demo database is given
         from service.settings import Settings
-        server, thread, target = serve(Settings(mode="demo", db=DEMO_DB))
+        server, thread, target = serve_in_thread(Settings(mode="demo", db=DEMO_DB))
     try:
         page, _ = _open(browser, target, width=1366, height=1000)
         shot = SCREENSHOT if server else tmp_path / "page.png"
@@ -146,7 +147,7 @@ def pipeline_site(synthetic_nl):
     cells = release_cells(get_release(con, release_id))
     municipal = cells[(cells["level"] == "municipality") & (cells["sector"] == "all")]
     estimated = municipal.groupby("measure")["estimate"].count().to_dict()
-    server, thread, base = serve(settings)
+    server, thread, base = serve_in_thread(settings)
     yield base, release_id, estimated, int((municipal["measure"] == "absence_rate").sum())
     server.should_exit = True
     thread.join(timeout=10)

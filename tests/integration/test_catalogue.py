@@ -9,16 +9,23 @@ import numpy as np
 import pytest
 
 from privacy.bounds import BoundSpec
-from service.releases.aggregate import grouped_totals, leaf_totals
-from service.releases.catalogue import (JOINT_TABLES, MAX_YEAR_MINUTES, MEASURES, REASONS, TOTALS,
-                               catalogue_document, validate_query)
 from service.db import connect
 from service.ingest.derive import rebuild
 from service.register.dimensions import DIMENSIONS, CatalogueError
+from service.releases.aggregate import grouped_totals, leaf_totals
+from service.releases.catalogue import (
+    JOINT_TABLES,
+    MAX_YEAR_MINUTES,
+    MEASURES,
+    REASONS,
+    TOTALS,
+    catalogue_document,
+    validate_query,
+)
 from support.derive_data import SCHOOLS, YEAR, make_register, tiny_dataset
 from support.paths import DOCS
 
-# Hand-computed from tests/test_derive.py's pupils (midden year 15,000 min, noord 19,800):
+# Hand-computed from tests/integration/test_derive.py's pupils (midden year 15,000 min, noord 19,800):
 # 01AA00: allday (15000 absent), half (150), over (900); 02BB00: mover (450), run (6150);
 # 03CC00: late (300 of 10,800), signal (1080), nosignal (1200); 04DD00: nobody.
 POSSIBLE = [45000, 30000, 10800 + 19800 + 19800, 0]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from support.compare_data import make_database
 from service.api.routes.page import static_files
-from service.compare import charts, comparison as compare, summary
+from service.compare import charts, summary
+from service.compare import comparison as compare
 from service.db import connect
 from service.weekly.chart import describe, series_chart
+from support.compare_data import make_database
 
 PANEL = "#f6f6f4"           # the page's panel behind every chart (service/static/style.css)
 TEXT_KEYS = {"labelColor", "titleColor", "subtitleColor"}

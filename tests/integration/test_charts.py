@@ -8,10 +8,11 @@ import json
 import altair as alt
 import pytest
 
-from support.compare_data import make_database
-from service.compare import charts, comparison as compare
 from service.api.routes.page import static_files
+from service.compare import charts
+from service.compare import comparison as compare
 from service.db import connect
+from support.compare_data import make_database
 
 
 @pytest.fixture(scope="module")

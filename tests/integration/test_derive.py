@@ -9,11 +9,10 @@ import datetime as dt
 
 import pytest
 
-from service.releases.catalogue import MAX_SCHOOL_DAYS, MAX_WEEK_MINUTES, MAX_YEAR_MINUTES
 from service.db import connect
 from service.ingest.derive import CalendarExceedsBound, ensure_tables, rebuild
-from support.derive_data import (MIDDEN, YEAR, Data,
-                                 make_register, tiny_dataset)
+from service.releases.catalogue import MAX_SCHOOL_DAYS, MAX_WEEK_MINUTES, MAX_YEAR_MINUTES
+from support.derive_data import MIDDEN, YEAR, Data, make_register, tiny_dataset
 
 
 @pytest.fixture

@@ -16,15 +16,14 @@ import random
 
 import pytest
 
-from support.tiny_register import ABSENCE_HEADER, ENROL_HEADER, csv, valid_bsn
 from service.db import connect
 from service.ingest import derive
 from service.ingest.batches import UploadFile, ingest_files
 from service.settings import Settings
-from support.derive_data import Data, YEAR, make_register
-from support.derive_data import school_days
+from support.derive_data import YEAR, Data, make_register, school_days
+from support.tiny_register import ABSENCE_HEADER, ENROL_HEADER, csv, valid_bsn
 
-#: (school, sector, holiday region) of tests/test_derive.py's register.
+#: (school, sector, holiday region) of tests/integration/test_derive.py's register.
 SCHOOLS = [("01AA00", "PO", "midden"), ("02BB00", "PO", "midden"), ("03CC00", "VO", "noord"),
            ("04DD00", "SO", "midden")]
 DAY_MINUTES = {"PO": 300, "SO": 300, "VO": 360}

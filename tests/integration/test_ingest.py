@@ -10,12 +10,25 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from support.tiny_register import (A, B, C, ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, SCHOOL_VO, csv,
-                             load_tiny_register, valid_bsn)
 from service.db import connect
 from service.ingest.batches import IngestError, UnknownSchool, UploadFile, ingest_files
 from service.settings import Settings
-from support.tiny_register import batch, good_absences, good_enrolments
+from support.tiny_register import (
+    ABSENCE_HEADER,
+    ENROL_HEADER,
+    SCHOOL_PO,
+    SCHOOL_VO,
+    A,
+    B,
+    C,
+    batch,
+    csv,
+    good_absences,
+    good_enrolments,
+    load_tiny_register,
+    valid_bsn,
+)
+
 
 @pytest.fixture
 def con(tmp_path):

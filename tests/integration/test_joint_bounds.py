@@ -33,9 +33,15 @@ from service.ingest import derive
 from service.ingest.bounds import MAX_MONTH_DAYS, MAX_SCHOOL_DAYS
 from service.releases import aggregate
 from service.releases.aggregate import LEAF_LEVELS, grouped_totals, leaf_totals
-from service.releases.catalogue import (JOINT_TABLES, MAX_MONTH_MINUTES, MAX_YEAR_MINUTES,
-                                        MONTH_TOTALS, REASONS, TOTALS)
-from support.derive_data import Data, SCHOOLS, YEAR, make_register
+from service.releases.catalogue import (
+    JOINT_TABLES,
+    MAX_MONTH_MINUTES,
+    MAX_YEAR_MINUTES,
+    MONTH_TOTALS,
+    REASONS,
+    TOTALS,
+)
+from support.derive_data import SCHOOLS, YEAR, Data, make_register
 
 REASON_TOTALS, REASON_BOUND = JOINT_TABLES["reason"]
 SCHOOL_IDS = [s[0] for s in SCHOOLS]

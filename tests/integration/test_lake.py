@@ -8,13 +8,18 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from support.tiny_register import SCHOOL_PO, SCHOOL_VO
 from service.db import connect
 from service.ingest.batches import IngestError, ingest_files
 from service.ingest.lake import partition, write_all
 from service.settings import Settings
-from support.tiny_register import load_tiny_register
-from support.tiny_register import batch, good_absences, good_enrolments
+from support.tiny_register import (
+    SCHOOL_PO,
+    SCHOOL_VO,
+    batch,
+    good_absences,
+    good_enrolments,
+    load_tiny_register,
+)
 
 YEAR = "2025-2026"
 

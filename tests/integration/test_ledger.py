@@ -29,7 +29,6 @@ from service import db
 from service.releases.ledger_store import DuckDBLedger
 from support.paths import ROOT
 
-
 YEAR = "2025-2026"
 
 

@@ -21,19 +21,29 @@ from hypothesis import strategies as st
 from privacy.bounds import BoundSpec, sensitivity
 from privacy.budget import Rho
 from privacy.mechanisms import plan_gaussian
-from service.releases import aggregate
-from service.releases.aggregate import grouped_totals
 from service.api.app import create_app
 from service.api.auth import create_key
-from service.register.calendar import calendar_frame, school_days
-from service.releases.catalogue import (MAX_MONTH_MINUTES, MAX_MONTHS, MAX_YEAR_MINUTES, MEASURES, MONTH_TOTALS, REASONS,
-                               TOTALS, catalogue_document, table_bound, validate_query)
 from service.db import connect
 from service.ingest.derive import CalendarExceedsBound, rebuild
+from service.register.calendar import calendar_frame, school_days
 from service.register.dimensions import CatalogueError
+from service.releases import aggregate
+from service.releases.aggregate import grouped_totals
+from service.releases.catalogue import (
+    MAX_MONTH_MINUTES,
+    MAX_MONTHS,
+    MAX_YEAR_MINUTES,
+    MEASURES,
+    MONTH_TOTALS,
+    REASONS,
+    TOTALS,
+    catalogue_document,
+    table_bound,
+    validate_query,
+)
 from service.releases.queries import dry_run, plan_query
+from support.derive_data import SCHOOLS, YEAR, Data, make_register, tiny_dataset
 from support.neighbours import build as build_dataset
-from support.derive_data import Data, SCHOOLS, YEAR, make_register, tiny_dataset
 
 CALENDAR_MONTHS = [f"2025-{m:02d}" for m in range(8, 13)] + [f"2026-{m:02d}" for m in range(1, 8)]
 YEAR_ONLY = ("long_term_count", "signal16_count")

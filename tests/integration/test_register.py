@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from service.db import connect
 from service.register import synthetic as register_module
 from service.register.calendar import (
     REGIONS,
@@ -15,9 +16,8 @@ from service.register.calendar import (
     calendar_frame,
     school_days,
 )
-from service.db import connect
-from service.register.synthetic import HOLIDAY_REGION, build_register, load_register, municipalities
 from service.register.partnerships import water_links
+from service.register.synthetic import HOLIDAY_REGION, build_register, load_register, municipalities
 
 
 @pytest.fixture(scope="module")

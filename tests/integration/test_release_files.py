@@ -7,18 +7,23 @@ import csv
 import io
 import json
 
-
-import pyarrow.parquet as pq
 import frictionless
+import pyarrow.parquet as pq
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.releases.files import (COLUMNS, FORMAT, VerificationError, build_files,
-                                   canonical_bytes, sha256, verify_files)
-from service.settings import Settings
+from service.releases.files import (
+    COLUMNS,
+    FORMAT,
+    VerificationError,
+    build_files,
+    canonical_bytes,
+    sha256,
+    verify_files,
+)
 from service.releases.signing import SigningKeyMissing, private_key, public_pem, sign
+from service.settings import Settings
 from support.paths import ROOT
-
 
 
 def payload(fmt: str = FORMAT) -> bytes:

@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from privacy.bounds import sensitivity
+from service.db import connect
 from service.releases.aggregate import leaf_totals
 from service.releases.catalogue import JOINT_TABLES, MAX_YEAR_MINUTES
-from service.db import connect
 from support.derive_data import YEAR, make_register
 from support.neighbours import TARGETS, absent_every_day, bound_of, build, mover, pupil
+
 
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):

@@ -1,7 +1,7 @@
 """The DuckDB -> Spark transpile of sql/ (service/engines/transpile.py) without a JVM: every
 statement the engines run transpiles with no parameter or macro left over, and the two things
 done on the tree (macros inlined, parameters bound as literals) mean the same in DuckDB as the
-original statement. The Spark run itself is in tests/test_spark_engine.py (marker spark)."""
+original statement. The Spark run itself is in tests/spark/test_spark_engine.py (marker spark)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,11 @@ import itertools
 
 import duckdb
 import pytest
-
-import sql
 from sqlglot import exp
 
+import sql
 from service.engines.transpile import bind, macro_of, parse, to_spark, union_by_name
 from support.engine_files import ENGINE_FILES
-
-
 
 PARAMS = {"school_year": "2025-2026", "f0": ["PO", "VO"], "max_year_minutes": 72_000, "max_school_days": 200,
           "long_term_days": 20, "signal_minutes": 960, "signal_weeks": 4,

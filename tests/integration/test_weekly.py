@@ -4,7 +4,6 @@ early warning's power and false-flag rate."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,16 +12,17 @@ from typer.testing import CliRunner
 
 from privacy.continual import tree_l2_squared
 from privacy.ledger import BudgetExhausted
-from service.weekly import series as weekly
 from service.api.app import create_app
 from service.api.auth import create_key
 from service.cli import app as cli_app
 from service.releases.store import ledger
 from service.settings import Settings
+from service.weekly import series as weekly
 from service.weekly.warnings import WarningRule, detect
 from support.derive_data import YEAR
 from support.neighbours import build
 from support.weekly_data import WEEKS, add_pupil
+
 
 @pytest.fixture
 def settings(tmp_path):

@@ -13,7 +13,7 @@ warning is read for week 12 (baseline weeks 1–8, Student-t threshold with 7 df
 
 Failure probability (computed by `failure_probability()` below: the rule on the fixture's TRUE
 values plus 2,000 draws of normal noise with each released node's sd; run
-`python tests/test_weekly_warning_pipeline.py`, 80 s). Only the privacy noise is random here
+`python tests/integration/test_weekly_warning_pipeline.py`, 80 s). Only the privacy noise is random here
 (the synthetic data have a fixed seed).
 
 * fires: z of the planted area on the true values 28.4; over the draws mean 25.1, sd 4.0,
@@ -36,14 +36,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from service.weekly import series as weekly
-from service.register.calendar import calendar_frame, year_bounds
 from service.db import connect
 from service.ingest.derive import rebuild
 from service.ingest.directory import ingest_directory
+from service.register.calendar import calendar_frame, year_bounds
+from service.register.synthetic import DAY_MINUTES, build_register
 from service.settings import Settings
 from service.synth.uploads import PlantedRise, write_synthetic
-from service.register.synthetic import DAY_MINUTES, build_register
+from service.weekly import series as weekly
 from service.weekly.warnings import WarningRule, warnings
 
 YEAR = "2025-2026"
@@ -143,7 +143,7 @@ def test_the_api_shows_the_warnings_with_their_signal_and_reasoning(published):
 def failure_probability(draws: int = 2_000, seed: int = 1) -> dict:
     """The numbers in the module docstring: the rule at week WEEK on the fixture's TRUE values
     plus simulated noise of the service's plan (numpy normal with each node's sd: the discrete
-    Gaussian's sd at these scales), `draws` times. Run: python tests/test_weekly_warning_pipeline.py"""
+    Gaussian's sd at these scales), `draws` times. Run: python tests/integration/test_weekly_warning_pipeline.py"""
     import tempfile
     from pathlib import Path
 

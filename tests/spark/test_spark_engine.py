@@ -11,6 +11,7 @@ import shutil
 
 import numpy as np
 import pytest
+
 from support.engine_files import ENGINE_FILES
 from support.paths import ROOT
 
@@ -40,9 +41,9 @@ def spark_session(tmp_path_factory):
 def both(tmp_path_factory, spark_session):
     """A small synthetic country ingested with a lake, derived by DuckDB (in the database)
     and by Spark (into the lake), with the Spark engine."""
+    from service import engines
     from service.db import connect
     from service.engines.spark import SparkEngine
-    from service import engines
     from service.ingest.derive import rebuild
     from service.ingest.directory import ingest_directory
     from service.register.source import load_register

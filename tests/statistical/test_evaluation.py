@@ -92,11 +92,18 @@ def test_cli_evaluate_refuses_outside_demo_and_a_missing_db(tmp_path, monkeypatc
 def test_evaluate_runs_only_where_every_active_batch_is_synthetic(synthetic_nl, tmp_path, monkeypatch):
     """`aanwezig synth` marks its folder; ingesting it marks the batches in the database; a
     real upload (files, not a synth folder) in the same school year makes evaluate refuse."""
-    from support.tiny_register import ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, csv, load_tiny_register, valid_bsn
     from service.db import connect
     from service.ingest.batches import UploadFile, ingest_files
     from service.ingest.directory import synthetic_only
     from service.settings import Settings
+    from support.tiny_register import (
+        ABSENCE_HEADER,
+        ENROL_HEADER,
+        SCHOOL_PO,
+        csv,
+        load_tiny_register,
+        valid_bsn,
+    )
 
     con, _ = synthetic_nl
     assert synthetic_only(con, YEAR)

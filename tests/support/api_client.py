@@ -3,18 +3,27 @@ the factory, a TestClient running its lifespan, and one API key per principal.""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from support.tiny_register import (ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, SCHOOL_VO, csv,
-                             load_tiny_register, valid_bsn)
 from service.api.app import create_app
 from service.api.auth import create_key, revoke_key
 from service.db import connect
 from service.settings import Settings
+from support.tiny_register import (
+    ABSENCE_HEADER,
+    ENROL_HEADER,
+    SCHOOL_PO,
+    SCHOOL_VO,
+    csv,
+    load_tiny_register,
+    valid_bsn,
+)
 
 PUPILS = [valid_bsn(i) for i in (1, 2, 3)]
 
@@ -42,9 +51,13 @@ def settings(tmp_path) -> Settings:
     return Settings(mode="dev", db=tmp_path / "api.duckdb", max_upload_bytes=20_000)
 
 
-@pytest.fixture
-def keys(settings) -> Keys:
-    con = connect(settings.db)
+@pytest.fixture(scope="session")
+def keyed_template(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """One database with the tiny register and a key per principal, built once per run; each
+    test gets its own copy (`keys`), so no test sees another's writes."""
+    db = tmp_path_factory.mktemp("keyed-template") / "api.duckdb"
+    settings = Settings(mode="dev", db=db)
+    con = connect(db)
     load_tiny_register(con)
     secrets: dict[str, str] = {}
     for name, role, scope in [("school", "school", SCHOOL_PO),
@@ -56,7 +69,18 @@ def keys(settings) -> Keys:
         secrets[name] = create_key(con, settings, role, scope, f"test {name}")[1]
     revoked_id, secrets["revoked"] = create_key(con, settings, "admin", None, "revoked")
     revoke_key(con, revoked_id)
+    con.execute("CHECKPOINT")
     con.close()
+    assert not Path(f"{db}.wal").exists()
+    return db, secrets
+
+
+@pytest.fixture
+def keys(settings, keyed_template) -> Keys:
+    """The test's database (`settings.db`): a copy of the keyed template."""
+    template, secrets = keyed_template
+    assert not settings.db.exists(), f"{settings.db} exists before its keys"
+    shutil.copyfile(template, settings.db)
     return Keys(bootstrap=settings.admin_key, **secrets)
 
 

@@ -9,13 +9,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
+import uvicorn
 
+from service.api.app import uvicorn_config
 from service.api.auth import create_key
 from service.db import connect
 from service.settings import Settings
@@ -29,6 +32,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def serve_in_thread(settings: Settings, log_level: str = "warning"
+                    ) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """The app under uvicorn (the configuration `serve` uses) in a thread of this process on a
+    free loopback port: (server, thread, base URL) once it has started. Stop it with
+    `server.should_exit = True` and `thread.join()`."""
+    port = free_port()
+    config = uvicorn_config(settings, "127.0.0.1", port)
+    config.log_level = log_level
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def environment(**extra: str) -> dict[str, str]:

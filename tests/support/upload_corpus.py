@@ -1,5 +1,5 @@
 """A corpus of malformed uploads built from one school's synthetic files, each with the
-problem it must be refused with (file, data row, field). Used by tests/test_upload_corpus.py
+problem it must be refused with (file, data row, field). Used by tests/api/test_upload_corpus.py
 through the HTTP API and through `aanwezig ingest`.
 
 Each variant is a function of the valid batch (`Base`) returning the files to send. The

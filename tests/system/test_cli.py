@@ -113,8 +113,8 @@ def test_synth_prints_what_it_wrote_and_no_totals(tmp_path):
 
 
 def test_ingest_refuses_a_bad_batch_with_row_and_field(tmp_path):
-    from support.tiny_register import ABSENCE_HEADER, ENROL_HEADER, csv, load_tiny_register, valid_bsn
     from service.db import connect
+    from support.tiny_register import ABSENCE_HEADER, ENROL_HEADER, csv, load_tiny_register, valid_bsn
 
     db = tmp_path / "i.duckdb"
     con = connect(db)

@@ -1,6 +1,6 @@
 """Start-up errors of the command line, run as a real subprocess: each is one line that says
 what is wrong and how to fix it, exit code 2, and no traceback (service/cli_startup.py). The
-demo database served outside demo mode is in tests/test_cli.py (it needs `aanwezig demo`)."""
+demo database served outside demo mode is in tests/system/test_cli.py (it needs `aanwezig demo`)."""
 
 from __future__ import annotations
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from support.api_client import absences_csv, enrolments_csv
 from service.settings import Settings
+from support.api_client import absences_csv, enrolments_csv
 from support.live_server import Server, ledger_against_releases, wait_job
 
 YEAR = "2025-2026"

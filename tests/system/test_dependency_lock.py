@@ -12,9 +12,9 @@ from importlib import metadata
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
 from support.dockerfile import instructions
 from support.paths import ROOT
-
 
 LOCK = ROOT / "requirements.lock"
 #: The image: CPython 3.11 on Debian 12, linux x86_64 (Dockerfile's FROM).

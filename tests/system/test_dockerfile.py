@@ -1,7 +1,7 @@
 """The container: hadolint passes (Docker's engine does not run here), the image is built
 the way the README says (install and serve commands), and it keeps to the rules: slim
 Python 3.11 pinned by digest, non-root, /data volume, health check on /v1/health, no secrets
-baked in. The lock it installs from: tests/test_dependency_lock.py."""
+baked in. The lock it installs from: tests/system/test_dependency_lock.py."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import json
 import re
 import shutil
 import subprocess
+
 from support.dockerfile import DOCKERFILE, instructions
 from support.paths import ROOT
+
 
 def readme_container_section() -> str:
     text = (ROOT / "README.md").read_text()

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from support.paths import ROOT
 
 LINT = Path(sys.executable).with_name("lint-imports")

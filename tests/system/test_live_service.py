@@ -11,12 +11,13 @@ from pathlib import Path
 
 import httpx
 
-from support.api_client import absences_csv, enrolments_csv
-from support.tiny_register import ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, csv
 from service.db import connect
 from service.settings import Settings
+from support.api_client import absences_csv, enrolments_csv
 from support.derive_data import YEAR
 from support.live_server import cli, free_port, start_server, wait_job
+from support.tiny_register import ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, csv
+
 
 def test_an_upload_becomes_a_weekly_release_while_serving(database):
     db, school = database

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import zipfile
-from support.paths import ROOT
 
+from support.paths import ROOT
 
 
 def test_wheel_contains_every_module_sql_file_and_static_asset(tmp_path):

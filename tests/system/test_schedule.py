@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime
 import duckdb
 import httpx
 
-from support.api_client import absences_csv, enrolments_csv
 from service.jobs.schedule import due_at
 from service.settings import Settings
+from support.api_client import absences_csv, enrolments_csv
 from support.live_server import free_port, start_server, wait_job
 
 YEAR = "2025-2026"

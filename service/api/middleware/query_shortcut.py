@@ -21,7 +21,7 @@ none of them has been written since — the same bytes the steps above would pro
 
 If any step cannot, or anything raises, the request goes to the application unchanged, which
 answers it — errors included — as always. So the shortcut can only answer what the route
-would answer, with the same bytes; `tests/test_query_shortcut.py` checks that.
+would answer, with the same bytes; `tests/api/test_query_shortcut.py` checks that.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from service.settings import Settings
 from support.paths import DOCS
 
 
-
 def test_docs_api_renders_the_role_matrix_from_code():
     text = (DOCS / "api.md").read_text()
     block = re.search(r"<!-- role-matrix:start -->\n(.*?)\n<!-- role-matrix:end -->", text, re.S)

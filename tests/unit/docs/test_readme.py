@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from support.paths import ROOT
 
+from support.paths import ROOT
 
 
 def setup_commands() -> list[str]:

@@ -7,12 +7,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from service.evaluation.differencing import (
+    attack,
+    feasible_intervals,
+    recovered_by_algebra,
+    two_release_attacks,
+)
+from service.evaluation.suppression import (
+    Protection,
+    complementary_suppression,
+    hierarchy_table,
+    naive_secondary,
+    primary_mask,
+    table_with_margins,
+)
 from support.attack_bruteforce import consistent_tables
-from service.evaluation.differencing import (attack, feasible_intervals, recovered_by_algebra,
-                                             two_release_attacks)
-from service.evaluation.suppression import (Protection, complementary_suppression,
-                                            hierarchy_table, naive_secondary, primary_mask,
-                                            table_with_margins)
 
 # Six schools; municipality a = schools 0-2, b = 3-5; swv s = 0-1, t = 2-3, u = 4-5.
 MUNI = np.array([0, 0, 0, 1, 1, 1])

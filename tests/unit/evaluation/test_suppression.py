@@ -6,14 +6,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from support.attack_bruteforce import consistent_tables
 from privacy.budget import Rho
-from service.evaluation.differencing import (attack, audited_suppression, feasible_intervals,
-                                             suppress_two_releases, two_release_table, unprotected)
-from service.evaluation.membership import (advantage_bound, best_threshold_advantage,
-                                           dp_membership, suppressed_membership)
-from service.evaluation.suppression import (complementary_suppression, hierarchy_table,
-                                            naive_secondary, primary_mask, table_with_margins)
+from service.evaluation.differencing import (
+    attack,
+    audited_suppression,
+    feasible_intervals,
+    suppress_two_releases,
+    two_release_table,
+    unprotected,
+)
+from service.evaluation.membership import (
+    advantage_bound,
+    best_threshold_advantage,
+    dp_membership,
+    suppressed_membership,
+)
+from service.evaluation.suppression import (
+    complementary_suppression,
+    hierarchy_table,
+    naive_secondary,
+    primary_mask,
+    table_with_margins,
+)
+from support.attack_bruteforce import consistent_tables
 
 # p = 2 sits in a 2x2 block with two zeros: naive secondary hides the zeros (the smallest
 # cells) and then 7, which pins p exactly (a zero can't go below 0).

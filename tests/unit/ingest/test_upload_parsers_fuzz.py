@@ -5,18 +5,22 @@ never raises. Mutations start from valid files, so most examples get past the fi
 from __future__ import annotations
 
 import io
+import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from support.tiny_register import ABSENCE_HEADER, ENROL_HEADER, csv, valid_bsn
 from service.ingest.errors import IngestError, RowError
 from service.ingest.limits import UploadLimits
 from service.ingest.parsing import ABSENCE_COLUMNS, ENROLMENT_COLUMNS, UploadFile, parse_file
+from support.tiny_register import ABSENCE_HEADER, ENROL_HEADER, csv, valid_bsn
 
 LIMITS = UploadLimits(max_rows=1000, max_decoded_bytes=1 << 20, max_errors=20)
-FUZZ = settings(max_examples=250, deadline=None, database=None,
+# 250 examples per parser in CI (HYPOTHESIS_PROFILE=ci), 50 in a developer's loop
+FUZZ = settings(max_examples=250 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 50,
+                deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 VALID_ENROL = csv([[valid_bsn(i), 2017, 3, "GM0363", "2025-09-01", ""] for i in range(5)], ENROL_HEADER)

@@ -10,8 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privacy.bounds import (BoundSpec, BoundSpecError, Sensitivity, extreme_contribution, l2_squared,
-                            sensitivity, sqrt_ceil)
+from privacy.bounds import (
+    BoundSpec,
+    BoundSpecError,
+    Sensitivity,
+    extreme_contribution,
+    l2_squared,
+    sensitivity,
+    sqrt_ceil,
+)
 
 
 @pytest.mark.parametrize(

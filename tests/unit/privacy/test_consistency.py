@@ -10,7 +10,6 @@ import pytest
 
 from privacy.bounds import BoundSpec
 from privacy.budget import Rho
-from privacy.statistics import count_intervals
 from privacy.consistency import (
     ConsistencyError,
     Level,
@@ -18,6 +17,7 @@ from privacy.consistency import (
     reconcile,
 )
 from privacy.mechanisms import add_noise, plan_gaussian
+from privacy.statistics import count_intervals
 
 
 def _design(rng: np.random.Generator, n: int, n_mun: int = 10, n_cross: int = 4) -> list[Level]:

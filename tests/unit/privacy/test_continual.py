@@ -11,8 +11,16 @@ import pytest
 from privacy.audit import epsilon_lower_bound
 from privacy.bounds import BoundSpec
 from privacy.budget import DEFAULT_DELTA, Rho
-from privacy.continual import (ContinualError, StreamBound, TreeShape, choose_height, noise_nodes,
-                               plan_tree, range_estimate, tree_l2_squared)
+from privacy.continual import (
+    ContinualError,
+    StreamBound,
+    TreeShape,
+    choose_height,
+    noise_nodes,
+    plan_tree,
+    range_estimate,
+    tree_l2_squared,
+)
 from privacy.mechanisms import make_measurement
 
 

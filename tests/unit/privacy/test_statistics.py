@@ -16,8 +16,17 @@ import pytest
 from scipy.stats import norm
 
 import privacy.statistics as statistics
-from privacy.statistics import (KNOWN_RATIO, StatisticsError, count_intervals, difference,
-                                normal_quantiles, rank_ranges, ratio_intervals, verdict, z_value)
+from privacy.statistics import (
+    KNOWN_RATIO,
+    StatisticsError,
+    count_intervals,
+    difference,
+    normal_quantiles,
+    rank_ranges,
+    ratio_intervals,
+    verdict,
+    z_value,
+)
 
 Z = z_value(0.05)
 TAIL = 5.3

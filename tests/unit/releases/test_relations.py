@@ -109,6 +109,7 @@ def test_combine_refuses_parts_of_another_level_or_variance():
         relations.combine(whole[1], [parts[0][1], Measured(LEVELS[0], parts[1][1].noisy, 1.0)])
 
 
+@pytest.mark.integration   # a standard release on the shared synthetic database
 def test_published_reason_rates_add_up_to_the_absence_rate(synthetic_nl):
     """On the real pipeline: where no reason rate is cut at 0 the five reason rates add up to
     the absence rate (both over the same reconciled possible minutes); the reason minutes add
@@ -118,8 +119,14 @@ def test_published_reason_rates_add_up_to_the_absence_rate(synthetic_nl):
     from privacy.budget import Rho
     from service.releases.aggregate import leaf_totals
     from service.releases.catalogue import REASONS
-    from service.releases.standard import (LEVELS, REASON_TOTALS, SEPARATE_REASON_TABLES, TABLES,
-                                           _areas, release_from_leaf)
+    from service.releases.standard import (
+        LEVELS,
+        REASON_TOTALS,
+        SEPARATE_REASON_TABLES,
+        TABLES,
+        _areas,
+        release_from_leaf,
+    )
     from service.releases.standard_tables import plan_tables, related_totals
 
     con, _ = synthetic_nl

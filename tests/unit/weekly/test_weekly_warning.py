@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from service.synth.uploads import PlantedRise, write_synthetic
 from service.register.synthetic import build_register
+from service.synth.uploads import PlantedRise, write_synthetic
 from service.weekly.warnings import LongTermRule, detect_long_term, range_sums
 
 NODE_SD = 16.0  # the service's node sd for new_long_term at swv level (ρ = 0.2 pool), pupils
@@ -71,6 +71,7 @@ def test_long_term_warning_fires_on_a_planted_rise_and_explains_itself():
     assert detect_long_term(nodes, 16).empty
 
 
+@pytest.mark.statistical
 def test_long_term_warning_false_flag_rate_without_a_rise_stays_near_its_level():
     rng = np.random.default_rng(22)
     rule = LongTermRule()
