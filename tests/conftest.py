@@ -84,3 +84,14 @@ def synthetic_nl(tmp_path_factory):
     rebuild(con, "2025-2026")
     yield con, settings
     con.close()
+
+
+@pytest.fixture(scope="session")
+def synthetic_weeks(synthetic_nl):
+    """`synthetic_nl` with weeks 1-3 of its weekly series released (a repeat is free)."""
+    from service.weekly import series as weekly
+
+    con, settings = synthetic_nl
+    for week in (1, 2, 3):
+        weekly.release_week(con, settings, "2025-2026", week)
+    return con, settings

@@ -11,25 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from service.api.auth import create_key
 from service.api.roles import PUBLIC_DOCUMENT_PATHS, ROUTE_ACCESS
-from service.db import connect
 from service.settings import Settings
-from support.tiny_register import load_tiny_register
+from support.api_client import admin_database
 
 OTHER = "https://elsewhere.example"
 ALLOWED = "https://allowed.example"
 
 
-def _app_settings(tmp_path, cors_origins: str | None = None) -> tuple[Settings, str]:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    extra = {} if cors_origins is None else {"cors_origins": cors_origins}
-    settings = Settings(mode="dev", db=tmp_path / "cors.duckdb", **extra)
-    con = connect(settings.db)
-    load_tiny_register(con)
-    _, admin = create_key(con, settings, "admin", None, "cors test")
-    con.close()
-    return settings, admin
+def _app_settings(folder, cors_origins: str | None = None) -> tuple[Settings, str]:
+    return admin_database(folder, **({} if cors_origins is None else {"cors_origins": cors_origins}))
 
 
 @pytest.fixture

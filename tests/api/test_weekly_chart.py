@@ -3,25 +3,15 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from service.weekly import series as weekly
 
 YEAR = "2025-2026"
 
 
-@pytest.fixture(scope="module")
-def weeks(synthetic_nl):
-    con, settings = synthetic_nl
-    for week in (1, 2, 3):
-        weekly.release_week(con, settings, YEAR, week)
-    return con, settings
-
-
-def test_chart_spec_has_a_band_and_a_line_with_one_point_per_week(weeks):
-    con, settings = weeks
+def test_chart_spec_has_a_band_and_a_line_with_one_point_per_week(synthetic_weeks):
+    con, settings = synthetic_weeks
     with TestClient(create_app(settings)) as client:
         r = client.get(f"/v1/weekly/{YEAR}/chart", params={"measure": "attendance_rate_4wk",
                                                             "level": "country", "area": "NL"})

@@ -11,23 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from service.api.auth import create_key
-from service.db import connect
 from service.settings import Settings
+from support.api_client import admin_database
 from support.browser import ARGS, CHROMIUM
 from support.live_server import serve_in_thread
-from support.tiny_register import load_tiny_register
 
 
-def _app_settings(tmp_path, cors_origins: str | None = None) -> tuple[Settings, str]:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    extra = {} if cors_origins is None else {"cors_origins": cors_origins}
-    settings = Settings(mode="dev", db=tmp_path / "cors.duckdb", **extra)
-    con = connect(settings.db)
-    load_tiny_register(con)
-    _, admin = create_key(con, settings, "admin", None, "cors test")
-    con.close()
-    return settings, admin
+def _app_settings(folder, cors_origins: str | None = None) -> tuple[Settings, str]:
+    return admin_database(folder, **({} if cors_origins is None else {"cors_origins": cors_origins}))
 
 
 

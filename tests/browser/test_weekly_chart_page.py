@@ -7,26 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from service.weekly import series as weekly
 from support.browser import ARGS, CHROMIUM
 from support.live_server import serve_in_thread
 
 YEAR = "2025-2026"
 
 
-@pytest.fixture(scope="module")
-def weeks(synthetic_nl):
-    con, settings = synthetic_nl
-    for week in (1, 2, 3):
-        weekly.release_week(con, settings, YEAR, week)
-    return con, settings
-
-
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no /usr/bin/chromium")
-def test_page_draws_the_weekly_series(weeks):
+def test_page_draws_the_weekly_series(synthetic_weeks):
     from playwright.sync_api import sync_playwright
 
-    con, settings = weeks
+    con, settings = synthetic_weeks
     from service.releases.standard import publish_standard
     publish_standard(con, settings, YEAR)
     server, thread, base = serve_in_thread(settings)

@@ -106,3 +106,15 @@ def absences_csv(hours: str = "5") -> bytes:
 def upload_files(hours: str = "5") -> list[tuple[str, tuple[str, bytes, str]]]:
     return [("files", ("enrolments.csv", enrolments_csv(), "text/csv")),
             ("files", ("absences.csv", absences_csv(hours), "text/csv"))]
+
+
+def admin_database(folder: Path, **options) -> tuple[Settings, str]:
+    """Dev settings for a new database in `folder` (made if missing) with the tiny register and
+    one admin key: (settings, the admin key's secret)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = Settings(mode="dev", db=folder / "api.duckdb", **options)
+    con = connect(settings.db)
+    load_tiny_register(con)
+    _, admin = create_key(con, settings, "admin", None, "admin test")
+    con.close()
+    return settings, admin
