@@ -10,14 +10,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from service.cli_console import console   # never wraps a message nor cuts a table (cli_console.py)
 
 app = typer.Typer(help="Aanwezig: differentially private school-attendance statistics.",
                   no_args_is_help=True, add_completion=False)
-# soft_wrap: a message is never hard-wrapped at the terminal's (or COLUMNS') width; a
-# `refused:` line stays one line in a log or a pipe, whatever the width and the path's length
-console = Console(soft_wrap=True)
 
 from service.keys_cli import keys_app  # noqa: E402  (aanwezig keys create|revoke|list)
 

@@ -8,17 +8,14 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from service.api import auth
 from service import cli_remote, cli_startup
+from service.cli_console import console
 from service.settings import Settings
 
 keys_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
-# soft_wrap: a message is never hard-wrapped at the terminal's (or COLUMNS') width; a
-# `refused:` line stays one line in a log or a pipe, whatever the width and the path's length
-console = Console(soft_wrap=True)
 
 DbOption = Annotated[Path, typer.Option("--db", envvar="AANWEZIG_DB", help="DuckDB database file")]
 UrlOption = Annotated[Optional[str], typer.Option(

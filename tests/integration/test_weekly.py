@@ -20,8 +20,7 @@ from service.settings import Settings
 from service.weekly import series as weekly
 from service.weekly.warnings import WarningRule, detect
 from support.derive_data import YEAR
-from support.neighbours import build
-from support.weekly_data import WEEKS, add_pupil
+from support.weekly_data import WEEKS, add_pupil, build
 
 
 @pytest.fixture

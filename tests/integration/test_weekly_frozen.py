@@ -10,8 +10,7 @@ import numpy as np
 from privacy.continual import tree_l2_squared
 from service.weekly import series as weekly
 from support.derive_data import YEAR
-from support.neighbours import build
-from support.weekly_data import WEEKS, add_pupil
+from support.weekly_data import WEEKS, add_pupil, build
 
 RELEASED_BEFORE_CORRECTION = 8
 

@@ -84,6 +84,6 @@ def test_the_container_command_exists_on_the_command_line():
 
     from service.cli import app
 
-    result = CliRunner().invoke(app, ["serve", "--help"])
+    result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})  # help wraps to it
     assert result.exit_code == 0, result.output
     assert "--host" in result.output and "--port" in result.output

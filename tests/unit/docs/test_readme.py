@@ -28,5 +28,5 @@ def test_the_demo_command_exists():
     from typer.testing import CliRunner
 
     from service.cli import app
-    result = CliRunner().invoke(app, ["demo", "--help"])
+    result = CliRunner().invoke(app, ["demo", "--help"], env={"COLUMNS": "200"})  # help wraps to it
     assert result.exit_code == 0 and "--no-serve" in result.output
