@@ -32,7 +32,7 @@ from privacy.mechanisms import add_noise, plan_gaussian, rho_for_half_width
 from service.releases import aggregate
 from service.releases.catalogue import MEASURES, MONTH, QuerySpec, validate_query
 from service.register.dimensions import CatalogueError
-from service.releases.standard_tables import flags
+from service.releases.cells import flags
 from service.releases.store import Computed, publish, stored_in_memory
 from service.settings import Settings
 
