@@ -45,7 +45,7 @@ def test_no_contract_is_ignored_or_excepted():
     # the release maths works on arrays
     ("privacy/release.py", "import pandas", "arrays in, arrays out"),
     ("sql/__init__.py", "import service.db", "sql/"),
-    ("service/releases/store.py", "from service.synth import uploads", "test data"),
+    ("service/releases/publish.py", "from service.synth import uploads", "test data"),
 ])
 def test_a_planted_import_breaks_its_contract(tmp_path, module, planted, contract):
     for part in ("service", "privacy", "sql"):

@@ -17,7 +17,8 @@ from privacy.budget import Rho
 from privacy.ledger import BudgetExhausted
 from service.api.app import create_app
 from service.releases.standard import LEVELS, compute_standard_release, publish_standard
-from service.releases.store import cells, ledger
+from service.releases.budget import ledger
+from service.releases.stored import cells
 from service.releases.files import VerificationError, verify_files
 
 YEAR = "2025-2026"

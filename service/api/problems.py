@@ -42,7 +42,7 @@ from privacy.ledger import BudgetExhausted
 from service.api import auth
 from service.ingest import batches as ingest
 from service.register.dimensions import CatalogueError
-from service.releases.store import NotDerived
+from service.releases.publish import NotDerived
 from service.releases.subsets import UnknownArea
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"

@@ -31,7 +31,7 @@ import pandas as pd
 
 from privacy.budget import Rho
 from privacy.statistics import KNOWN_RATIO, verdict
-from service.releases import store as releases
+from service.releases import stored as releases
 from service.releases.catalogue import MEASURES
 from service.releases.standard import ReleaseModel, release_model
 

@@ -31,7 +31,7 @@ from privacy.ledger import BudgetExhausted
 from service.ingest.derive import CalendarExceedsBound, CalendarExceedsMonths, rederive
 from service.jobs import records, schedule
 from service.releases.standard import publish_standard
-from service.releases.store import NotDerived
+from service.releases.publish import NotDerived
 from service.settings import Settings
 from service.weekly import series as weekly
 

@@ -3,7 +3,8 @@
 The path (docs/architecture.md): `aggregate.leaf_totals` reads the true totals per school
 (SQL), `privacy.release.noisy_tables` does ALL the release maths in one call (plan, noise,
 reconciliation within and across tables, intervals, rank ranges), `cells.cells_frame` lays
-out the published cells, and `store.publish` charges and stores them.
+out the published cells, and `publish.publish` charges and stores them (asked as a
+`StandardSpec`).
 
 Tables noised at every level (school, municipality, province, country, RMC region,
 samenwerkingsverband, and the country by sector):
@@ -44,7 +45,8 @@ from service.register.areas import AreaLevels
 from service.releases import aggregate
 from service.releases.catalogue import BANDS, JOINT_TABLES, MEASURES, REASONS, TOTALS
 from service.releases.cells import cells_frame
-from service.releases.store import Computed, pool_cap, publish
+from service.releases.budget import pool_cap
+from service.releases.publish import Computed, ReleaseSpec, publish, question_text
 from service.settings import Settings
 
 BAND_TOTALS, BAND_BOUND = JOINT_TABLES["band"]
@@ -172,34 +174,46 @@ def plan_table(con: duckdb.DuckDBPyConnection, school_year: str,
     return frame.rename(columns={"total": "table"})
 
 
+#: How the standard release is made, as its payload's `method` says.
+METHOD = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
+          "consistency": "generalised least squares over all levels (Woodbury) and "
+                         "across tables (absent minutes = the sum of the reasons, "
+                         "enrolled = the sum of the bands), then non-negative integers "
+                         "by controlled rounding",
+          "estimate": "the GLS (minimum-variance unbiased) estimate; integer_estimate: "
+                      "whole pupils that add up across levels, top-down from the country",
+          "intervals": "95%: counts estimate ± 1.96 sd, cut at 0; rates and shares: "
+                       "Fieller's interval of the two reconciled totals, inside [0, 1]",
+          "ranks": "rank 1 = highest estimate; 95% rank range from simultaneous intervals "
+                   "of the area's differences with every other area, the critical value "
+                   "from 511 deterministic Sobol draws of the estimates' joint Gaussian "
+                   "distribution",
+          "unit_of_privacy": "one pupil in one school year"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StandardSpec(ReleaseSpec):
+    """The standard release of a school year (`dataset`) at ρ, from the standard pool."""
+
+    kind: str = "standard"
+    pool: str = "standard"
+
+    @classmethod
+    def of(cls, school_year: str, rho: Rho) -> StandardSpec:
+        question = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
+                    "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 2}
+        return cls(dataset=school_year, question=question_text(question), rho=rho)
+
+    def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:
+        release = compute_standard_release(con, self.dataset, self.rho)
+        gain = release.gains.groupby("level")["median_variance_gain"].median().round(3).to_dict()
+        return Computed(release.cells, {**METHOD, "accuracy_gain": gain})
+
+
 def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_year: str,
                      rho: Rho | None = None) -> StoredRelease:
     """Publish (or return the already published) standard release of a school year: it spends
     the year's standard pool (`AANWEZIG_YEARLY_RHO` × 0.6 when the year was opened) unless
     `rho` is given."""
     rho = rho if rho is not None else pool_cap(con, school_year, "standard", settings)
-    spec = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
-            "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 2}
-
-    def compute() -> Computed:
-        release = compute_standard_release(con, school_year, rho)
-        method = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
-                  "consistency": "generalised least squares over all levels (Woodbury) and "
-                                 "across tables (absent minutes = the sum of the reasons, "
-                                 "enrolled = the sum of the bands), then non-negative integers "
-                                 "by controlled rounding",
-                  "estimate": "the GLS (minimum-variance unbiased) estimate; integer_estimate: "
-                              "whole pupils that add up across levels, top-down from the country",
-                  "intervals": "95%: counts estimate ± 1.96 sd, cut at 0; rates and shares: "
-                               "Fieller's interval of the two reconciled totals, inside [0, 1]",
-                  "ranks": "rank 1 = highest estimate; 95% rank range from simultaneous intervals "
-                           "of the area's differences with every other area, the critical value "
-                           "from 511 deterministic Sobol draws of the estimates' joint Gaussian "
-                           "distribution",
-                  "unit_of_privacy": "one pupil in one school year",
-                  "accuracy_gain": release.gains.groupby("level")["median_variance_gain"]
-                  .median().round(3).to_dict()}
-        return Computed(release.cells, method)
-
-    return publish(con, settings, kind="standard", dataset=school_year, spec=spec,
-                   pool="standard", principal=None, rho=rho, compute=compute)
+    return publish(con, settings, StandardSpec.of(school_year, rho))

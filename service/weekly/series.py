@@ -40,7 +40,9 @@ from privacy.ledger import StoredRelease
 from privacy.planner import LevelDemand, split_budget
 from privacy.statistics import count_intervals, ratio_intervals
 from service.register.areas import area_levels
-from service.releases.store import Computed, cells, ensure_budget, get_release, publish
+from service.releases.budget import ensure_budget
+from service.releases.publish import Computed, ReleaseSpec, publish, question_text
+from service.releases.stored import cells, get_release
 from service.settings import Settings
 
 #: One school week of the longest school day (5 × 360 minutes, VO/VSO): the per-pupil weekly
@@ -356,10 +358,23 @@ def release_week(con: duckdb.DuckDBPyConnection, settings: Settings, school_year
         if not has:
             raise NoWeeklyData(school_year, week)
     plans = weekly_plans(weeks, rho_micro)
-    return publish(con, settings, kind=KIND, dataset=school_year, spec=spec, pool="weekly",
-                   principal=principal, rho=Rho.from_micro(week_micro(plans, week)),
-                   compute=lambda: compute_week(con, school_year, week, weeks, rho_micro),
-                   versioned=False)
+    return publish(con, settings, WeekRelease(
+        dataset=school_year, question=question_text(spec), principal=principal,
+        rho=Rho.from_micro(week_micro(plans, week))))
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeekRelease(ReleaseSpec):
+    """One week of the weekly series, paid from the weekly pool; released once, whatever
+    arrives later (not versioned by the data)."""
+
+    kind: str = KIND
+    pool: str = "weekly"
+    versioned: bool = False
+
+    def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:
+        q = self.asked()
+        return compute_week(con, self.dataset, q["week"], q["weeks"], q["rho_micro"])
 
 
 def series(con: duckdb.DuckDBPyConnection, school_year: str, measure: str, level: str,

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from service.releases import store as releases
+from service.releases import stored as releases
 from service.api import PREFIX
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep, SettingsDep
