@@ -10,7 +10,6 @@ import duckdb
 
 QUEUED, RUNNING, DERIVED, RELEASED, FAILED = "queued", "running", "derived", "released", "failed"
 DERIVE, RELEASE_WEEK, RELEASE_STANDARD = "derive", "release_week", "release_standard"
-DONE = {DERIVE: DERIVED, RELEASE_WEEK: RELEASED, RELEASE_STANDARD: RELEASED}
 
 _COLUMNS = ("job_id, kind, school_year, school_id, batch_id, week, state, queued_at, started_at, "
             "finished_at, seconds, progress, release_id, error")
@@ -70,11 +69,11 @@ def next_queued(cur: duckdb.DuckDBPyConnection) -> Job | None:
     return Job(*row) if row else None
 
 
-def queued_derives(cur: duckdb.DuckDBPyConnection, school_year: str) -> list[int]:
-    """Every queued derive of a school year: one rebuild serves them all."""
+def queued(cur: duckdb.DuckDBPyConnection, kind: str, school_year: str) -> list[int]:
+    """Every queued job of a kind and school year (a batched kind serves them all at once)."""
     return [r[0] for r in cur.execute("SELECT job_id FROM job WHERE state = ? AND kind = ? AND "
                                       "school_year = ? ORDER BY job_id",
-                                      [QUEUED, DERIVE, school_year]).fetchall()]
+                                      [QUEUED, kind, school_year]).fetchall()]
 
 
 def start(cur: duckdb.DuckDBPyConnection, job_ids: list[int], progress: str) -> None:
