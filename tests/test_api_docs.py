@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from service.api import roles
+from service.api import roles, routes  # noqa: F401  (the route modules declare the matrix)
 from service.settings import Settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

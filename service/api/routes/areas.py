@@ -7,12 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.params import AREA_CODE_PATTERN, MUNICIPALITY_PATTERN, AreaLevel, SectorName
 from service.api.deps import DbDep
 from service.api.pagination import PageDep, PageOf, paginated
 
 router = APIRouter(prefix=PREFIX, tags=["register"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/areas", roles.PUBLIC, example={"params": {"pageSize": 2}}),
+    roles.route("GET", "/v1/schools", roles.PUBLIC, example={"params": {"municipality": "GM0363"}}),
+)
 
 
 class AreaPublic(BaseModel):

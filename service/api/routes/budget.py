@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.budget_views import budget_document
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep
@@ -15,6 +15,10 @@ from service.api.params import SCHOOL_YEAR_PATTERN
 from service.api.problems import NotFound
 
 router = APIRouter(prefix=PREFIX, tags=["budget"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/budget", roles.allow(Role.researcher, Role.policy, Role.admin)),
+)
 
 
 @router.get("/budget", summary="Privacy budget: global cap, pools, your allowance")

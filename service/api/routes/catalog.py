@@ -13,10 +13,14 @@ import json
 
 from fastapi import APIRouter, Request, Response
 
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.middleware.public_cache import public_cache_control
 
 router = APIRouter(prefix=PREFIX, tags=["catalog"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/catalog", roles.PUBLIC),
+)
 
 CATALOG_MAX_AGE = 300
 """Seconds a cache may keep the catalogue: it changes only when the register is reloaded."""

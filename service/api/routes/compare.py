@@ -15,13 +15,20 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from service.compare import charts, comparison as compare
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.deps import DbDep
 from service.api.params import (AREA_LIST_PATTERN, SCHOOL_YEAR_PATTERN, CompareLevel, MeasureName,
                                 SectorOrAll)
 from service.api.problems import InvalidInput, NotFound
 
 router = APIRouter(prefix=PREFIX, tags=["compare"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    # Comparing reads the standard release only: no budget is spent.
+    roles.route("GET", "/v1/compare", roles.PUBLIC,
+                example={"params": {"measure": "absence_rate", "level": "province"}}),
+    roles.route("GET", "/v1/compare/options", roles.PUBLIC),
+)
 
 MeasureQuery = Annotated[MeasureName, Query(description="measure name (GET /v1/catalog)")]
 LevelQuery = Annotated[CompareLevel | None, Query(description="every area of this level: municipality, "

@@ -9,10 +9,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from service import __version__
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.deps import DbDep
 
 router = APIRouter(prefix=PREFIX, tags=["service"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/health", roles.PUBLIC),
+)
 
 
 class Health(BaseModel):

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep
 from service.api.problems import InvalidInput, NotFound
@@ -18,6 +18,15 @@ from service.api.routes.weekly import YearPath
 from service.jobs import records
 
 router = APIRouter(prefix=PREFIX, tags=["jobs"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/uploads/status", roles.allow(Role.admin)),
+    # a school key sees only its own school's jobs (another's answers 404, as a missing one)
+    roles.route("GET", "/v1/jobs/{job_id}", roles.allow(Role.school, Role.admin),
+                example={"path": {"job_id": 1}}),
+    roles.route("POST", "/v1/releases/standard/{school_year}", roles.allow(Role.admin),
+                example={"path": {"school_year": "2024-2025"}}),
+)
 
 
 def job_link(job_id: int) -> str:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from service.releases import stored as releases
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.middleware.public_cache import public_cache_control
@@ -28,6 +28,24 @@ from service.api.auth import AccessDenied
 from service.releases.signing import private_key, public_pem
 
 router = APIRouter(prefix=PREFIX, tags=["releases"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    # Releases are differentially private: reading one spends no budget.
+    roles.route("GET", "/v1/releases", roles.PUBLIC),
+    roles.route("GET", "/v1/releases/{release_id}", roles.PUBLIC,
+                example={"path": {"release_id": "RNOSUCHRELEASE"}}),
+    roles.route("GET", "/v1/releases/{release_id}/datapackage", roles.PUBLIC,
+                example={"path": {"release_id": "RNOSUCHRELEASE"}}),
+    roles.route("GET", "/v1/releases/{release_id}/signature", roles.PUBLIC,
+                example={"path": {"release_id": "RNOSUCHRELEASE"}}),
+    roles.route("GET", "/v1/releases/{release_id}/areas/{level}/{code}", roles.PUBLIC,
+                example={"path": {"release_id": "RNOSUCHRELEASE", "level": "municipality",
+                                  "code": "GM0363"}}),
+    roles.route("GET", "/v1/signing-key", roles.PUBLIC),
+    roles.route("GET", "/v1/regions/{level}/{code}/archive",
+                roles.allow(Role.region, Role.policy, Role.admin, scoped=True),
+                example={"path": {"level": "municipality", "code": "GM0363"}}),
+)
 
 MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8",
          "parquet": "application/vnd.apache.parquet", "zip": "application/zip"}

@@ -26,6 +26,11 @@ from service.api.routes.jobs import job_link
 from service.jobs import records
 
 router = APIRouter(prefix=PREFIX, tags=["uploads"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("POST", "/v1/uploads", roles.allow(Role.school, Role.admin, scoped=True),
+                example={"data": {"school": "12AB00"}, "files": "upload"}),
+)
 
 
 class BatchReportPublic(BaseModel):

@@ -14,13 +14,25 @@ from pydantic import BaseModel, Field
 
 from privacy.ledger import BudgetExhausted
 from service.weekly import series as weekly, warnings as weekly_warning
-from service.api import PREFIX
+from service.api import PREFIX, roles
+from service.api.auth import Role
 from service.api.params import (AreaCodeQuery, SchoolYearPath, SectorOrAll, WeeklyLevel,
                                 WeeklyMeasureName)
 from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.problems import Conflict, InvalidInput, NotFound
 
 router = APIRouter(prefix=PREFIX, tags=["weekly"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("POST", "/v1/weekly/{school_year}/weeks/{week}", roles.allow(Role.admin),
+                example={"path": {"school_year": "2025-2026", "week": 1}}),
+    roles.route("GET", "/v1/weekly/{school_year}/series", roles.PUBLIC,
+                example={"path": {"school_year": "2025-2026"},
+                         "params": {"measure": "attendance_rate_4wk", "level": "municipality",
+                                    "area": "GM0363"}}),
+    roles.route("GET", "/v1/weekly/{school_year}/warnings", roles.PUBLIC,
+                example={"path": {"school_year": "2025-2026"}}),
+)
 YearPath = SchoolYearPath
 
 

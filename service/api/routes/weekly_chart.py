@@ -8,13 +8,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from service.weekly import series as weekly
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.deps import DbDep
 from service.api.params import AreaCodeQuery, SchoolYearPath, WeeklyLevel, WeeklyMeasureName
 from service.api.problems import InvalidInput, NotFound
 from service.weekly.chart import series_chart
 
 router = APIRouter(prefix=PREFIX, tags=["weekly"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/weekly/{school_year}/chart", roles.PUBLIC,
+                example={"path": {"school_year": "2025-2026"},
+                         "params": {"measure": "attendance_rate_4wk", "level": "country",
+                                    "area": "NL"}}),
+)
 
 
 @router.get("/weekly/{school_year}/chart", summary="Vega-Lite spec of one area's weekly series")
