@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from service import db
+from service import db, errors
 from service.api.read_cache import VALID_KEYS
 from service.settings import Settings
 
@@ -84,46 +84,51 @@ class ApiKey:
         return level, code
 
 
-class AuthError(Exception):
+class AuthError(errors.ServiceError):
     """The caller could not be authenticated or is not allowed."""
 
-    status = 401
+
+#: How a 401 answer says what to send.
+CHALLENGE = {"WWW-Authenticate": 'APIKey header="X-API-Key"'}
 
 
-class MissingKey(AuthError):
+class MissingKey(AuthError, errors.NotAuthenticated):
     def __init__(self) -> None:
-        super().__init__(f"send an API key in the {API_KEY_HEADER} header")
+        super().__init__(f"send an API key in the {API_KEY_HEADER} header", headers=CHALLENGE)
 
 
-class InvalidKey(AuthError):
+class InvalidKey(AuthError, errors.NotAuthenticated):
     """Unknown or revoked: deliberately one class with one message."""
 
     def __init__(self) -> None:
-        super().__init__("the API key is not valid")
+        super().__init__("the API key is not valid", headers=CHALLENGE)
 
 
-class AccessDenied(AuthError):
-    status = 403
-
+class AccessDenied(AuthError, errors.Forbidden):
     def __init__(self, reason: str = "this key may not use this resource") -> None:
         self.reason = reason
         super().__init__(reason)
 
 
-class InvalidKeySpec(ValueError):
+class InvalidKeySpec(errors.InvalidInput, ValueError):
     """A key cannot be created with this role, scope or label."""
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         self.message = message
-        super().__init__(f"{field}: {message}")
+        super().__init__(f"{field}: {message}",
+                         errors=[{"in": "body", "field": field, "message": message}])
 
 
-class UnknownScope(InvalidKeySpec):
+class UnknownScope(errors.NotFound, InvalidKeySpec):
     """The scope has the right form but names no school or area of the register."""
 
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field, message)
+        self.detail = "the scope names nothing in the register"
 
-class LastAdminKey(Exception):
+
+class LastAdminKey(errors.Conflict):
     """The caller's key is the last active admin key and would revoke itself."""
 
     def __init__(self) -> None:
@@ -132,10 +137,10 @@ class LastAdminKey(Exception):
                          "--role admin), then revoke this one with the new key")
 
 
-class KeyNotFound(LookupError):
+class KeyNotFound(errors.NotFound, LookupError):
     def __init__(self, key_id: str) -> None:
         self.key_id = key_id
-        super().__init__(f"no API key with id {key_id!r}")
+        super().__init__(f"no API key with id {key_id!r}", detail="no API key with this id")
 
 
 def _utc_now() -> datetime:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from privacy.budget import Rho
 from privacy.statistics import KNOWN_RATIO, verdict
+from service import errors as service_errors
 from service.releases import stored as releases
 from service.releases.catalogue import MEASURES
 from service.releases.standard import ReleaseModel, release_model
@@ -43,20 +44,24 @@ MAX_AREAS = 25
 """Most areas in one `areas=` comparison (25 areas make 300 pairs)."""
 
 
-class CompareError(ValueError):
+class CompareError(service_errors.InvalidInput, ValueError):
     """Invalid comparison request: `errors` lists every problem as {field, message}."""
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
         self.errors = errors
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                         detail=f"{len(errors)} problem(s) with the comparison",
+                         errors=[{"in": "query", **e} for e in errors])
 
 
-class NoRelease(LookupError):
+class NoRelease(service_errors.NotFound, LookupError):
     """No standard release is published (for the dataset asked)."""
 
     def __init__(self, dataset: str | None) -> None:
         self.dataset = dataset
-        super().__init__("no standard release" + (f" for dataset {dataset}" if dataset else ""))
+        super().__init__("no standard release" + (f" for dataset {dataset}" if dataset else ""),
+                         detail="no standard release is published"
+                                + (" for this dataset" if dataset else ""))
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,12 @@ from typing import Iterator
 import duckdb
 
 import sql
-from service import db, engines
+from service import db, engines, errors
 from service.db import run_statement as _run
 from sql import statements
 from service.ingest.bounds import MAX_MONTH_DAYS, MAX_MONTHS, MAX_SCHOOL_DAYS, derive_parameters
 
-class CalendarExceedsBound(ValueError):
+class CalendarExceedsBound(errors.ServiceError, ValueError):
     """The calendar has more school days than the declared bound `MAX_SCHOOL_DAYS` (or, with
     `month`, more school days in one calendar month than `MAX_MONTH_DAYS`)."""
 
@@ -55,7 +55,7 @@ class CalendarExceedsBound(ValueError):
                          f"more than the declared bound of {bound}")
 
 
-class CalendarExceedsMonths(ValueError):
+class CalendarExceedsMonths(errors.ServiceError, ValueError):
     """The calendar's school days fall in more calendar months than `MAX_MONTHS`."""
 
     def __init__(self, school_year: str, months: int) -> None:

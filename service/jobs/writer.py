@@ -28,22 +28,15 @@ from typing import Callable, TypeVar
 
 import duckdb
 
-from privacy.ledger import BudgetExhausted
-from service.ingest.derive import CalendarExceedsBound, CalendarExceedsMonths
+from service import errors
 from service.jobs import records, schedule
 from service.jobs.kinds import KINDS
-from service.releases.publish import NotDerived
 from service.settings import Settings
-from service.weekly import series as weekly
 
 T = TypeVar("T")
 #: How often the writer looks whether a weekly release has fallen due (seconds).
 CHECK_SECONDS = 60.0
 log = logging.getLogger("aanwezig.writer")
-
-#: Errors whose message is safe to show (they name years, weeks, bounds; never pupil data).
-_SHOWN = (weekly.WeeklyError, BudgetExhausted, CalendarExceedsBound, CalendarExceedsMonths,
-          NotDerived)
 
 
 class Writer:
@@ -208,7 +201,7 @@ class Writer:
             records.step(cur, ids, kind.progress(job))
             release_id = kind.run(cur, self._settings, job)
         except Exception as exc:
-            error = str(exc) if isinstance(exc, _SHOWN) else f"internal error ({type(exc).__name__})"
+            error = errors.public(exc)   # a ServiceError's message, else "internal error (…)"
             log.warning("writer: job %s (%s) failed: %s", job.job_id, job.kind, error)
             records.finish(cur, ids, records.FAILED, time.perf_counter() - t0, error=error)
             return

@@ -24,7 +24,7 @@ import pandas as pd
 from privacy.budget import Rho
 from privacy.ledger import Charge, ReleaseRecord, StoredRelease
 from privacy.request import request_hash
-from service import __version__
+from service import __version__, errors
 from service.db import database_path
 from service.releases import identity
 from service.releases.budget import (budget_view, ensure_allowance, ensure_budget, ledger,
@@ -97,7 +97,7 @@ def _plain(v):
     return list(v) if isinstance(v, tuple) else v
 
 
-class NotDerived(Exception):
+class NotDerived(errors.Conflict):
     """A release asked before the school year's per-pupil tables exist (the first derive
     after the uploads is still queued or running). Nothing was charged or stored."""
 

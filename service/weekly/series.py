@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 import sql
+from service import errors
 from service.db import run_statement
 from privacy.bounds import BoundSpec
 from privacy.budget import Rho
@@ -91,17 +92,17 @@ MEASURES = (
 )
 
 
-class WeeklyError(Exception):
+class WeeklyError(errors.ServiceError):
     """Base of the weekly series' errors."""
 
 
-class WeekOutOfRange(WeeklyError, ValueError):
+class WeekOutOfRange(WeeklyError, errors.NotFound, ValueError):
     def __init__(self, week: int, weeks: int) -> None:
         self.week, self.weeks = week, weeks
         super().__init__(f"week {week} is outside the school year's weeks 1..{weeks}")
 
 
-class WeekOutOfOrder(WeeklyError):
+class WeekOutOfOrder(WeeklyError, errors.Conflict):
     """Weeks are released in order: an earlier week is not released yet."""
 
     def __init__(self, week: int, missing: int) -> None:
@@ -109,7 +110,7 @@ class WeekOutOfOrder(WeeklyError):
         super().__init__(f"week {week} cannot be released before week {missing}")
 
 
-class NoWeeklyData(WeeklyError):
+class NoWeeklyData(WeeklyError, errors.Conflict):
     """No weekly records at all for the week (nothing uploaded/derived yet)."""
 
     def __init__(self, school_year: str, week: int) -> None:

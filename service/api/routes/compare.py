@@ -8,8 +8,6 @@ never a value from the data).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -19,7 +17,6 @@ from service.api import PREFIX, roles
 from service.api.deps import DbDep
 from service.api.params import (AREA_LIST_PATTERN, SCHOOL_YEAR_PATTERN, CompareLevel, MeasureName,
                                 SectorOrAll)
-from service.api.problems import InvalidInput, NotFound
 
 router = APIRouter(prefix=PREFIX, tags=["compare"])
 #: Who may call each route of this module (service/api/roles.py: deny by default).
@@ -42,19 +39,6 @@ DatasetQuery = Annotated[str | None, Query(pattern=SCHOOL_YEAR_PATTERN,
                                            "default: the latest standard release")]
 
 
-@contextmanager
-def as_problems() -> Iterator[None]:
-    """Translate the comparison's errors to problem+json (400 invalid input, 404 no release)."""
-    try:
-        yield
-    except compare.CompareError as exc:
-        raise InvalidInput(f"{len(exc.errors)} problem(s) with the comparison",
-                           errors=[{"in": "query", **e} for e in exc.errors]) from exc
-    except compare.NoRelease as exc:
-        raise NotFound("no standard release is published" +
-                       (" for this dataset" if exc.dataset else "")) from exc
-
-
 def structure_of(request: Request, db) -> compare.Structure:
     """The register's structure, built once per app (the register is public)."""
     state = request.app.state
@@ -66,11 +50,10 @@ def structure_of(request: Request, db) -> compare.Structure:
 def run_comparison(request: Request, db, measure: str, areas: str | None, level: str | None,
                    sector: str, dataset: str | None) -> dict:
     """Shared by the compare route and the chart routes."""
-    with as_problems():
-        parsed = compare.parse_areas(areas) if areas is not None else None
-        released = compare.load_release(db, dataset)
-        return compare.compare(released, measure, areas=parsed, level=level, sector=sector,
-                               structure=structure_of(request, db))
+    parsed = compare.parse_areas(areas) if areas is not None else None    # CompareError: 400
+    released = compare.load_release(db, dataset)                          # NoRelease: 404
+    return compare.compare(released, measure, areas=parsed, level=level, sector=sector,
+                           structure=structure_of(request, db))
 
 
 @router.get("/compare", summary="Compare areas on one measure, with 95% intervals")
@@ -89,8 +72,7 @@ def get_compare(request: Request, db: DbDep, measure: MeasureQuery, areas: Areas
 @router.get("/compare/options", summary="What the latest standard release lets you compare")
 def get_options(db: DbDep, dataset: DatasetQuery = None) -> dict:
     """Measures (with labels), and per level the sectors and number of areas released."""
-    with as_problems():
-        out = compare.options(compare.load_release(db, dataset))
+    out = compare.options(compare.load_release(db, dataset))
     for level, info in out["levels"].items():
         info["map"] = level in charts.MAP_FILES
     return out

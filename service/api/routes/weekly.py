@@ -88,15 +88,9 @@ async def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le
                                 [school_year]).fetchone()))
     if known is None:
         raise NotFound("no such school year in the register")
-    try:
+    try:            # a week out of range: 404; out of order or without data: 409 (their classes)
         stored = await asyncio.wrap_future(request.app.state.writer.call(
             lambda cur: weekly.release_week(cur, settings, school_year, week)))
-    except weekly.WeekOutOfRange as exc:
-        raise NotFound(str(exc)) from exc
-    except weekly.NoWeeklyData as exc:
-        raise Conflict(str(exc)) from exc
-    except weekly.WeekOutOfOrder as exc:
-        raise Conflict(str(exc)) from exc
     except BudgetExhausted as exc:
         raise Conflict("the weekly pool cannot pay for this week") from exc
     return WeekReleasePublic(release_id=stored.record.release_id, school_year=school_year, week=week,
