@@ -104,8 +104,7 @@ class Writer:
             if quiet:
                 cur = self._con.cursor()
                 try:
-                    left = cur.execute("SELECT count(*) FROM job WHERE state IN (?, ?)",
-                                       [records.QUEUED, records.RUNNING]).fetchone()[0]
+                    left = records.open_count(cur)
                 finally:
                     cur.close()
                 if not left:

@@ -10,11 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from service.api import PREFIX, roles
+from service.api import PREFIX, job_link, roles
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep
 from service.api.problems import InvalidInput, NotFound
-from service.api.routes.weekly import YearPath
+from service.api.params import SchoolYearPath as YearPath
+from service.register import lookup
 from service.jobs import records
 
 router = APIRouter(prefix=PREFIX, tags=["jobs"])
@@ -27,10 +28,6 @@ ACCESS = roles.declare(
     roles.route("POST", "/v1/releases/standard/{school_year}", roles.allow(Role.admin),
                 example={"path": {"school_year": "2024-2025"}}),
 )
-
-
-def job_link(job_id: int) -> str:
-    return f"{PREFIX}/jobs/{job_id}"
 
 
 @router.get("/jobs/{job_id}", summary="State of one background job (derive or release)")
@@ -53,8 +50,7 @@ async def upload_states(db: DbDep,
 async def start_standard_release(school_year: YearPath, db: DbDep, request: Request,
                                  response: Response):
     def queue() -> int:
-        if not db.execute("SELECT count(*) FROM school_year WHERE school_year = ?",
-                          [school_year]).fetchone()[0]:
+        if not lookup.school_year_exists(db, school_year):
             raise InvalidInput("unknown dataset", errors=[{"in": "path", "field": "school_year",
                                                            "message": f"no school year {school_year!r}"}])
         return request.app.state.writer.queue(db, records.RELEASE_STANDARD, school_year)

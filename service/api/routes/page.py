@@ -20,8 +20,8 @@ from fastapi import APIRouter, Query, Request, Response
 from service.compare import charts
 from service.api import PREFIX, roles
 from service.api.params import AREA_LIST_PATTERN, CompareLevel, MapLevelName
-from service.api.routes.compare import (AreasQuery, DatasetQuery, MeasureQuery, SectorQuery,
-                                 run_comparison)
+from service.api.comparing import (AreasQuery, DatasetQuery, MeasureQuery, SectorQuery,
+                                   run_comparison)
 from service.api.deps import DbDep
 from service.api.problems import InvalidInput, NotFound
 

@@ -19,10 +19,9 @@ from pydantic import BaseModel
 
 from service.ingest import batches as ingest
 from service.api import roles
-from service.api import PREFIX
+from service.api import PREFIX, job_link
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep, SettingsDep
-from service.api.routes.jobs import job_link
 from service.jobs import records
 
 router = APIRouter(prefix=PREFIX, tags=["uploads"])

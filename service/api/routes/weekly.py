@@ -20,6 +20,7 @@ from service.api.params import (AreaCodeQuery, SchoolYearPath, SectorOrAll, Week
                                 WeeklyMeasureName)
 from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.problems import Conflict, InvalidInput, NotFound
+from service.register import lookup
 
 router = APIRouter(prefix=PREFIX, tags=["weekly"])
 #: Who may call each route of this module (service/api/roles.py: deny by default).
@@ -84,9 +85,8 @@ async def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le
                        settings: SettingsDep, key: CurrentKey, request: Request):
     """Runs on the writer thread (the same one as scheduled weeks: one week never twice)."""
     known = await asyncio.wrap_future(request.app.state.writer.call(
-        lambda cur: cur.execute("SELECT 1 FROM school_year WHERE school_year = ?",
-                                [school_year]).fetchone()))
-    if known is None:
+        lambda cur: lookup.school_year_exists(cur, school_year)))
+    if not known:
         raise NotFound("no such school year in the register")
     try:            # a week out of range: 404; out of order or without data: 409 (their classes)
         stored = await asyncio.wrap_future(request.app.state.writer.call(
