@@ -32,6 +32,7 @@ import pandas as pd
 from privacy.budget import Rho
 from privacy.statistics import KNOWN_RATIO, verdict
 from service import errors as service_errors
+from service.register.areas import area_structure
 from service.releases import stored as releases
 from service.releases.catalogue import MEASURES
 from service.releases.standard import ReleaseModel, release_model
@@ -343,21 +344,6 @@ class Structure:
 
 def register_structure(con: duckdb.DuckDBPyConnection) -> Structure:
     """The register's containment (school → its areas; municipality → province; everything
-    → country) and sibling counts."""
-    parents: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    direct: dict[tuple[str, str], tuple[str, str]] = {}
-    for level, code, plevel, pcode in con.execute(
-            "SELECT level, code, parent_level, parent_code FROM area "
-            "WHERE parent_code IS NOT NULL").fetchall():
-        lvl = "swv" if level in ("swv_po", "swv_vo") else level
-        parents.setdefault((lvl, code), set()).add((plevel, pcode))
-        direct[(lvl, code)] = (plevel, pcode)
-    for sid, gm, pv, mc, swv in con.execute(
-            "SELECT school_id, municipality_code, province_code, rmc_code, swv_code FROM school").fetchall():
-        parents[("school", sid)] = {("municipality", gm), ("province", pv), ("rmc", mc), ("swv", swv)}
-        direct[("school", sid)] = ("municipality", gm)
-    counts: dict[tuple[str, tuple[str, str]], int] = {}
-    for (lvl, _), parent in direct.items():
-        counts[(lvl, parent)] = counts.get((lvl, parent), 0) + 1
-    parent_of = {key: (parent, counts[(key[0], parent)]) for key, parent in direct.items()}
-    return Structure(parents, parent_of)
+    → country) and sibling counts, from the register's one `AreaStructure`."""
+    structure = area_structure(con)
+    return Structure(structure.parents, structure.parent_of)

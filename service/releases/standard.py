@@ -32,16 +32,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from privacy import release as maths
 from privacy.budget import Rho
-from privacy.consistency import Level
 from privacy.covariance import MeasureModel
 from privacy.ledger import StoredRelease
 from privacy.release import Structure, Table
-from service.register.areas import AreaLevels
+from service.register.areas import AreaLevels, area_structure, reconciled_levels
 from service.releases import aggregate
 from service.releases.catalogue import BANDS, JOINT_TABLES, MEASURES, REASONS, TOTALS
 from service.releases.cells import cells_frame
@@ -89,18 +87,8 @@ class StandardRelease:
 
 def _areas(school_ids: list[str], school_names: list[str],
            lv: dict[str, aggregate.LevelMap]) -> AreaLevels:
-    """Levels for reconciliation: the register's, with the PO and VO partnerships joined into
-    one 'swv' level (every school lies in exactly one of them)."""
-    levels, codes, names = {}, {}, {}
-    for name in ("municipality", "province", "country", "rmc", "sector"):
-        levels[name] = Level(name, lv[name].group_of_school, len(lv[name].codes))
-        codes[name], names[name] = lv[name].codes, lv[name].names
-    po, vo = lv["swv_po"], lv["swv_vo"]
-    group = np.where(po.group_of_school >= 0, po.group_of_school,
-                     np.where(vo.group_of_school >= 0, vo.group_of_school + len(po.codes), -1))
-    levels["swv"] = Level("swv", group, len(po.codes) + len(vo.codes))
-    codes["swv"], names["swv"] = po.codes + vo.codes, po.names + vo.names
-    return AreaLevels(school_ids, school_names, levels, codes, names)
+    """Levels for reconciliation (`register.areas.reconciled_levels`: "swv" joined)."""
+    return reconciled_levels(school_ids, school_names, lv)
 
 
 def _structure(areas: AreaLevels) -> Structure:
@@ -156,8 +144,7 @@ class ReleaseModel:
 
 def release_model(con: duckdb.DuckDBPyConnection, school_year: str, rho: Rho) -> ReleaseModel:
     """The covariance model of the standard release of `school_year` at ρ (public inputs)."""
-    ids, names, lv = aggregate.register_levels(con, school_year)
-    areas = _areas(ids, names, lv)
+    areas = area_structure(con, school_year).reconciled
     return ReleaseModel(areas, maths.covariance_model(_structure(areas), TABLES, rho,
                                                       levels=LEVELS, sums=BAND_SUMS))
 

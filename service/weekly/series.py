@@ -40,7 +40,7 @@ from privacy.continual import (Node, StreamBound, TreePlan, TreeShape, choose_he
 from privacy.ledger import StoredRelease
 from privacy.planner import LevelDemand, split_budget
 from privacy.statistics import count_intervals, ratio_intervals
-from service.register.areas import area_levels
+from service.register.areas import area_levels, area_structure
 from service.releases.budget import ensure_budget
 from service.releases.publish import Computed, ReleaseSpec, publish, question_text
 from service.releases.stored import cells, get_release
@@ -175,8 +175,7 @@ def tables(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[str, Table]]
         lvl = areas.levels[tab]
         n = lvl.n_groups
         out[tab] = Table(lvl.group_of_leaf, [tab] * n, areas.codes[tab], areas.names[tab], ["all"] * n)
-    sector_of = dict(con.execute("SELECT school_id, sector FROM school").fetchall())
-    group = np.array([SECTORS.index(sector_of[s]) for s in areas.school_codes], dtype=np.int64)
+    group = np.array([SECTORS.index(s) for s in area_structure(con).school_sectors], dtype=np.int64)
     out["sector"] = Table(group, ["country"] * 5, ["NL"] * 5, ["Nederland"] * 5, list(SECTORS))
     return areas.school_codes, out
 
