@@ -4,7 +4,9 @@ A kind is one `@job_kind` function: what the job's row shows while it runs (`pro
 state it ends in (`done`), whether one run serves every queued job of the kind and school
 year (`batched`: several uploads' derives become one incremental derive), whether new data
 may have made a weekly release due (`new_data`), and the work itself: one transaction on the
-writer's cursor, returning the id of the release it published (or None). The writer reads
+writer's cursor, returning the id of the release it published (or None). Derives and the
+standard release run on the configured engine (`AANWEZIG_ENGINE`), passed explicitly: the
+writer thread has no `engines.use` block around it. The writer reads
 `KINDS`; adding a kind is adding one function below (and queueing it where it is asked for).
 """
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from service import engines
 from service.ingest.derive import rederive
 from service.jobs import records
 from service.jobs.records import Job
@@ -53,7 +56,7 @@ def job_kind(name: str, *, progress: Callable[[Job], str], done: str = records.R
 @job_kind(records.DERIVE, done=records.DERIVED, batched=True, new_data=True,
           progress=lambda job: "deriving the per-pupil tables of the uploaded pupils")
 def derive(cur: duckdb.DuckDBPyConnection, settings: Settings, job: Job) -> None:
-    rederive(cur, job.school_year)
+    rederive(cur, job.school_year, engine=engines.from_settings(settings, cur))
     return None
 
 
@@ -65,4 +68,5 @@ def release_week(cur: duckdb.DuckDBPyConnection, settings: Settings, job: Job) -
 @job_kind(records.RELEASE_STANDARD,
           progress=lambda job: "computing, reconciling and signing the standard release")
 def release_standard(cur: duckdb.DuckDBPyConnection, settings: Settings, job: Job) -> str:
-    return publish_standard(cur, settings, job.school_year).record.release_id
+    return publish_standard(cur, settings, job.school_year,
+                            engine=engines.from_settings(settings, cur)).record.release_id

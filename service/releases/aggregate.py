@@ -119,10 +119,12 @@ def _total_columns(names: list[str]) -> list[str]:
     return [re.fullmatch(r"t_([a-z0-9_]+)", n).group(1) for n in names]
 
 
-def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str) -> LeafTotals:
-    """One scan of pupil_year grouped by school, every school of the register included."""
+def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str, *,
+                engine: engines.Engine | None = None) -> LeafTotals:
+    """One scan of pupil_year grouped by school, every school of the register included, on
+    `engine` (default: `engines.current`)."""
     query = sql.load("aggregate_leaf").format(contributions=_contributions(), sums=_sums(TOTALS))
-    table = engines.current(con).fetch(query, _params(school_year))
+    table = engines.current(con, engine).fetch(query, _params(school_year))
     columns = _total_columns(list(table)[1:])
     school_ids = [str(s) for s in table["school_id"]]
     arrays = [v for k, v in table.items() if k != "school_id"]

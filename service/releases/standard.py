@@ -29,7 +29,7 @@ weighed together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
@@ -39,6 +39,7 @@ from privacy.budget import Rho
 from privacy.covariance import MeasureModel
 from privacy.ledger import StoredRelease
 from privacy.release import Structure, Table
+from service.engines import Engine
 from service.register.areas import AreaLevels, area_structure, reconciled_levels
 from service.releases import aggregate
 from service.releases.catalogue import BANDS, JOINT_TABLES, MEASURES, REASONS, TOTALS
@@ -97,10 +98,11 @@ def _structure(areas: AreaLevels) -> Structure:
 
 
 def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
-                             total_rho: Rho) -> StandardRelease:
+                             total_rho: Rho, *, engine: Engine | None = None) -> StandardRelease:
     """Noise, reconcile and form every measure at every level. Pure of the ledger (the
-    evaluation uses it on synthetic data); `publish_standard` charges and stores it."""
-    return release_from_leaf(aggregate.leaf_totals(con, school_year), total_rho)
+    evaluation uses it on synthetic data); `publish_standard` charges and stores it. The true
+    totals are read on `engine` (default: `engines.current`)."""
+    return release_from_leaf(aggregate.leaf_totals(con, school_year, engine=engine), total_rho)
 
 
 def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *, ranks: bool = True,
@@ -184,23 +186,24 @@ class StandardSpec(ReleaseSpec):
 
     kind: str = "standard"
     pool: str = "standard"
+    engine: Engine | None = field(default=None, compare=False)   # where the totals are read
 
     @classmethod
-    def of(cls, school_year: str, rho: Rho) -> StandardSpec:
+    def of(cls, school_year: str, rho: Rho, engine: Engine | None = None) -> StandardSpec:
         question = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
                     "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 2}
-        return cls(dataset=school_year, question=question_text(question), rho=rho)
+        return cls(dataset=school_year, question=question_text(question), rho=rho, engine=engine)
 
     def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:
-        release = compute_standard_release(con, self.dataset, self.rho)
+        release = compute_standard_release(con, self.dataset, self.rho, engine=self.engine)
         gain = release.gains.groupby("level")["median_variance_gain"].median().round(3).to_dict()
         return Computed(release.cells, {**METHOD, "accuracy_gain": gain})
 
 
 def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_year: str,
-                     rho: Rho | None = None) -> StoredRelease:
+                     rho: Rho | None = None, *, engine: Engine | None = None) -> StoredRelease:
     """Publish (or return the already published) standard release of a school year: it spends
     the year's standard pool (`AANWEZIG_YEARLY_RHO` × 0.6 when the year was opened) unless
-    `rho` is given."""
+    `rho` is given. The true totals are read on `engine` (default: `engines.current`)."""
     rho = rho if rho is not None else pool_cap(con, school_year, "standard", settings)
-    return publish(con, settings, StandardSpec.of(school_year, rho))
+    return publish(con, settings, StandardSpec.of(school_year, rho, engine))
