@@ -37,8 +37,8 @@ from service.releases.catalogue import REASONS, validate_query  # noqa: E402
 from service.releases.queries import plan_query  # noqa: E402
 from service.releases.standard import (LEVELS, SEPARATE_REASON_TABLES, TABLES,  # noqa: E402
                                        release_from_leaf)
-from service.releases.standard_tables import plan_tables  # noqa: E402
-from service.releases.store import DEFAULT_BUDGET  # noqa: E402
+from privacy.release import plan_tables  # noqa: E402
+from service.releases.budget import DEFAULT_BUDGET  # noqa: E402
 
 MEASURES = ("absence_rate", *(f"absence_rate_{r}" for r in REASONS))
 LAYOUTS = {"before": SEPARATE_REASON_TABLES, "after": TABLES}

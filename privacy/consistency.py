@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import hashlib
+import threading
 
 import numpy as np
 import scipy.sparse as sp
@@ -308,7 +309,11 @@ def reconcile(
     )
 
 
+#: Factorisations by structure and relative variances (public inputs only), shared by the
+#: request threads and the writer thread: read and written under `_INVERSES_LOCK` (the solve
+#: itself runs outside it; two threads may both solve the same key, never read a half state).
 _INVERSES: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+_INVERSES_LOCK = threading.Lock()
 
 
 def _inverse(u: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, dinv: np.ndarray,
@@ -323,12 +328,16 @@ def _inverse(u: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, dinv: np.ndar
     scale = float(dinv[0]) if dinv.size else 1.0
     key = hashlib.sha256(b"".join([rows.tobytes(), cols.tobytes(), (dinv / scale).round(12).tobytes(),
                                    (group_var / scale).round(12).tobytes()])).digest()
-    if key not in _INVERSES:
+    with _INVERSES_LOCK:
+        found = _INVERSES.get(key)
+    if found is None:
         with threadpool_limits(1, user_api="blas"):  # a ~600² solve: threads only add contention
-            _INVERSES[key] = _solve(u, dinv / scale, group_var / scale)
-        if len(_INVERSES) > 8:
-            _INVERSES.pop(next(iter(_INVERSES)))
-    m_inv, quad = _INVERSES[key]
+            found = _solve(u, dinv / scale, group_var / scale)
+        with _INVERSES_LOCK:
+            _INVERSES[key] = found
+            while len(_INVERSES) > 8:
+                _INVERSES.pop(next(iter(_INVERSES)))
+    m_inv, quad = found
     return m_inv, quad, scale
 
 

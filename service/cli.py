@@ -131,7 +131,8 @@ def ingest(
     lake when one is set), then rebuild the derived tables on the engine. While the service
     runs, the batches go through its API and the service derives them in the background
     (this command waits for that)."""
-    from service.ingest.batches import IngestError, UnknownSchool, files_from_paths, ingest_files
+    from service import errors
+    from service.ingest.batches import files_from_paths, ingest_files
 
     remote = _remote(db, url)
     if remote is not None:
@@ -152,8 +153,9 @@ def ingest(
         try:
             report = ingest_files(con, settings, school, files_from_paths(files), school_year,
                                   replace_with_empty=replace_with_empty)
-        except (IngestError, UnknownSchool) as exc:
-            console.print(f"refused: {exc}", markup=False, highlight=False, soft_wrap=True)
+        except errors.PUBLIC as exc:        # IngestError, UnknownSchool, …: a public message
+            console.print(f"refused: {errors.public(exc)}", markup=False, highlight=False,
+                          soft_wrap=True)
             raise typer.Exit(code=1)
         console.print(f"batch {report.batch_id} for {report.school_id} {report.school_year}: "
                       f"{report.status} ({report.enrolment_rows} enrolment rows, "
@@ -467,8 +469,8 @@ def release_week_command(
 ) -> None:
     """Publish one week of the weekly series (spends its planned share of the weekly pool);
     through the running service's API while it runs."""
-    from privacy.ledger import BudgetExhausted
-    from service.weekly.series import WeeklyError, release_week
+    from service import errors
+    from service.weekly.series import release_week
 
     remote = _remote(db, url)
     if remote is not None:
@@ -486,8 +488,8 @@ def release_week_command(
     con = _open(db)
     try:
         stored = release_week(con, _settings(db), school_year, week)
-    except (WeeklyError, BudgetExhausted) as exc:
-        console.print(f"[red]refused:[/red] {exc}")
+    except errors.PUBLIC as exc:            # WeeklyError, BudgetExhausted, …
+        console.print(f"[red]refused:[/red] {errors.public(exc)}")
         raise typer.Exit(code=1)
     finally:
         con.close()

@@ -42,8 +42,8 @@ def connect(path: Path | str, *, read_only: bool = False,
     if not read_only:
         con.execute(sql.load("schema"))
         con.execute(sql.load("ledger"))
-        con.execute(sql.load("auth"))
-        con.execute(sql.load("jobs"))
+        con.execute(sql.ddl("auth"))
+        con.execute(sql.ddl("jobs"))
     return con
 
 

@@ -17,3 +17,29 @@ CREATE TABLE IF NOT EXISTS api_key (
 
 -- A database made before keys could expire gains the column (NULL: no expiry).
 ALTER TABLE api_key ADD COLUMN IF NOT EXISTS expires_at TIMESTAMP;
+
+-- The statements of service/api/auth.py.
+
+-- name: insert_key
+INSERT INTO api_key (key_id, key_hash, role, scope, label, created_at, expires_at)
+VALUES ($key_id, $key_hash, $role, $scope, $label, $created_at, $expires_at);
+
+-- name: key_exists
+SELECT 1 FROM api_key WHERE key_id = $key_id;
+
+-- name: other_active_admins
+SELECT count(*) FROM api_key
+WHERE role = 'admin' AND key_id <> $key_id AND revoked_at IS NULL
+  AND (expires_at IS NULL OR expires_at > $now);
+
+-- name: revoke
+UPDATE api_key SET revoked_at = $now WHERE key_id = $key_id AND revoked_at IS NULL;
+
+-- name: list_keys
+SELECT key_id, role, scope, label, created_at, revoked_at, expires_at
+FROM api_key ORDER BY created_at, key_id;
+
+-- name: key_by_hash
+SELECT key_id, role, scope, label, created_at, expires_at
+FROM api_key WHERE key_hash = $key_hash AND revoked_at IS NULL;
+

@@ -8,3 +8,8 @@ domain functions and the shared modules here, never a route module."""
 PREFIX = "/v1"
 """Major version in the path (Dutch API Design Rules). Routers carry it themselves, so a
 route's own path is its full path (the role matrix is keyed by it)."""
+
+
+def job_link(job_id: int) -> str:
+    """Where a job's state is read (GET /v1/jobs/{job_id})."""
+    return f"{PREFIX}/jobs/{job_id}"

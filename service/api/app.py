@@ -23,13 +23,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from service import __version__, db
-from service.api import roles
-from service.api import PREFIX
-from service.api.routes import areas, budget, catalog, health, jobs, keys, queries, releases, uploads
-from service.api.routes import compare as compare_api
-from service.api.routes import page
-from service.api.routes import weekly as weekly_api
-from service.api.routes import weekly_chart
+from service.api import PREFIX, roles, routes
 from service.api.middleware.body_limit import BodySizeLimit
 from service.api.middleware.cors import PublicCors
 from service.api.deps import enforce_access
@@ -43,11 +37,6 @@ from service.jobs.writer import Writer
 from service.settings import Settings
 
 OPENAPI_URL = PREFIX + "/openapi.json"
-ROUTE_MODULES = (health, catalog, areas, keys, jobs, uploads, budget, queries, releases,
-                 weekly_api, weekly_chart, compare_api, page)
-"""Modules whose `router` the app serves. A new one also needs its rows in
-service.api.roles.ROUTE_ACCESS (else it refuses everyone), an example request in
-tests/api/test_auth_matrix.py EXAMPLES, and a section in docs/api.md."""
 DESCRIPTION = """Differentially private school-attendance statistics for the Netherlands.
 
 Send the API key in the `X-API-Key` header. Errors are `application/problem+json`
@@ -89,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.write_lock = threading.Lock()
-    for module in ROUTE_MODULES:
+    for module in routes.MODULES:
         app.include_router(module.router)
     install_problem_handlers(app)
     app.add_middleware(RepeatedQueryShortcut, state=app.state)

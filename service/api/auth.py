@@ -37,8 +37,10 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from service import db
+import sql
+from service import db, errors
 from service.api.read_cache import VALID_KEYS
+from service.register import lookup
 from service.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
@@ -84,46 +86,55 @@ class ApiKey:
         return level, code
 
 
-class AuthError(Exception):
+#: The statements on `api_key` (sql/auth.sql).
+_SQL = sql.named("auth")
+
+
+class AuthError(errors.ServiceError):
     """The caller could not be authenticated or is not allowed."""
 
-    status = 401
+
+#: How a 401 answer says what to send.
+CHALLENGE = {"WWW-Authenticate": 'APIKey header="X-API-Key"'}
 
 
-class MissingKey(AuthError):
+class MissingKey(AuthError, errors.NotAuthenticated):
     def __init__(self) -> None:
-        super().__init__(f"send an API key in the {API_KEY_HEADER} header")
+        super().__init__(f"send an API key in the {API_KEY_HEADER} header", headers=CHALLENGE)
 
 
-class InvalidKey(AuthError):
+class InvalidKey(AuthError, errors.NotAuthenticated):
     """Unknown or revoked: deliberately one class with one message."""
 
     def __init__(self) -> None:
-        super().__init__("the API key is not valid")
+        super().__init__("the API key is not valid", headers=CHALLENGE)
 
 
-class AccessDenied(AuthError):
-    status = 403
-
+class AccessDenied(AuthError, errors.Forbidden):
     def __init__(self, reason: str = "this key may not use this resource") -> None:
         self.reason = reason
         super().__init__(reason)
 
 
-class InvalidKeySpec(ValueError):
+class InvalidKeySpec(errors.InvalidInput, ValueError):
     """A key cannot be created with this role, scope or label."""
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         self.message = message
-        super().__init__(f"{field}: {message}")
+        super().__init__(f"{field}: {message}",
+                         errors=[{"in": "body", "field": field, "message": message}])
 
 
-class UnknownScope(InvalidKeySpec):
+class UnknownScope(errors.NotFound, InvalidKeySpec):
     """The scope has the right form but names no school or area of the register."""
 
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field, message)
+        self.detail = "the scope names nothing in the register"
 
-class LastAdminKey(Exception):
+
+class LastAdminKey(errors.Conflict):
     """The caller's key is the last active admin key and would revoke itself."""
 
     def __init__(self) -> None:
@@ -132,10 +143,10 @@ class LastAdminKey(Exception):
                          "--role admin), then revoke this one with the new key")
 
 
-class KeyNotFound(LookupError):
+class KeyNotFound(errors.NotFound, LookupError):
     def __init__(self, key_id: str) -> None:
         self.key_id = key_id
-        super().__init__(f"no API key with id {key_id!r}")
+        super().__init__(f"no API key with id {key_id!r}", detail="no API key with this id")
 
 
 def _utc_now() -> datetime:
@@ -177,7 +188,7 @@ def validate_scope(con: duckdb.DuckDBPyConnection, role: Role, scope: str | None
         scope = scope.upper()
         if not _SCHOOL_ID.match(scope):
             raise InvalidKeySpec("scope", "a school id is BRIN + vestiging, e.g. 12AB00")
-        if con.execute("SELECT 1 FROM school WHERE school_id = ?", [scope]).fetchone() is None:
+        if not lookup.school_exists(con, scope):
             raise UnknownScope("scope", f"school {scope} is not in the register")
         return scope
     if role is Role.region:
@@ -185,8 +196,7 @@ def validate_scope(con: duckdb.DuckDBPyConnection, role: Role, scope: str | None
         if not sep:
             raise InvalidKeySpec("scope", "a region scope is level:code of a register area, "
                                           "e.g. municipality:GM0363")
-        if con.execute("SELECT 1 FROM area WHERE level = ? AND code = ?",
-                       [level, code]).fetchone() is None:
+        if not lookup.area_exists(con, level, code):
             raise UnknownScope("scope", "a region scope is level:code of a register area, "
                                         "e.g. municipality:GM0363")
         return f"{level}:{code}"
@@ -209,10 +219,9 @@ def create_key(con: duckdb.DuckDBPyConnection, settings: Settings, role: Role | 
     scope = validate_scope(con, role, scope)
     key_id = "k_" + secrets.token_hex(8)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-    con.execute("INSERT INTO api_key (key_id, key_hash, role, scope, label, created_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [key_id, hash_secret(settings, secret), role.value, scope, label, _utc_now(),
-                 _stored(expires_at)])
+    con.execute(_SQL["insert_key"], {"key_id": key_id, "key_hash": hash_secret(settings, secret),
+                                     "role": role.value, "scope": scope, "label": label,
+                                     "created_at": _utc_now(), "expires_at": _stored(expires_at)})
     db.changed(db.KEYS)
     return key_id, secret
 
@@ -226,17 +235,14 @@ def revoke_key(con: duckdb.DuckDBPyConnection, key_id: str, *,
     LastAdminKey and changes nothing; the check and the update are one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
-        if con.execute("SELECT 1 FROM api_key WHERE key_id = ?", [key_id]).fetchone() is None:
+        if con.execute(_SQL["key_exists"], {"key_id": key_id}).fetchone() is None:
             raise KeyNotFound(key_id)
         if caller is not None and caller.key_id == key_id and caller.role is Role.admin:
-            others = con.execute(
-                "SELECT count(*) FROM api_key WHERE role = 'admin' AND key_id <> ? "
-                "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
-                [key_id, _utc_now()]).fetchone()[0]
+            others = con.execute(_SQL["other_active_admins"],
+                                 {"key_id": key_id, "now": _utc_now()}).fetchone()[0]
             if others == 0:
                 raise LastAdminKey()
-        con.execute("UPDATE api_key SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-                    [_utc_now(), key_id])
+        con.execute(_SQL["revoke"], {"now": _utc_now(), "key_id": key_id})
     except BaseException:
         con.execute("ROLLBACK")
         raise
@@ -246,8 +252,7 @@ def revoke_key(con: duckdb.DuckDBPyConnection, key_id: str, *,
 
 def list_keys(con: duckdb.DuckDBPyConnection) -> list[ApiKey]:
     """Every stored key (without secrets or hashes), oldest first."""
-    rows = con.execute("SELECT key_id, role, scope, label, created_at, revoked_at, expires_at "
-                       "FROM api_key ORDER BY created_at, key_id").fetchall()
+    rows = con.execute(_SQL["list_keys"]).fetchall()
     return [ApiKey(k, Role(r), s, lbl, _utc(c), _utc(rv), _utc(ex))
             for k, r, s, lbl, c, rv, ex in rows]
 
@@ -267,8 +272,7 @@ def authenticate(con: duckdb.DuckDBPyConnection, settings: Settings,
     hashed = hash_secret(settings, secret)
 
     def load() -> ApiKey:
-        row = con.execute("SELECT key_id, role, scope, label, created_at, expires_at FROM api_key "
-                          "WHERE key_hash = ? AND revoked_at IS NULL", [hashed]).fetchone()
+        row = con.execute(_SQL["key_by_hash"], {"key_hash": hashed}).fetchone()
         if row is None:
             raise InvalidKey()
         return ApiKey(row[0], Role(row[1]), row[2], row[3], _utc(row[4]), None, _utc(row[5]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 from service.api.read_cache import BUDGET_VIEWS
-from service.releases import store as releases
+from service.releases import budget as releases
 
 
 def budget_document(db, dataset: str, principal: str | None, db_path: str | None = None,

@@ -10,18 +10,11 @@ numbers, the register). An unexpected exception becomes a bare 500 whose log lin
 exception's class only, because messages of foreign errors (DuckDB) can quote data. No error
 depends on whether a group has pupils.
 
-Exceptions (HTTP-level)::
-
-    Problem                       status  type (urn:aanwezig:problem:…)
-    ├── InvalidInput               400    invalid-input
-    │   └── InvalidUpload          400    invalid-upload
-    ├── NotAuthenticated           401    not-authenticated
-    ├── Forbidden                  403    forbidden
-    ├── NotFound                   404    not-found
-    ├── Conflict                   409    conflict
-    └── InternalError              500    internal-error
-
-Foreign and domain exceptions are translated by `EXCEPTION_TABLE`.
+Every error a caller may see is a `service.errors.ServiceError` (here called `Problem`):
+its class carries the status, type and title, its instance the detail and the field errors.
+What is not one is translated by `service.errors.translate` (the privacy engine's
+`BudgetExhausted`) or by `FRAMEWORK_ERRORS` below (FastAPI's validation, Starlette's plain
+statuses, DuckDB's errors); anything else is a bare 500.
 """
 
 from __future__ import annotations
@@ -39,75 +32,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privacy.ledger import BudgetExhausted
-from service.api import auth
-from service.ingest import batches as ingest
-from service.register.dimensions import CatalogueError
-from service.releases.store import NotDerived
-from service.releases.subsets import UnknownArea
+from service import errors
+from service.errors import (TYPE_PREFIX, BudgetRefused, Conflict, Forbidden, InternalError,  # noqa: F401
+                            InvalidInput, InvalidUpload, NotAuthenticated, NotFound)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-TYPE_PREFIX = "urn:aanwezig:problem:"
 log = logging.getLogger("aanwezig.http")
 
 
-class Problem(Exception):
-    """An error with its HTTP status; rendered as problem+json."""
-
-    status: int = 500
-    slug: str = "internal-error"
-    title: str = "Internal error"
-
-    def __init__(self, detail: str | None = None, *, errors: Iterable[dict[str, Any]] = (),
-                 headers: dict[str, str] | None = None, **extensions: Any) -> None:
-        self.detail = detail
-        self.errors = list(errors)
-        self.headers = headers or {}
-        self.extensions = extensions
-        super().__init__(detail or self.title)
-
-    @property
-    def type(self) -> str:
-        return TYPE_PREFIX + self.slug
-
-    def body(self, instance: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status,
-                                "detail": self.detail or self.title, "instance": instance}
-        if self.errors:
-            body["errors"] = self.errors
-        body.update(self.extensions)
-        return body
-
-
-class InvalidInput(Problem):
-    status, slug, title = 400, "invalid-input", "Invalid input"
-
-
-class InvalidUpload(InvalidInput):
-    slug, title = "invalid-upload", "Invalid upload; nothing was stored"
-
-
-class NotAuthenticated(Problem):
-    status, slug, title = 401, "not-authenticated", "Not authenticated"
-
-
-class Forbidden(Problem):
-    status, slug, title = 403, "forbidden", "Forbidden"
-
-
-class NotFound(Problem):
-    status, slug, title = 404, "not-found", "Not found"
-
-
-class Conflict(Problem):
-    status, slug, title = 409, "conflict", "Conflict"
-
-
-class InternalError(Problem):
-    pass
-
-
-class BudgetExhaustedProblem(Problem):
-    status, slug, title = 409, "budget-exhausted", "Privacy budget exhausted"
+#: An error rendered as problem+json: the service's one exception tree.
+Problem = errors.ServiceError
 
 
 class HttpStatusProblem(Problem):
@@ -133,64 +67,25 @@ def _validation(exc: RequestValidationError) -> Problem:
     return InvalidInput(f"{len(errors)} invalid input value(s)", errors=errors)
 
 
-def _ingest_error(exc: ingest.IngestError) -> Problem:
-    errors = [{"in": "file", "file": e.file, "row": e.row, "field": e.field,
-               "message": e.message} for e in exc.errors]
-    more = " (more not shown)" if exc.truncated else ""
-    return InvalidUpload(f"{len(errors)} problem(s) in the upload{more}; nothing was stored",
-                         errors=errors, truncated=exc.truncated)
-
-
-def _unknown_school(exc: ingest.UnknownSchool) -> Problem:
-    return InvalidInput("the school is not in the register of schools",
-                        errors=[{"in": "form", "field": "school",
-                                 "message": "not in the register of schools"}])
-
-
-def _not_authenticated(exc: auth.AuthError) -> Problem:
-    return NotAuthenticated(str(exc), headers={"WWW-Authenticate": 'APIKey header="X-API-Key"'})
-
-
-EXCEPTION_TABLE: dict[type[BaseException], Callable[[Any], Problem]] = {
+FRAMEWORK_ERRORS: dict[type[BaseException], Callable[[Any], Problem]] = {
     RequestValidationError: _validation,
     StarletteHTTPException: lambda exc: HttpStatusProblem(exc.status_code, exc.headers),
-    auth.MissingKey: _not_authenticated,
-    auth.InvalidKey: _not_authenticated,
-    auth.AccessDenied: lambda exc: Forbidden(exc.reason),
-    auth.InvalidKeySpec: lambda exc: InvalidInput(
-        str(exc), errors=[{"in": "body", "field": exc.field, "message": exc.message}]),
-    auth.UnknownScope: lambda exc: NotFound(
-        "the scope names nothing in the register",
-        errors=[{"in": "body", "field": exc.field, "message": exc.message}]),
-    auth.KeyNotFound: lambda exc: NotFound("no API key with this id"),
-    auth.LastAdminKey: lambda exc: Conflict(str(exc)),
-    ingest.IngestError: _ingest_error,
-    ingest.UnknownSchool: _unknown_school,
-    CatalogueError: lambda exc: InvalidInput(
-        "the query is not in the catalogue", errors=[{"in": "body", "field": exc.field,
-                                                      "message": exc.message}]),
-    BudgetExhausted: lambda exc: BudgetExhaustedProblem(
-        f"the privacy budget ({exc.scope}) cannot pay for this request; nothing was spent",
-        scope=exc.scope, requested_rho_micro=exc.requested_micro,
-        remaining_rho_micro=exc.remaining_micro),
-    NotDerived: lambda exc: Conflict(str(exc)),
-    UnknownArea: lambda exc: NotFound("no such area in the register", errors=[{"in": "path", "field": "code",
-                                                                  "message": str(exc)}]),
     # a derived table that does not exist yet: nothing has been ingested and derived
     duckdb.CatalogException: lambda exc: Conflict(
         "no derived data for this school year yet: ingest and derive first"),
     duckdb.Error: lambda exc: InternalError(),
 }
-"""Exception class → problem. Looked up along the MRO, so subclasses inherit an entry."""
+"""Exceptions of the frameworks below the routes → problem. Looked up along the MRO."""
 
 
 def as_problem(exc: BaseException) -> Problem:
     """The problem for any exception; unknown ones become a bare 500."""
-    if isinstance(exc, Problem):
-        return exc
+    known = errors.translate(exc)
+    if known is not None:
+        return known
     for cls in type(exc).__mro__:
-        if cls in EXCEPTION_TABLE:
-            return EXCEPTION_TABLE[cls](exc)
+        if cls in FRAMEWORK_ERRORS:
+            return FRAMEWORK_ERRORS[cls](exc)
     return InternalError()
 
 
@@ -238,9 +133,11 @@ class UnhandledErrors:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Render Problem and every class in EXCEPTION_TABLE as problem+json."""
+    """Render every ServiceError, the privacy engine's BudgetExhausted and every class in
+    FRAMEWORK_ERRORS as problem+json."""
     app.add_exception_handler(Problem, _handle)
-    for cls in EXCEPTION_TABLE:
+    app.add_exception_handler(BudgetExhausted, _handle)
+    for cls in FRAMEWORK_ERRORS:
         app.add_exception_handler(cls, _handle)
     app.add_middleware(UnhandledErrors)
 

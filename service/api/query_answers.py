@@ -15,6 +15,7 @@ from service.api.auth import Role
 from service.api.params import DimensionName, MeasureName
 from service.api.problems import InvalidInput
 from service.api.read_cache import QUERY_ANSWER_PARTS, SCHOOL_YEARS
+from service.register import lookup
 
 
 class Budget(BaseModel):
@@ -94,7 +95,7 @@ def known_dataset(db, db_path: str, dataset: str) -> bool:
 
 
 def _school_year(db, dataset: str) -> bool:
-    if not db.execute("SELECT count(*) FROM school_year WHERE school_year = ?", [dataset]).fetchone()[0]:
+    if not lookup.school_year_exists(db, dataset):
         raise LookupError(dataset)  # not kept
     return True
 

@@ -1,7 +1,9 @@
-"""The declared role × route matrix. Deny by default.
+"""The role × route matrix, declared by each route module next to its routes. Deny by default.
 
-Every route of the API has an entry here keyed by ``(method, path template)``. A route
-without an entry refuses every caller (401 without a valid key, 403 with one, even admin),
+Every route of the API declares its access where it is defined: its module calls
+``roles.declare(roles.route(method, path, access, example=...), ...)`` once, which enters each
+``(method, path template)`` in `ROUTE_ACCESS` (and the example request the auth-matrix test
+sends in `EXAMPLES`). A route without an entry refuses every caller (401 without a valid key, 403 with one, even admin),
 so a route added without thinking about access is closed, not open. ``PUBLIC`` routes need
 no key: they serve only the public register, the catalogue and health.
 
@@ -9,9 +11,9 @@ no key: they serve only the public register, the catalogue and health.
 upload for its own school; a region key only sees its own area): the matrix test sends a key
 of another school/area to those and expects 403.
 
-docs/api.md renders this table (`render_markdown()`); a test keeps the two equal:
-after changing it, paste `python -c "from service.api.roles import render_markdown as r;
-print(r())"` between the role-matrix markers in docs/api.md.
+docs/api.md renders this table (`render_markdown()`, after the app has imported its route
+modules: `service.api.routes.MODULES`); a test keeps the two equal: after changing it, paste `python -c "from service.api.roles import render_markdown as r;
+import service.api.routes; print(r())"` between the role-matrix markers in docs/api.md.
 """
 
 from __future__ import annotations
@@ -33,53 +35,45 @@ class Access:
         return self.public or role in self.roles
 
 
-def _roles(*roles: Role, scoped: bool = False) -> Access:
+def allow(*roles: Role, scoped: bool = False) -> Access:
     return Access(roles=frozenset(roles), scoped=scoped)
 
 
 PUBLIC = Access(public=True)
-EVERY_ROLE = _roles(*Role)
+EVERY_ROLE = allow(*Role)
 
-ROUTE_ACCESS: dict[tuple[str, str], Access] = {
-    ("GET", "/v1/health"): PUBLIC,
-    ("GET", "/v1/catalog"): PUBLIC,
-    ("GET", "/v1/areas"): PUBLIC,
-    ("GET", "/v1/schools"): PUBLIC,
-    ("GET", "/v1/me"): EVERY_ROLE,
-    ("POST", "/v1/uploads"): _roles(Role.school, Role.admin, scoped=True),
-    ("GET", "/v1/uploads/status"): _roles(Role.admin),
-    # a school key sees only its own school's jobs (another's answers 404, as a missing one)
-    ("GET", "/v1/jobs/{job_id}"): _roles(Role.school, Role.admin),
-    ("POST", "/v1/releases/standard/{school_year}"): _roles(Role.admin),
-    ("GET", "/v1/keys"): _roles(Role.admin),
-    ("POST", "/v1/keys"): _roles(Role.admin),
-    ("DELETE", "/v1/keys/{key_id}"): _roles(Role.admin),
-    ("POST", "/v1/weekly/{school_year}/weeks/{week}"): _roles(Role.admin),
-    ("GET", "/v1/weekly/{school_year}/series"): PUBLIC,
-    ("GET", "/v1/weekly/{school_year}/chart"): PUBLIC,
-    ("GET", "/v1/weekly/{school_year}/warnings"): PUBLIC,
-    ("GET", "/v1/budget"): _roles(Role.researcher, Role.policy, Role.admin),
-    ("POST", "/v1/queries"): _roles(Role.researcher, Role.admin),
-    # Releases are differentially private: reading one spends no budget.
-    ("GET", "/v1/releases"): PUBLIC,
-    ("GET", "/v1/releases/{release_id}"): PUBLIC,
-    ("GET", "/v1/releases/{release_id}/datapackage"): PUBLIC,
-    ("GET", "/v1/releases/{release_id}/signature"): PUBLIC,
-    ("GET", "/v1/releases/{release_id}/areas/{level}/{code}"): PUBLIC,
-    ("GET", "/v1/signing-key"): PUBLIC,
-    ("GET", "/v1/regions/{level}/{code}/archive"): _roles(Role.region, Role.policy, Role.admin, scoped=True),
-    # Comparing and charting read the standard release only: no budget is spent.
-    ("GET", "/v1/compare"): PUBLIC,
-    ("GET", "/v1/compare/options"): PUBLIC,
-    ("GET", "/v1/charts/dot-plot"): PUBLIC,
-    ("GET", "/v1/charts/map"): PUBLIC,
-    ("GET", "/v1/charts/differences"): PUBLIC,
-    # The web page and its own files (vendored libraries, boundaries).
-    ("GET", "/"): PUBLIC,
-    ("GET", "/toegankelijkheid"): PUBLIC,
-    ("GET", "/static/{name}"): PUBLIC,
-    ("GET", "/static/{folder}/{name}"): PUBLIC,
-}
+Route = tuple[str, str]
+#: (method, path template) -> who may call it; filled by the route modules' `declare`.
+ROUTE_ACCESS: dict[Route, Access] = {}
+#: (method, path template) -> one example request (httpx keyword arguments; "path": the
+#: template's parameters), declared with the access: the auth-matrix test sends it.
+EXAMPLES: dict[Route, dict] = {}
+
+
+@dataclass(frozen=True)
+class Declared:
+    method: str
+    path: str
+    access: Access
+    example: dict
+
+
+def route(method: str, path: str, access: Access, example: dict | None = None) -> Declared:
+    """One route's access (and an example request for it), for `declare`."""
+    return Declared(method.upper(), path, access, example or {})
+
+
+def declare(*routes: Declared) -> dict[Route, Access]:
+    """Enter a route module's routes in the matrix (each once); returns the module's part."""
+    part = {}
+    for r in routes:
+        key = (r.method, r.path)
+        if key in ROUTE_ACCESS:
+            raise ValueError(f"route {r.method} {r.path} is declared twice")
+        ROUTE_ACCESS[key] = part[key] = r.access
+        EXAMPLES[key] = r.example
+    return part
+
 
 # Served by FastAPI itself (not APIRoutes): public by declaration.
 PUBLIC_DOCUMENT_PATHS = ("/v1/openapi.json",)
@@ -116,7 +110,7 @@ def render_markdown() -> str:
     """The matrix as a Markdown table: one row per route, one column per role."""
     header = "| method | path | " + " | ".join(r.value for r in Role) + " |"
     lines = [header, "| --- | --- | " + " | ".join("---" for _ in Role) + " |"]
-    for (method, path), access in ROUTE_ACCESS.items():
+    for (method, path), access in sorted(ROUTE_ACCESS.items(), key=lambda item: item[0][::-1]):
         if access.public:
             cells = ["public"] * len(Role)
         else:

@@ -31,7 +31,9 @@ import pandas as pd
 
 from privacy.budget import Rho
 from privacy.statistics import KNOWN_RATIO, verdict
-from service.releases import store as releases
+from service import errors as service_errors
+from service.register.areas import area_structure
+from service.releases import stored as releases
 from service.releases.catalogue import MEASURES
 from service.releases.standard import ReleaseModel, release_model
 
@@ -43,20 +45,24 @@ MAX_AREAS = 25
 """Most areas in one `areas=` comparison (25 areas make 300 pairs)."""
 
 
-class CompareError(ValueError):
+class CompareError(service_errors.InvalidInput, ValueError):
     """Invalid comparison request: `errors` lists every problem as {field, message}."""
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
         self.errors = errors
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                         detail=f"{len(errors)} problem(s) with the comparison",
+                         errors=[{"in": "query", **e} for e in errors])
 
 
-class NoRelease(LookupError):
+class NoRelease(service_errors.NotFound, LookupError):
     """No standard release is published (for the dataset asked)."""
 
     def __init__(self, dataset: str | None) -> None:
         self.dataset = dataset
-        super().__init__("no standard release" + (f" for dataset {dataset}" if dataset else ""))
+        super().__init__("no standard release" + (f" for dataset {dataset}" if dataset else ""),
+                         detail="no standard release is published"
+                                + (" for this dataset" if dataset else ""))
 
 
 @dataclass(frozen=True)
@@ -338,21 +344,6 @@ class Structure:
 
 def register_structure(con: duckdb.DuckDBPyConnection) -> Structure:
     """The register's containment (school → its areas; municipality → province; everything
-    → country) and sibling counts."""
-    parents: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    direct: dict[tuple[str, str], tuple[str, str]] = {}
-    for level, code, plevel, pcode in con.execute(
-            "SELECT level, code, parent_level, parent_code FROM area "
-            "WHERE parent_code IS NOT NULL").fetchall():
-        lvl = "swv" if level in ("swv_po", "swv_vo") else level
-        parents.setdefault((lvl, code), set()).add((plevel, pcode))
-        direct[(lvl, code)] = (plevel, pcode)
-    for sid, gm, pv, mc, swv in con.execute(
-            "SELECT school_id, municipality_code, province_code, rmc_code, swv_code FROM school").fetchall():
-        parents[("school", sid)] = {("municipality", gm), ("province", pv), ("rmc", mc), ("swv", swv)}
-        direct[("school", sid)] = ("municipality", gm)
-    counts: dict[tuple[str, tuple[str, str]], int] = {}
-    for (lvl, _), parent in direct.items():
-        counts[(lvl, parent)] = counts.get((lvl, parent), 0) + 1
-    parent_of = {key: (parent, counts[(key[0], parent)]) for key, parent in direct.items()}
-    return Structure(parents, parent_of)
+    → country) and sibling counts, from the register's one `AreaStructure`."""
+    structure = area_structure(con)
+    return Structure(structure.parents, structure.parent_of)

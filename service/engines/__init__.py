@@ -7,8 +7,10 @@ sqlglot). `service.ingest.derive` and `service.releases.aggregate` ask :func:`cu
 engine and never know which one runs; `privacy/` never sees either.
 
 The engine is chosen by the caller that starts the work (the CLI's ``--engine``, or the
-``AANWEZIG_ENGINE`` setting): ``with engines.use(engine): ...`` makes it current for the code
-below it in that thread or task; without it, DuckDB on the connection at hand runs.
+``AANWEZIG_ENGINE`` setting) and passed explicitly (``engine=``: the writer thread passes
+`from_settings` to every derive and standard release it runs), or made current for a block
+with ``with engines.use(engine): ...`` (the CLI); without either, DuckDB on the connection at
+hand runs.
 
 Imports: `sql`, `service.db`, duckdb, numpy; `spark` imports pyspark and sqlglot only when a
 Spark engine is made. Nothing here imports a room above (`ingest`, `releases`, ...).
@@ -57,14 +59,21 @@ def use(engine: Engine) -> Iterator[Engine]:
         _current.reset(token)
 
 
-def current(con) -> Engine:
-    """The engine in use, or DuckDB on `con` (the default)."""
-    engine = _current.get()
+def current(con, engine: Engine | None = None) -> Engine:
+    """`engine` if the caller passed one (the writer thread passes the configured engine),
+    else the engine made current with `use`, else DuckDB on `con` (the default)."""
+    engine = engine if engine is not None else _current.get()
     if engine is not None:
         return engine
     from service.engines.embedded import DuckDBEngine
 
     return DuckDBEngine(con)
+
+
+def from_settings(settings, con) -> Engine:
+    """The engine `settings` name (`AANWEZIG_ENGINE`), over `con`."""
+    return open_engine(settings.engine, con, lake=settings.lake, master=settings.spark_master,
+                       driver_memory=settings.spark_driver_memory)
 
 
 def open_engine(name: str, con, *, lake=None, master: str = "local[2]",

@@ -37,12 +37,12 @@ from typing import Iterator
 import duckdb
 
 import sql
-from service import db, engines
+from service import db, engines, errors
 from service.db import run_statement as _run
 from sql import statements
 from service.ingest.bounds import MAX_MONTH_DAYS, MAX_MONTHS, MAX_SCHOOL_DAYS, derive_parameters
 
-class CalendarExceedsBound(ValueError):
+class CalendarExceedsBound(errors.ServiceError, ValueError):
     """The calendar has more school days than the declared bound `MAX_SCHOOL_DAYS` (or, with
     `month`, more school days in one calendar month than `MAX_MONTH_DAYS`)."""
 
@@ -55,7 +55,7 @@ class CalendarExceedsBound(ValueError):
                          f"more than the declared bound of {bound}")
 
 
-class CalendarExceedsMonths(ValueError):
+class CalendarExceedsMonths(errors.ServiceError, ValueError):
     """The calendar's school days fall in more calendar months than `MAX_MONTHS`."""
 
     def __init__(self, school_year: str, months: int) -> None:
@@ -136,28 +136,34 @@ def derive_code() -> str:
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, school_year: str,
-            chunk_pupils: int | None = CHUNK_PUPILS) -> DeriveSummary:
+            chunk_pupils: int | None = CHUNK_PUPILS, *,
+            engine: engines.Engine | None = None) -> DeriveSummary:
     """Replace `school_year`'s rows of pupil_year, pupil_week and pupil_month, in one
     transaction, together with the data version they were built from (`derived_version`: the
     set of active batches); nothing of the year stays pending. On DuckDB the pupils are
     derived in chunks of about `chunk_pupils` by main school (None: all in one pass; Spark
-    always does one pass). Announces `db.DATA` after commit or rollback."""
-    return _derive(con, school_year, every_pupil=True, chunk_pupils=chunk_pupils)
+    always does one pass). Announces `db.DATA` after commit or rollback. `engine`: where it
+    runs (default: `engines.current`)."""
+    return _derive(con, school_year, every_pupil=True, chunk_pupils=chunk_pupils,
+                   engine=engines.current(con, engine))
 
 
 def rederive(con: duckdb.DuckDBPyConnection, school_year: str,
-             chunk_pupils: int | None = CHUNK_PUPILS) -> DeriveSummary:
+             chunk_pupils: int | None = CHUNK_PUPILS, *,
+             engine: engines.Engine | None = None) -> DeriveSummary:
     """Derive again only the pupils that uploads touched since the last derive (DuckDB only),
     in one transaction with the data version; falls back to :func:`rebuild` when the year's
     tables cannot be updated pupil by pupil (never derived in full, other derive code or
-    bounds, rows from before `pupil_tag`, or another engine in use). Same summary."""
-    if engines.current(con).name != "duckdb":
-        return rebuild(con, school_year)
-    return _derive(con, school_year, every_pupil=False, chunk_pupils=chunk_pupils)
+    bounds, rows from before `pupil_tag`, or another engine in use: on that engine). Same
+    summary."""
+    engine = engines.current(con, engine)
+    if engine.name != "duckdb":
+        return rebuild(con, school_year, engine=engine)
+    return _derive(con, school_year, every_pupil=False, chunk_pupils=chunk_pupils, engine=engine)
 
 
 def _derive(con: duckdb.DuckDBPyConnection, school_year: str, every_pupil: bool,
-            chunk_pupils: int | None) -> DeriveSummary:
+            chunk_pupils: int | None, engine: engines.Engine) -> DeriveSummary:
     check_calendar(con, school_year)
     params = {"school_year": school_year, "derive_code": derive_code(), **derive_parameters()}
     seconds: dict[str, float] = {}
@@ -169,7 +175,6 @@ def _derive(con: duckdb.DuckDBPyConnection, school_year: str, every_pupil: bool,
         seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
 
     try:
-        engine = engines.current(con)
         duck = engine.name == "duckdb"
         with engine.transaction():
             run(engine, "derive_tables", {})

@@ -1,5 +1,5 @@
-"""Job rows (`sql/jobs.sql`): queue, claim, finish, read. Ids, states, timings and error text
-only; nothing here touches pupil data."""
+"""Job rows: queue, claim, finish, read. Ids, states, timings and error text only; nothing
+here touches pupil data. Every statement is a named statement of `sql/jobs.sql`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import duckdb
 
+import sql
+
 QUEUED, RUNNING, DERIVED, RELEASED, FAILED = "queued", "running", "derived", "released", "failed"
 DERIVE, RELEASE_WEEK, RELEASE_STANDARD = "derive", "release_week", "release_standard"
-DONE = {DERIVE: DERIVED, RELEASE_WEEK: RELEASED, RELEASE_STANDARD: RELEASED}
 
-_COLUMNS = ("job_id, kind, school_year, school_id, batch_id, week, state, queued_at, started_at, "
-            "finished_at, seconds, progress, release_id, error")
+_SQL = sql.named("jobs")
 
 
 @dataclass(frozen=True)
@@ -52,67 +52,66 @@ def now() -> datetime:
 def queue(cur: duckdb.DuckDBPyConnection, kind: str, school_year: str, *, school_id: str | None = None,
           batch_id: int | None = None, week: int | None = None) -> int:
     """Insert a queued job; its id."""
-    job_id = cur.execute("SELECT nextval('job_seq')").fetchone()[0]
-    cur.execute("INSERT INTO job (job_id, kind, school_year, school_id, batch_id, week, state, "
-                "queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [job_id, kind, school_year, school_id, batch_id, week, QUEUED, now()])
+    job_id = cur.execute(_SQL["next_id"]).fetchone()[0]
+    cur.execute(_SQL["queue"], {"job_id": job_id, "kind": kind, "school_year": school_year,
+                                "school_id": school_id, "batch_id": batch_id, "week": week,
+                                "now": now()})
     return int(job_id)
 
 
 def get(cur: duckdb.DuckDBPyConnection, job_id: int) -> Job | None:
-    row = cur.execute(f"SELECT {_COLUMNS} FROM job WHERE job_id = ?", [job_id]).fetchone()
+    row = cur.execute(_SQL["get"], {"job_id": job_id}).fetchone()
     return Job(*row) if row else None
 
 
 def next_queued(cur: duckdb.DuckDBPyConnection) -> Job | None:
-    row = cur.execute(f"SELECT {_COLUMNS} FROM job WHERE state = ? ORDER BY job_id LIMIT 1",
-                      [QUEUED]).fetchone()
+    row = cur.execute(_SQL["next_queued"]).fetchone()
     return Job(*row) if row else None
 
 
-def queued_derives(cur: duckdb.DuckDBPyConnection, school_year: str) -> list[int]:
-    """Every queued derive of a school year: one rebuild serves them all."""
-    return [r[0] for r in cur.execute("SELECT job_id FROM job WHERE state = ? AND kind = ? AND "
-                                      "school_year = ? ORDER BY job_id",
-                                      [QUEUED, DERIVE, school_year]).fetchall()]
+def queued(cur: duckdb.DuckDBPyConnection, kind: str, school_year: str) -> list[int]:
+    """Every queued job of a kind and school year (a batched kind serves them all at once)."""
+    return [r[0] for r in cur.execute(_SQL["queued_of_kind"],
+                                      {"kind": kind, "school_year": school_year}).fetchall()]
 
 
 def start(cur: duckdb.DuckDBPyConnection, job_ids: list[int], progress: str) -> None:
-    cur.execute("UPDATE job SET state = ?, started_at = ?, progress = ? WHERE list_contains(?, job_id)",
-                [RUNNING, now(), progress, job_ids])
+    cur.execute(_SQL["start"], {"now": now(), "progress": progress, "job_ids": job_ids})
 
 
 def step(cur: duckdb.DuckDBPyConnection, job_ids: list[int], progress: str) -> None:
-    cur.execute("UPDATE job SET progress = ? WHERE list_contains(?, job_id)", [progress, job_ids])
+    cur.execute(_SQL["step"], {"progress": progress, "job_ids": job_ids})
 
 
 def finish(cur: duckdb.DuckDBPyConnection, job_ids: list[int], state: str, seconds: float, *,
            release_id: str | None = None, error: str | None = None) -> None:
-    cur.execute("UPDATE job SET state = ?, finished_at = ?, seconds = ?, progress = NULL, "
-                "release_id = ?, error = ? WHERE list_contains(?, job_id)",
-                [state, now(), seconds, release_id, error, job_ids])
+    cur.execute(_SQL["finish"], {"state": state, "now": now(), "seconds": seconds,
+                                 "release_id": release_id, "error": error, "job_ids": job_ids})
 
 
 def requeue_interrupted(cur: duckdb.DuckDBPyConnection) -> int:
     """After a crash: jobs left running go back to the queue (their work either committed,
     and running it again is a free repeat, or it rolled back with the process)."""
-    n = cur.execute("SELECT count(*) FROM job WHERE state = ?", [RUNNING]).fetchone()[0]
+    n = cur.execute(_SQL["count_running"]).fetchone()[0]
     if n:
-        cur.execute("UPDATE job SET state = ?, started_at = NULL, progress = NULL WHERE state = ?",
-                    [QUEUED, RUNNING])
+        cur.execute(_SQL["requeue_running"])
     return int(n)
+
+
+def open_count(cur: duckdb.DuckDBPyConnection) -> int:
+    """How many jobs are queued or running."""
+    return int(cur.execute(_SQL["count_open"]).fetchone()[0])
+
+
+def open_weeks(cur: duckdb.DuckDBPyConnection, school_year: str) -> set[int]:
+    """The weeks of a school year whose release job is queued or running."""
+    return {r[0] for r in cur.execute(_SQL["open_weeks"], {"school_year": school_year}).fetchall()}
 
 
 def school_states(cur: duckdb.DuckDBPyConnection, school_year: str | None) -> list[dict]:
     """Per school and year: the active batch, when it arrived, and the state of the derive
     that followed its latest upload (no pupil data: ids, times and states)."""
-    rows = cur.execute(
-        "SELECT b.school_id, b.school_year, b.batch_id, b.received_at, j.job_id, j.state, "
-        "j.finished_at, j.error FROM batch b LEFT JOIN (SELECT * FROM job WHERE kind = 'derive' "
-        "QUALIFY row_number() OVER (PARTITION BY school_id, school_year ORDER BY job_id DESC) = 1) j "
-        "ON j.school_id = b.school_id AND j.school_year = b.school_year "
-        "WHERE b.status = 'active' AND (? IS NULL OR b.school_year = ?) "
-        "ORDER BY b.school_year, b.school_id", [school_year, school_year]).fetchall()
+    rows = cur.execute(_SQL["school_states"], {"school_year": school_year}).fetchall()
 
     def t(v):
         return v.strftime("%Y-%m-%dT%H:%M:%SZ") if v else None

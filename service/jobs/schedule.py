@@ -16,6 +16,7 @@ import duckdb
 
 import sql
 from service.jobs import records
+from service.register import lookup
 from service.weekly import series as weekly
 
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -41,15 +42,11 @@ def due_weeks(cur: duckdb.DuckDBPyConnection, now: datetime, moment: str,
     """(school year, week) whose release is due at `now` (UTC), not released and not queued,
     in order; stops at the first week that is not due or has no data."""
     out = []
-    years = [r[0] for r in cur.execute("SELECT school_year FROM school_year WHERE first_day <= ? "
-                                       "ORDER BY school_year", [now.date()]).fetchall()]
+    years = lookup.school_years_started(cur, now.date())
     for year in years:
         released = weekly.week_releases(cur, year)
-        pending = {r[0] for r in cur.execute(
-            "SELECT week FROM job WHERE kind = ? AND school_year = ? AND state IN (?, ?)",
-            [records.RELEASE_WEEK, year, records.QUEUED, records.RUNNING]).fetchall()}
-        weeks = cur.execute("SELECT week_index, max(day) FROM calendar_day WHERE school_year = ? "
-                            "GROUP BY week_index ORDER BY week_index", [year]).fetchall()
+        pending = records.open_weeks(cur, year)
+        weeks = lookup.week_last_days(cur, year)
         for week, last_day in weeks:
             if week in released or week in pending:
                 continue

@@ -2,7 +2,8 @@
 
 DuckDB lets one process write a database file; inside that process this thread runs the long
 writes: the derive after an upload commits (HTTP, or the CLI through the API), the scheduled
-weekly release and the standard release. Work is a row in `job` first (`records.queue`), so
+weekly release and the standard release (each kind declared once, with its handler, in
+`service.jobs.kinds`). Work is a row in `job` first (`records.queue`), so
 it is visible (`GET /v1/jobs/{job_id}`) and survives a crash: at start the writer puts jobs
 left `running` back in the queue. Each job's work is one DuckDB transaction (derive: rows and
 data version together; a release: charge and release together), so after a `kill -9` either
@@ -27,22 +28,15 @@ from typing import Callable, TypeVar
 
 import duckdb
 
-from privacy.ledger import BudgetExhausted
-from service.ingest.derive import CalendarExceedsBound, CalendarExceedsMonths, rederive
+from service import errors
 from service.jobs import records, schedule
-from service.releases.standard import publish_standard
-from service.releases.store import NotDerived
+from service.jobs.kinds import KINDS
 from service.settings import Settings
-from service.weekly import series as weekly
 
 T = TypeVar("T")
 #: How often the writer looks whether a weekly release has fallen due (seconds).
 CHECK_SECONDS = 60.0
 log = logging.getLogger("aanwezig.writer")
-
-#: Errors whose message is safe to show (they name years, weeks, bounds; never pupil data).
-_SHOWN = (weekly.WeeklyError, BudgetExhausted, CalendarExceedsBound, CalendarExceedsMonths,
-          NotDerived)
 
 
 class Writer:
@@ -110,8 +104,7 @@ class Writer:
             if quiet:
                 cur = self._con.cursor()
                 try:
-                    left = cur.execute("SELECT count(*) FROM job WHERE state IN (?, ?)",
-                                       [records.QUEUED, records.RUNNING]).fetchone()[0]
+                    left = records.open_count(cur)
                 finally:
                     cur.close()
                 if not left:
@@ -196,29 +189,21 @@ class Writer:
             future.set_exception(exc)
 
     def _do_job(self, cur, job: records.Job) -> None:
-        ids = records.queued_derives(cur, job.school_year) if job.kind == records.DERIVE else [job.job_id]
+        kind = KINDS.get(job.kind)
+        ids = (records.queued(cur, job.kind, job.school_year) if kind is not None and kind.batched
+               else [job.job_id])
         records.start(cur, ids, "started")
         t0 = time.perf_counter()
-        release_id = None
         try:
-            if job.kind == records.DERIVE:
-                records.step(cur, ids, "deriving the per-pupil tables of the uploaded pupils")
-                rederive(cur, job.school_year)
-            elif job.kind == records.RELEASE_WEEK:
-                records.step(cur, ids, f"computing week {job.week}")
-                release_id = weekly.release_week(cur, self._settings, job.school_year,
-                                                 int(job.week)).record.release_id
-            elif job.kind == records.RELEASE_STANDARD:
-                records.step(cur, ids, "computing, reconciling and signing the standard release")
-                release_id = publish_standard(cur, self._settings, job.school_year).record.release_id
-            else:
+            if kind is None:
                 raise ValueError(f"unknown job kind {job.kind!r}")
+            records.step(cur, ids, kind.progress(job))
+            release_id = kind.run(cur, self._settings, job)
         except Exception as exc:
-            error = str(exc) if isinstance(exc, _SHOWN) else f"internal error ({type(exc).__name__})"
+            error = errors.public(exc)   # a ServiceError's message, else "internal error (…)"
             log.warning("writer: job %s (%s) failed: %s", job.job_id, job.kind, error)
             records.finish(cur, ids, records.FAILED, time.perf_counter() - t0, error=error)
             return
-        records.finish(cur, ids, records.DONE[job.kind], time.perf_counter() - t0,
-                       release_id=release_id)
-        if job.kind == records.DERIVE:
+        records.finish(cur, ids, kind.done, time.perf_counter() - t0, release_id=release_id)
+        if kind.new_data:
             self._next_check = time.monotonic()    # new data may complete a due week

@@ -1,13 +1,26 @@
-"""The public area structure over schools, read from the register tables, for releases."""
+"""The public area structure over schools: ONE object per register (`AreaStructure`), read from
+the register tables once and kept until the register changes (`area_structure`). The release
+(leaf totals, reconciliation levels, the covariance model), the comparison (which area lies
+in which), the weekly series and the evidence all take their structure from here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
 
 from privacy.consistency import Level
+from service import db
+from service.register.dimensions import public_keys
+
+#: Levels of `AreaStructure.levels`: register column of `school` per level (None: one group).
+LEAF_LEVELS = {"country": None, "province": "province_code", "rmc": "rmc_code",
+               "swv_po": "swv_code", "swv_vo": "swv_code", "municipality": "municipality_code",
+               "sector": "sector"}
+#: The levels reconciled by the standard release ("swv": the PO and VO partnerships joined).
+RECONCILED = ("municipality", "province", "country", "rmc", "sector")
 
 
 @dataclass(frozen=True)
@@ -22,31 +35,117 @@ class AreaLevels:
     names: dict[str, list[str]]
 
 
-#: register column of `school` for each released level; "swv" joins the PO and VO partnerships
-#: (every school lies in exactly one of them).
-LEVEL_COLUMNS = {"country": None, "province": "province_code", "rmc": "rmc_code",
-                 "swv": "swv_code", "municipality": "municipality_code"}
-AREA_LEVELS = {"country": ("country",), "province": ("province",), "rmc": ("rmc",),
-               "swv": ("swv_po", "swv_vo"), "municipality": ("municipality",)}
+@dataclass(frozen=True)
+class LevelMap:
+    """The public grouping of schools at one level: the group index of every school (-1 if
+    the school lies in no group of the level, e.g. a VO school at swv_po)."""
+
+    level: str
+    codes: list[str] = field(repr=False)
+    names: list[str] = field(repr=False)
+    group_of_school: np.ndarray = field(repr=False)
+
+    def sum(self, leaf: np.ndarray) -> np.ndarray:
+        """Group totals from school totals (int64, every group, zeros included)."""
+        inside = self.group_of_school >= 0
+        return np.bincount(self.group_of_school[inside], weights=leaf[inside],
+                           minlength=len(self.codes)).round().astype(np.int64)
+
+
+@dataclass(frozen=True)
+class AreaStructure:
+    """Every school of the register (the leaves, in school_id order) with its name and
+    sector; per level of `LEAF_LEVELS` the group of every school (`levels`); the levels the
+    release reconciles, "swv" joined (`reconciled`); and which areas contain each area or
+    school (`parents`; `parent_of`: its direct parent and how many siblings share it)."""
+
+    school_codes: list[str]
+    school_names: list[str]
+    school_sectors: list[str]
+    levels: dict[str, LevelMap]
+    reconciled: AreaLevels
+    parents: dict[tuple[str, str], set[tuple[str, str]]]
+    parent_of: dict[tuple[str, str], tuple[tuple[str, str], int]]
+
+
+def reconciled_levels(school_ids: list[str], school_names: list[str],
+                      lv: dict[str, LevelMap]) -> AreaLevels:
+    """Levels for reconciliation: the register's, with the PO and VO partnerships joined into
+    one 'swv' level (every school lies in exactly one of them)."""
+    levels, codes, names = {}, {}, {}
+    for name in RECONCILED:
+        levels[name] = Level(name, lv[name].group_of_school, len(lv[name].codes))
+        codes[name], names[name] = lv[name].codes, lv[name].names
+    po, vo = lv["swv_po"], lv["swv_vo"]
+    group = np.where(po.group_of_school >= 0, po.group_of_school,
+                     np.where(vo.group_of_school >= 0, vo.group_of_school + len(po.codes), -1))
+    levels["swv"] = Level("swv", group, len(po.codes) + len(vo.codes))
+    codes["swv"], names["swv"] = po.codes + vo.codes, po.names + vo.names
+    return AreaLevels(school_ids, school_names, levels, codes, names)
+
+
+def _build(con: duckdb.DuckDBPyConnection, school_year: str) -> AreaStructure:
+    register = con.execute("SELECT school_id, name, province_code, rmc_code, swv_code, "
+                           "municipality_code, sector FROM school ORDER BY school_id").fetchall()
+    col = {"province_code": 2, "rmc_code": 3, "swv_code": 4, "municipality_code": 5, "sector": 6}
+    levels = {}
+    for level, column in LEAF_LEVELS.items():
+        keys = public_keys(con, level, school_year)
+        index = {code: i for i, (code, _) in enumerate(keys)}
+        group = np.array([0 if column is None else index.get(r[col[column]], -1) for r in register],
+                         dtype=np.int64)
+        levels[level] = LevelMap(level, [k for k, _ in keys], [n for _, n in keys], group)
+    ids, names = [str(r[0]) for r in register], [r[1] for r in register]
+    parents: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    direct: dict[tuple[str, str], tuple[str, str]] = {}
+    for level, code, plevel, pcode in con.execute(
+            "SELECT level, code, parent_level, parent_code FROM area "
+            "WHERE parent_code IS NOT NULL").fetchall():
+        lvl = "swv" if level in ("swv_po", "swv_vo") else level
+        parents.setdefault((lvl, code), set()).add((plevel, pcode))
+        direct[(lvl, code)] = (plevel, pcode)
+    for sid, _, pv, mc, swv, gm, _ in register:
+        parents[("school", sid)] = {("municipality", gm), ("province", pv), ("rmc", mc), ("swv", swv)}
+        direct[("school", sid)] = ("municipality", gm)
+    counts: dict[tuple[str, tuple[str, str]], int] = {}
+    for (lvl, _), parent in direct.items():
+        counts[(lvl, parent)] = counts.get((lvl, parent), 0) + 1
+    parent_of = {key: (parent, counts[(key[0], parent)]) for key, parent in direct.items()}
+    return AreaStructure(ids, names, [r[6] for r in register], levels,
+                         reconciled_levels(ids, names, levels), parents, parent_of)
+
+
+#: Built structures by (database, register version, register fingerprint); a handful at most.
+_STRUCTURES: dict[tuple, AreaStructure] = {}
+_STRUCTURES_LOCK = threading.Lock()
+
+
+def area_structure(con: duckdb.DuckDBPyConnection, school_year: str = "") -> AreaStructure:
+    """The register's structure, built once per register version: kept until
+    `db.changed(db.REGISTER)` or the register's size changes (a register written without the
+    counter, as tests do, is still seen). `school_year` names the year asked for; the
+    register's areas and schools do not depend on it."""
+    cur = con.cursor()
+    try:
+        fingerprint = cur.execute(
+            "SELECT (SELECT count(*) FROM school), (SELECT count(*) FROM area), "
+            "(SELECT max(school_id) FROM school), (SELECT max(code) FROM area)").fetchone()
+        key = (db.database_path(cur), db.generation(db.REGISTER), fingerprint)
+        with _STRUCTURES_LOCK:
+            found = _STRUCTURES.get(key)
+        if found is None:
+            found = _build(cur, school_year)
+            with _STRUCTURES_LOCK:
+                if len(_STRUCTURES) >= 8:
+                    _STRUCTURES.pop(next(iter(_STRUCTURES)))
+                _STRUCTURES[key] = found
+        return found
+    finally:
+        cur.close()
 
 
 def area_levels(con: duckdb.DuckDBPyConnection) -> AreaLevels:
     """Every school (leaf, in school_id order) and, per level, every area of the register —
-    areas without schools included — with the group index of each school."""
-    schools = con.execute("SELECT school_id, name, province_code, rmc_code, swv_code, "
-                          "municipality_code FROM school ORDER BY school_id").fetchall()
-    cols = {"province_code": 2, "rmc_code": 3, "swv_code": 4, "municipality_code": 5}
-    levels, codes, names = {}, {}, {}
-    for level, column in LEVEL_COLUMNS.items():
-        rows = con.execute(
-            "SELECT code, name FROM area WHERE list_contains(?, level) ORDER BY code",
-            [list(AREA_LEVELS[level])]).fetchall()
-        codes[level] = [r[0] for r in rows]
-        names[level] = [r[1] for r in rows]
-        index = {c: i for i, c in enumerate(codes[level])}
-        if column is None:
-            group = np.zeros(len(schools), dtype=np.int64)
-        else:
-            group = np.array([index[s[cols[column]]] for s in schools], dtype=np.int64)
-        levels[level] = Level(level, group, len(codes[level]))
-    return AreaLevels([s[0] for s in schools], [s[1] for s in schools], levels, codes, names)
+    areas without schools included — with the group index of each school ("swv": both
+    partnerships)."""
+    return area_structure(con).reconciled

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from service import errors
+
 SECTORS = ("PO", "SBO", "SO", "VSO", "VO")
 GRADE_BANDS = (("po_onder", "PO groep 1–2", "primary years 1–2"),
                ("po_midden", "PO groep 3–5", "primary years 3–5"),
@@ -33,12 +35,13 @@ _VALUE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
 MAX_FILTER_VALUES = 1000
 
 
-class CatalogueError(ValueError):
+class CatalogueError(errors.InvalidInput, ValueError):
     """A query that the catalogue refuses: `field` names the offending part of the request."""
 
     def __init__(self, field: str, message: str) -> None:
         self.field, self.message = field, message
-        super().__init__(f"{field}: {message}")
+        super().__init__(f"{field}: {message}", detail="the query is not in the catalogue",
+                         errors=[{"in": "body", "field": field, "message": message}])
 
 
 @dataclass(frozen=True)

@@ -33,13 +33,10 @@ from privacy.bounds import BoundSpec
 from service import engines
 from service.releases.catalogue import (MAX_MONTH_MINUTES, MAX_YEAR_MINUTES, MONTH, TOTALS, period,
                                period_totals, table_bound)
+from service.register.areas import LEAF_LEVELS, LevelMap, area_structure  # noqa: F401
 from service.register.dimensions import (DIMENSIONS, CatalogueError, filter_clause, public_keys,
                                          validate_dimensions)
 
-#: Levels of `LeafTotals.levels`: register column of `school` per level (None: one group).
-LEAF_LEVELS = {"country": None, "province": "province_code", "rmc": "rmc_code",
-               "swv_po": "swv_code", "swv_vo": "swv_code", "municipality": "municipality_code",
-               "sector": "sector"}
 #: An ad-hoc query may ask at most this many cells.
 MAX_CELLS = 500_000
 #: Dimensions that are attributes of the school (filters on them narrow the register's keys).
@@ -54,23 +51,6 @@ class TotalVector:
     name: str
     bound: BoundSpec
     values: np.ndarray = field(repr=False, compare=False)   # int64; private
-
-
-@dataclass(frozen=True)
-class LevelMap:
-    """The public grouping of schools at one level: the group index of every school (-1 if
-    the school lies in no group of the level, e.g. a VO school at swv_po)."""
-
-    level: str
-    codes: list[str] = field(repr=False)
-    names: list[str] = field(repr=False)
-    group_of_school: np.ndarray = field(repr=False)
-
-    def sum(self, leaf: np.ndarray) -> np.ndarray:
-        """Group totals from school totals (int64, every group, zeros included)."""
-        inside = self.group_of_school >= 0
-        return np.bincount(self.group_of_school[inside], weights=leaf[inside],
-                           minlength=len(self.codes)).round().astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -139,10 +119,12 @@ def _total_columns(names: list[str]) -> list[str]:
     return [re.fullmatch(r"t_([a-z0-9_]+)", n).group(1) for n in names]
 
 
-def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str) -> LeafTotals:
-    """One scan of pupil_year grouped by school, every school of the register included."""
+def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str, *,
+                engine: engines.Engine | None = None) -> LeafTotals:
+    """One scan of pupil_year grouped by school, every school of the register included, on
+    `engine` (default: `engines.current`)."""
     query = sql.load("aggregate_leaf").format(contributions=_contributions(), sums=_sums(TOTALS))
-    table = engines.current(con).fetch(query, _params(school_year))
+    table = engines.current(con, engine).fetch(query, _params(school_year))
     columns = _total_columns(list(table)[1:])
     school_ids = [str(s) for s in table["school_id"]]
     arrays = [v for k, v in table.items() if k != "school_id"]
@@ -159,18 +141,9 @@ def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str) -> LeafTotals:
 def register_levels(con: duckdb.DuckDBPyConnection, school_year: str
                     ) -> tuple[list[str], list[str], dict[str, LevelMap]]:
     """The public structure of the leaves (schools in school_id order, their names, and every
-    level's grouping), from the register only: no pupil data is read."""
-    register = con.execute("SELECT school_id, name, province_code, rmc_code, swv_code, "
-                           "municipality_code, sector FROM school ORDER BY school_id").fetchall()
-    col = {"province_code": 2, "rmc_code": 3, "swv_code": 4, "municipality_code": 5, "sector": 6}
-    levels = {}
-    for level, column in LEAF_LEVELS.items():
-        keys = public_keys(con, level, school_year)
-        index = {code: i for i, (code, _) in enumerate(keys)}
-        group = np.array([0 if column is None else index.get(r[col[column]], -1) for r in register],
-                         dtype=np.int64)
-        levels[level] = LevelMap(level, [k for k, _ in keys], [n for _, n in keys], group)
-    return [str(r[0]) for r in register], [r[1] for r in register], levels
+    level's grouping), from the register's one `AreaStructure`: no pupil data is read."""
+    structure = area_structure(con, school_year)
+    return structure.school_codes, structure.school_names, structure.levels
 
 
 def _key_sets(con, school_year: str, group_by: tuple[str, ...],

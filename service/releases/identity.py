@@ -1,6 +1,6 @@
 """What a release's request identity covers besides the question itself.
 
-A release is found again by the hash of its canonical request (`service.releases.store.publish`).
+A release is found again by the hash of its canonical request (`service.releases.publish.publish`).
 Two things besides the question decide what the answer would be, so both are in the hash:
 
 * the **data version** of the dataset: the set of active batches the derived per-pupil tables

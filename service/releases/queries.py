@@ -19,7 +19,7 @@ question asked again — by anyone — returns the stored release at no cost.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -32,8 +32,8 @@ from privacy.mechanisms import add_noise, plan_gaussian, rho_for_half_width
 from service.releases import aggregate
 from service.releases.catalogue import MEASURES, MONTH, QuerySpec, validate_query
 from service.register.dimensions import CatalogueError
-from service.releases.standard_tables import flags
-from service.releases.store import Computed, publish, stored_in_memory
+from service.releases.cells import flags
+from service.releases.publish import Computed, ReleaseSpec, publish, question_text, stored_in_memory
 from service.settings import Settings
 
 MIN_RHO = Rho.of("0.000001")
@@ -149,6 +149,24 @@ def compute_query(con: duckdb.DuckDBPyConnection, dataset: str, plan: QueryPlan)
     return Computed(frame, method)
 
 
+@dataclass(frozen=True, kw_only=True)
+class QueryRelease(ReleaseSpec):
+    """A researcher's query: its canonical question, paid from the researcher pool and the
+    principal's allowance; `plan` (ρ per total) follows from the question."""
+
+    kind: str = "query"
+    pool: str = "researcher"
+    plan: QueryPlan = field(compare=False)
+
+    @classmethod
+    def of(cls, dataset: str, plan: QueryPlan, principal: str | None) -> QueryRelease:
+        return cls(dataset=dataset, question=question_text(canonical_spec(dataset, plan.spec, plan)),
+                   rho=plan.rho, principal=principal, plan=plan)
+
+    def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:
+        return compute_query(con, self.dataset, self.plan)
+
+
 def run_query(con: duckdb.DuckDBPyConnection, settings: Settings, *, principal: str,
               dataset: str, measure: str, group_by, filters, rho: Rho | None = None,
               half_width: float | None = None, db_path: str | None = None) -> StoredRelease:
@@ -156,10 +174,7 @@ def run_query(con: duckdb.DuckDBPyConnection, settings: Settings, *, principal: 
     return the stored release of the same canonical query, free)."""
     spec = validate_query(measure, group_by, filters)
     plan = plan_query(spec, rho, half_width)
-    return publish(con, settings, kind="query", dataset=dataset,
-                   spec=canonical_spec(dataset, spec, plan), pool="researcher",
-                   principal=principal, rho=plan.rho,
-                   compute=lambda: compute_query(con, dataset, plan), db_path=db_path)
+    return publish(con, settings, QueryRelease.of(dataset, plan, principal), db_path=db_path)
 
 
 def stored_query(db_path: str, *, dataset: str, measure: str, group_by, filters,
@@ -168,7 +183,7 @@ def stored_query(db_path: str, *, dataset: str, measure: str, group_by, filters,
     :func:`run_query` would return free), else None. Raises CatalogueError like run_query."""
     spec = validate_query(measure, group_by, filters)
     plan = plan_query(spec, rho, half_width)
-    return stored_in_memory(db_path, "query", dataset, canonical_spec(dataset, spec, plan))
+    return stored_in_memory(db_path, QueryRelease.of(dataset, plan, None))
 
 
 def dry_run(con: duckdb.DuckDBPyConnection, *, dataset: str, measure: str, group_by, filters,

@@ -1,5 +1,11 @@
 """The yearly standard release: what is noised, how the budget is split, and publishing it.
 
+The path (docs/architecture.md): `aggregate.leaf_totals` reads the true totals per school
+(SQL), `privacy.release.noisy_tables` does ALL the release maths in one call (plan, noise,
+reconciliation within and across tables, intervals, rank ranges), `cells.cells_frame` lays
+out the published cells, and `publish.publish` charges and stores them (asked as a
+`StandardSpec`).
+
 Tables noised at every level (school, municipality, province, country, RMC region,
 samenwerkingsverband, and the country by sector):
 - the absence-band histogram (`band_0` … `band_4`) as ONE table: a pupil lies in exactly one
@@ -11,7 +17,7 @@ samenwerkingsverband, and the country by sector):
   its absent minutes, clamped in SQL to add up to at most the year's minutes, so the five
   vectors together have the L2 sensitivity of one minute table (`JOINT_TABLES["reason"]`);
 - long-term absence and the 16-hour signal (0/1 per pupil).
-Across tables (`service.releases.relations`): absent minutes are estimated by GLS from their own
+Across tables (`privacy.relations`): absent minutes are estimated by GLS from their own
 table and the sum of the noisy reasons, and the reasons add up to them at every level;
 enrolled = Σ bands by construction. Rates and shares are ratios of two reconciled totals.
 
@@ -23,24 +29,24 @@ weighed together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
-import numpy as np
 import pandas as pd
 
+from privacy import release as maths
 from privacy.budget import Rho
-from privacy.consistency import Level, gls_model
+from privacy.covariance import MeasureModel
 from privacy.ledger import StoredRelease
+from privacy.release import Structure, Table
+from service.engines import Engine
+from service.register.areas import AreaLevels, area_structure, reconciled_levels
 from service.releases import aggregate
 from service.releases.catalogue import BANDS, JOINT_TABLES, MEASURES, REASONS, TOTALS
-from service.releases.store import Computed, pool_cap, publish
+from service.releases.cells import cells_frame
+from service.releases.budget import pool_cap
+from service.releases.publish import Computed, ReleaseSpec, publish, question_text
 from service.settings import Settings
-from service.releases.covariance import MeasureModel
-from service.releases.relations import RELATIONS, combined_design, part_model
-from service.releases.standard_tables import (AreaLevels, Table, TotalResult, cells_frame, design,
-                                              noisy_total, plan_tables, predicted_half_widths,
-                                              related_totals)
 
 BAND_TOTALS, BAND_BOUND = JOINT_TABLES["band"]
 REASON_TOTALS, REASON_BOUND = JOINT_TABLES["reason"]
@@ -82,42 +88,21 @@ class StandardRelease:
 
 def _areas(school_ids: list[str], school_names: list[str],
            lv: dict[str, aggregate.LevelMap]) -> AreaLevels:
-    """Levels for reconciliation: the register's, with the PO and VO partnerships joined into
-    one 'swv' level (every school lies in exactly one of them)."""
-    levels, codes, names = {}, {}, {}
-    for name in ("municipality", "province", "country", "rmc", "sector"):
-        levels[name] = Level(name, lv[name].group_of_school, len(lv[name].codes))
-        codes[name], names[name] = lv[name].codes, lv[name].names
-    po, vo = lv["swv_po"], lv["swv_vo"]
-    group = np.where(po.group_of_school >= 0, po.group_of_school,
-                     np.where(vo.group_of_school >= 0, vo.group_of_school + len(po.codes), -1))
-    levels["swv"] = Level("swv", group, len(po.codes) + len(vo.codes))
-    codes["swv"], names["swv"] = po.codes + vo.codes, po.names + vo.names
-    return AreaLevels(school_ids, school_names, levels, codes, names)
+    """Levels for reconciliation (`register.areas.reconciled_levels`: "swv" joined)."""
+    return reconciled_levels(school_ids, school_names, lv)
 
 
-def _summed(parts: list[TotalResult]) -> TotalResult:
-    out = TotalResult(parts[-1].plans, {}, {}, {}, parts=tuple(q for p in parts for q in p.parts))
-    for level in parts[0].estimate:
-        out.estimate[level] = sum(p.estimate[level] for p in parts)
-        out.variance[level] = sum(p.variance[level] for p in parts)
-        out.integer[level] = sum(p.integer[level] for p in parts)
-    return out
+def _structure(areas: AreaLevels) -> Structure:
+    """What the release maths sees of the areas: the leaves and every level's grouping."""
+    return Structure(len(areas.school_codes), areas.levels)
 
 
 def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
-                             total_rho: Rho) -> StandardRelease:
+                             total_rho: Rho, *, engine: Engine | None = None) -> StandardRelease:
     """Noise, reconcile and form every measure at every level. Pure of the ledger (the
-    evaluation uses it on synthetic data); `publish_standard` charges and stores it."""
-    return release_from_leaf(aggregate.leaf_totals(con, school_year), total_rho)
-
-
-def _related(tables: tuple[Table, ...]) -> dict[str, tuple[Table, Table]]:
-    """The relations of `relations.RELATIONS` whose whole and parts tables are both noised:
-    name of the whole -> (its table, the joint table of its parts)."""
-    by_name = {t.name: t for t in tables}
-    return {whole: (by_name[whole], by_name[parts]) for whole, parts in RELATIONS.items()
-            if whole in by_name and parts in by_name}
+    evaluation uses it on synthetic data); `publish_standard` charges and stores it. The true
+    totals are read on `engine` (default: `engines.current`)."""
+    return release_from_leaf(aggregate.leaf_totals(con, school_year, engine=engine), total_rho)
 
 
 def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *, ranks: bool = True,
@@ -129,28 +114,16 @@ def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *, ranks: bool
     picks `privacy.statistics.rank_ranges`' construction (the evidence compares both);
     ``tables`` is the layout (the benchmark's baseline passes `SEPARATE_REASON_TABLES`)."""
     areas = _areas(leaf.school_ids, leaf.school_names, leaf.levels)
-    plan = plan_tables(list(tables), list(LEVELS), total_rho)
-    results: dict[str, TotalResult] = {}
-    related = _related(tables)
-    for whole, parts in related.values():
-        leaves = {t: leaf.totals[t].values for t in whole.totals + parts.totals}
-        results.update(related_totals(leaves, whole, parts, areas, plan))
-    gains = []
-    for table in tables:
-        for total in table.totals:
-            if total not in results:
-                results[total] = noisy_total(leaf.totals[total].values, table, areas, plan, total)
-            gains += [{"table": table.name, "total": total, "level": lvl, "median_variance_gain": g}
-                      for lvl, g in results[total].gain.items()]
-    for alias, bands in BAND_SUMS.items():
-        results[alias] = _summed([results[b] for b in bands])
-    cells = cells_frame(list(MEASURES.values()), results, areas, ranks=ranks,
-                        rank_method=rank_method)
+    noisy = maths.noisy_tables({name: v.values for name, v in leaf.totals.items()},
+                               _structure(areas), tables, total_rho, levels=LEVELS,
+                               measures=list(MEASURES.values()), sums=BAND_SUMS, ranks=ranks,
+                               rank_method=rank_method)
+    cells = cells_frame(list(MEASURES.values()), noisy, areas)
     # the 'sector' level is the country split by sector
     is_sector = cells["level"] == "sector"
     cells.loc[is_sector, "sector"] = cells.loc[is_sector, "area_code"]
     cells.loc[is_sector, ["level", "area_code", "area_name"]] = ["country", "NL", "Nederland"]
-    return StandardRelease(cells, pd.DataFrame(gains), total_rho)
+    return StandardRelease(cells, pd.DataFrame(noisy.gains), total_rho)
 
 
 @dataclass(frozen=True)
@@ -173,23 +146,9 @@ class ReleaseModel:
 
 def release_model(con: duckdb.DuckDBPyConnection, school_year: str, rho: Rho) -> ReleaseModel:
     """The covariance model of the standard release of `school_year` at ρ (public inputs)."""
-    ids, names, lv = aggregate.register_levels(con, school_year)
-    areas = _areas(ids, names, lv)
-    plan = plan_tables(list(TABLES), list(LEVELS), rho)
-    models, parts = {}, {}
-    for table in TABLES:
-        model = gls_model(len(ids), design(table, areas, plan))
-        for total in table.totals:
-            models[total], parts[total] = model, (total,)
-    for whole, part_table in _related(TABLES).values():
-        whole_design, part_design = design(whole, areas, plan), design(part_table, areas, plan)
-        k = len(part_table.totals)
-        models[whole.totals[0]] = gls_model(len(ids), combined_design(whole_design, part_design, k))
-        for total in part_table.totals:
-            models[total] = part_model(whole_design, part_design, len(ids), k)
-    for alias, bands in BAND_SUMS.items():
-        parts[alias] = bands
-    return ReleaseModel(areas, MeasureModel(models, parts))
+    areas = area_structure(con, school_year).reconciled
+    return ReleaseModel(areas, maths.covariance_model(_structure(areas), TABLES, rho,
+                                                      levels=LEVELS, sums=BAND_SUMS))
 
 
 def plan_table(con: duckdb.DuckDBPyConnection, school_year: str,
@@ -198,40 +157,53 @@ def plan_table(con: duckdb.DuckDBPyConnection, school_year: str,
     and raw 95% half-width per table and level (reconciliation narrows the upper levels
     further)."""
     rho = rho if rho is not None else pool_cap(con, school_year, "standard", settings)
-    frame = predicted_half_widths(list(TABLES), list(LEVELS), rho)
+    frame = pd.DataFrame(maths.predicted_half_widths(list(TABLES), list(LEVELS), rho))
     members = {t.name: len(t.totals) for t in TABLES}
     frame.insert(1, "totals", frame["total"].map(members))    # a joint table: one ρ for all
     return frame.rename(columns={"total": "table"})
 
 
+#: How the standard release is made, as its payload's `method` says.
+METHOD = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
+          "consistency": "generalised least squares over all levels (Woodbury) and "
+                         "across tables (absent minutes = the sum of the reasons, "
+                         "enrolled = the sum of the bands), then non-negative integers "
+                         "by controlled rounding",
+          "estimate": "the GLS (minimum-variance unbiased) estimate; integer_estimate: "
+                      "whole pupils that add up across levels, top-down from the country",
+          "intervals": "95%: counts estimate ± 1.96 sd, cut at 0; rates and shares: "
+                       "Fieller's interval of the two reconciled totals, inside [0, 1]",
+          "ranks": "rank 1 = highest estimate; 95% rank range from simultaneous intervals "
+                   "of the area's differences with every other area, the critical value "
+                   "from 511 deterministic Sobol draws of the estimates' joint Gaussian "
+                   "distribution",
+          "unit_of_privacy": "one pupil in one school year"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StandardSpec(ReleaseSpec):
+    """The standard release of a school year (`dataset`) at ρ, from the standard pool."""
+
+    kind: str = "standard"
+    pool: str = "standard"
+    engine: Engine | None = field(default=None, compare=False)   # where the totals are read
+
+    @classmethod
+    def of(cls, school_year: str, rho: Rho, engine: Engine | None = None) -> StandardSpec:
+        question = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
+                    "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 2}
+        return cls(dataset=school_year, question=question_text(question), rho=rho, engine=engine)
+
+    def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:
+        release = compute_standard_release(con, self.dataset, self.rho, engine=self.engine)
+        gain = release.gains.groupby("level")["median_variance_gain"].median().round(3).to_dict()
+        return Computed(release.cells, {**METHOD, "accuracy_gain": gain})
+
+
 def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_year: str,
-                     rho: Rho | None = None) -> StoredRelease:
+                     rho: Rho | None = None, *, engine: Engine | None = None) -> StoredRelease:
     """Publish (or return the already published) standard release of a school year: it spends
     the year's standard pool (`AANWEZIG_YEARLY_RHO` × 0.6 when the year was opened) unless
-    `rho` is given."""
+    `rho` is given. The true totals are read on `engine` (default: `engines.current`)."""
     rho = rho if rho is not None else pool_cap(con, school_year, "standard", settings)
-    spec = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
-            "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 2}
-
-    def compute() -> Computed:
-        release = compute_standard_release(con, school_year, rho)
-        method = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
-                  "consistency": "generalised least squares over all levels (Woodbury) and "
-                                 "across tables (absent minutes = the sum of the reasons, "
-                                 "enrolled = the sum of the bands), then non-negative integers "
-                                 "by controlled rounding",
-                  "estimate": "the GLS (minimum-variance unbiased) estimate; integer_estimate: "
-                              "whole pupils that add up across levels, top-down from the country",
-                  "intervals": "95%: counts estimate ± 1.96 sd, cut at 0; rates and shares: "
-                               "Fieller's interval of the two reconciled totals, inside [0, 1]",
-                  "ranks": "rank 1 = highest estimate; 95% rank range from simultaneous intervals "
-                           "of the area's differences with every other area, the critical value "
-                           "from 511 deterministic Sobol draws of the estimates' joint Gaussian "
-                           "distribution",
-                  "unit_of_privacy": "one pupil in one school year",
-                  "accuracy_gain": release.gains.groupby("level")["median_variance_gain"]
-                  .median().round(3).to_dict()}
-        return Computed(release.cells, method)
-
-    return publish(con, settings, kind="standard", dataset=school_year, spec=spec,
-                   pool="standard", principal=None, rho=rho, compute=compute)
+    return publish(con, settings, StandardSpec.of(school_year, rho, engine))

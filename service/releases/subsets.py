@@ -16,6 +16,7 @@ from collections import OrderedDict
 import duckdb
 
 from privacy.ledger import ReleaseRecord
+from service import errors
 from service.releases.files import FORMAT, ReleaseFiles, build_files, canonical_bytes
 from service.settings import Settings
 from service.releases.signing import private_key, sign
@@ -25,10 +26,13 @@ SCHOOL_COLUMN = {"municipality": "municipality_code", "province": "province_code
                  "rmc": "rmc_code", "swv": "swv_code", "school": "school_id"}
 
 
-class UnknownArea(LookupError):
+class UnknownArea(errors.NotFound, LookupError):
     def __init__(self, level: str, code: str):
         self.level, self.code = level, code
-        super().__init__(f"no area {level}:{code} in the register")
+        super().__init__(f"no area {level}:{code} in the register",
+                         detail="no such area in the register",
+                         errors=[{"in": "path", "field": "code",
+                                  "message": f"no area {level}:{code} in the register"}])
 
 
 def area_members(con: duckdb.DuckDBPyConnection, level: str, code: str) -> set[tuple[str, str]]:

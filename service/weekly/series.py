@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 import sql
+from service import errors
 from service.db import run_statement
 from privacy.bounds import BoundSpec
 from privacy.budget import Rho
@@ -39,8 +40,10 @@ from privacy.continual import (Node, StreamBound, TreePlan, TreeShape, choose_he
 from privacy.ledger import StoredRelease
 from privacy.planner import LevelDemand, split_budget
 from privacy.statistics import count_intervals, ratio_intervals
-from service.register.areas import area_levels
-from service.releases.store import Computed, cells, ensure_budget, get_release, publish
+from service.register.areas import area_levels, area_structure
+from service.releases.budget import ensure_budget
+from service.releases.publish import Computed, ReleaseSpec, publish, question_text
+from service.releases.stored import cells, get_release
 from service.settings import Settings
 
 #: One school week of the longest school day (5 × 360 minutes, VO/VSO): the per-pupil weekly
@@ -89,17 +92,17 @@ MEASURES = (
 )
 
 
-class WeeklyError(Exception):
+class WeeklyError(errors.ServiceError):
     """Base of the weekly series' errors."""
 
 
-class WeekOutOfRange(WeeklyError, ValueError):
+class WeekOutOfRange(WeeklyError, errors.NotFound, ValueError):
     def __init__(self, week: int, weeks: int) -> None:
         self.week, self.weeks = week, weeks
         super().__init__(f"week {week} is outside the school year's weeks 1..{weeks}")
 
 
-class WeekOutOfOrder(WeeklyError):
+class WeekOutOfOrder(WeeklyError, errors.Conflict):
     """Weeks are released in order: an earlier week is not released yet."""
 
     def __init__(self, week: int, missing: int) -> None:
@@ -107,7 +110,7 @@ class WeekOutOfOrder(WeeklyError):
         super().__init__(f"week {week} cannot be released before week {missing}")
 
 
-class NoWeeklyData(WeeklyError):
+class NoWeeklyData(WeeklyError, errors.Conflict):
     """No weekly records at all for the week (nothing uploaded/derived yet)."""
 
     def __init__(self, school_year: str, week: int) -> None:
@@ -172,8 +175,7 @@ def tables(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[str, Table]]
         lvl = areas.levels[tab]
         n = lvl.n_groups
         out[tab] = Table(lvl.group_of_leaf, [tab] * n, areas.codes[tab], areas.names[tab], ["all"] * n)
-    sector_of = dict(con.execute("SELECT school_id, sector FROM school").fetchall())
-    group = np.array([SECTORS.index(sector_of[s]) for s in areas.school_codes], dtype=np.int64)
+    group = np.array([SECTORS.index(s) for s in area_structure(con).school_sectors], dtype=np.int64)
     out["sector"] = Table(group, ["country"] * 5, ["NL"] * 5, ["Nederland"] * 5, list(SECTORS))
     return areas.school_codes, out
 
@@ -356,10 +358,23 @@ def release_week(con: duckdb.DuckDBPyConnection, settings: Settings, school_year
         if not has:
             raise NoWeeklyData(school_year, week)
     plans = weekly_plans(weeks, rho_micro)
-    return publish(con, settings, kind=KIND, dataset=school_year, spec=spec, pool="weekly",
-                   principal=principal, rho=Rho.from_micro(week_micro(plans, week)),
-                   compute=lambda: compute_week(con, school_year, week, weeks, rho_micro),
-                   versioned=False)
+    return publish(con, settings, WeekRelease(
+        dataset=school_year, question=question_text(spec), principal=principal,
+        rho=Rho.from_micro(week_micro(plans, week))))
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeekRelease(ReleaseSpec):
+    """One week of the weekly series, paid from the weekly pool; released once, whatever
+    arrives later (not versioned by the data)."""
+
+    kind: str = KIND
+    pool: str = "weekly"
+    versioned: bool = False
+
+    def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:
+        q = self.asked()
+        return compute_week(con, self.dataset, q["week"], q["weeks"], q["rho_micro"])
 
 
 def series(con: duckdb.DuckDBPyConnection, school_year: str, measure: str, level: str,

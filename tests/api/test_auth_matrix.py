@@ -14,8 +14,8 @@ from service.api import roles
 from service.api.app import create_app
 from service.api.auth import Role
 from service.api.deps import CurrentKey
+from service.api.roles import EXAMPLES  # one request per route, declared with its access
 from support.api_client import upload_files
-from support.tiny_register import SCHOOL_PO
 
 try:  # FastAPI >= 0.16x keeps included routers nested
     from fastapi.routing import iter_route_contexts
@@ -24,52 +24,6 @@ except ImportError:  # pragma: no cover - older FastAPI flattens app.routes
 
 ROLE_KEYS = {Role.school: "school", Role.researcher: "researcher", Role.region: "region",
              Role.policy: "policy", Role.admin: "admin"}
-
-# One request per route. Every route must have one: a new route fails here until it is added.
-EXAMPLES = {
-    ("GET", "/v1/health"): {},
-    ("GET", "/v1/catalog"): {},
-    ("GET", "/v1/areas"): {"params": {"pageSize": 2}},
-    ("GET", "/v1/schools"): {"params": {"municipality": "GM0363"}},
-    ("GET", "/v1/me"): {},
-    ("POST", "/v1/uploads"): {"data": {"school": SCHOOL_PO}, "files": "upload"},
-    ("GET", "/v1/uploads/status"): {},
-    ("GET", "/v1/jobs/{job_id}"): {"path": {"job_id": 1}},
-    ("POST", "/v1/releases/standard/{school_year}"): {"path": {"school_year": "2024-2025"}},
-    ("GET", "/v1/keys"): {},
-    ("POST", "/v1/keys"): {"json": {"role": "policy", "label": "matrix"}},
-    ("DELETE", "/v1/keys/{key_id}"): {"path": {"key_id": "k_0000000000000000"}},
-    ("GET", "/v1/budget"): {},
-    ("POST", "/v1/queries"): {"json": {"measure": "enrolled", "group_by": ["province"],
-                                       "budget": {"rho": "0.001"}, "dry_run": True}},
-    ("GET", "/v1/releases"): {},
-    ("GET", "/v1/releases/{release_id}"): {"path": {"release_id": "RNOSUCHRELEASE"}},
-    ("GET", "/v1/releases/{release_id}/datapackage"): {"path": {"release_id": "RNOSUCHRELEASE"}},
-    ("GET", "/v1/releases/{release_id}/signature"): {"path": {"release_id": "RNOSUCHRELEASE"}},
-    ("GET", "/v1/releases/{release_id}/areas/{level}/{code}"):
-        {"path": {"release_id": "RNOSUCHRELEASE", "level": "municipality", "code": "GM0363"}},
-    ("GET", "/v1/signing-key"): {},
-    ("GET", "/v1/regions/{level}/{code}/archive"): {"path": {"level": "municipality", "code": "GM0363"}},
-    ("POST", "/v1/weekly/{school_year}/weeks/{week}"): {"path": {"school_year": "2025-2026", "week": 1}},
-    ("GET", "/v1/weekly/{school_year}/series"):
-        {"path": {"school_year": "2025-2026"},
-         "params": {"measure": "attendance_rate_4wk", "level": "municipality", "area": "GM0363"}},
-    ("GET", "/v1/weekly/{school_year}/chart"):
-        {"path": {"school_year": "2025-2026"}, "params": {"measure": "attendance_rate_4wk",
-                                                          "level": "country", "area": "NL"}},
-    ("GET", "/v1/weekly/{school_year}/warnings"): {"path": {"school_year": "2025-2026"}},
-    ("GET", "/v1/compare"): {"params": {"measure": "absence_rate", "level": "province"}},
-    ("GET", "/v1/compare/options"): {},
-    ("GET", "/v1/charts/dot-plot"): {"params": {"measure": "absence_rate", "level": "province"}},
-    ("GET", "/v1/charts/map"): {"params": {"measure": "absence_rate", "level": "province"}},
-    ("GET", "/v1/charts/differences"):
-        {"params": {"measure": "absence_rate", "areas": "province:PV27,province:PV28"}},
-    ("GET", "/"): {},
-    ("GET", "/toegankelijkheid"): {"params": {"lang": "en"}},
-    ("GET", "/static/{name}"): {"path": {"name": "app.js"}},
-    ("GET", "/static/{folder}/{name}"): {"path": {"folder": "vendor", "name": "vega.min.js"}},
-}
-
 
 def api_routes(app) -> list[tuple[str, str]]:
     """(method, path template) of every APIRoute, however routers are nested."""

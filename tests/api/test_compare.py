@@ -183,7 +183,7 @@ def test_wording_in_dutch_and_english():
 
 def test_compare_takes_the_released_cells_as_a_frame(db):
     """A notebook holding `release.cells(...)` gets the same comparison as the API."""
-    from service.releases import store as release
+    from service.releases import stored as release
     con = connect(db[0].db)
     frame = release.cells(release.get_release(con, db[1]))
     loaded, structure = compare.load_release(con), compare.register_structure(con)

@@ -13,7 +13,7 @@ from privacy.ledger import BudgetExhausted
 from service.api.app import create_app
 from service.api.auth import create_key
 from service.releases.ledger_store import LifetimeCap, yearly_spent
-from service.releases.store import ledger
+from service.releases.budget import ledger
 
 
 def test_windows_and_worst_window():

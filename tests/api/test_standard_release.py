@@ -18,7 +18,9 @@ from privacy.ledger import BudgetExhausted
 from service.api.app import create_app
 from service.releases.files import VerificationError, verify_files
 from service.releases.standard import LEVELS, compute_standard_release, publish_standard
-from service.releases.store import cells, ledger
+from service.releases.budget import ledger
+from service.releases.stored import cells
+from service.releases.files import VerificationError, verify_files
 
 YEAR = "2025-2026"
 

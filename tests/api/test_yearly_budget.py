@@ -15,7 +15,7 @@ from service.ingest.derive import rebuild
 from service.ingest.directory import ingest_directory
 from service.register.source import load_register
 from service.releases.standard import plan_table, publish_standard
-from service.releases.store import DEFAULT_BUDGET, ensure_budget, pool_cap
+from service.releases.budget import DEFAULT_BUDGET, ensure_budget, pool_cap
 from service.settings import Settings
 from service.synth.uploads import write_synthetic
 

@@ -140,8 +140,8 @@ def pipeline_site(synthetic_nl):
     """The app on the pipeline's own standard release (synthetic pupils ingested, derived and
     published with OpenDP noise): real flags, areas without an estimate, every measure."""
     from service.releases.standard import publish_standard
-    from service.releases.store import cells as release_cells
-    from service.releases.store import get_release
+    from service.releases.stored import cells as release_cells
+    from service.releases.stored import get_release
     con, settings = synthetic_nl
     release_id = publish_standard(con, settings, "2025-2026").record.release_id
     cells = release_cells(get_release(con, release_id))

@@ -15,7 +15,7 @@ from privacy.ledger import BudgetExhausted
 from service.api.app import create_app
 from service.api.auth import create_key
 from service.cli import app as cli_app
-from service.releases.store import ledger
+from service.releases.budget import ledger
 from service.settings import Settings
 from service.weekly import series as weekly
 from service.weekly.warnings import WarningRule, detect

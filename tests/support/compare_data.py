@@ -11,7 +11,9 @@ import pandas as pd
 from privacy.budget import Rho
 from service.db import connect
 from service.register.source import load_register
-from service.releases.store import Computed, publish
+from dataclasses import dataclass, field
+
+from service.releases.publish import Computed, ReleaseSpec, publish, question_text
 from service.settings import Settings
 
 Z = 1.959963984540054
@@ -46,14 +48,24 @@ def build_cells(con, seed: int = 11) -> pd.DataFrame:
                                        "scale", "flags"])
 
 
+@dataclass(frozen=True, kw_only=True)
+class Fixed(ReleaseSpec):
+    """A release whose cells are given (hand-built)."""
+
+    cells: pd.DataFrame = field(compare=False)
+
+    def compute(self, con) -> Computed:
+        return Computed(self.cells, {"mechanism": "discrete_gaussian"})
+
+
 def make_database(path: Path) -> tuple[Settings, str]:
     """A DuckDB file with the register and one standard release; returns settings and its id."""
     settings = Settings(mode="dev", db=path)
     con = connect(path)
     load_register(con)
     cells = build_cells(con)
-    stored = publish(con, settings, kind="standard", pool="standard", dataset="2025-2026",
-                     spec={"test": "compare"}, principal=None, rho=Rho.of("0.01"),
-                     compute=lambda: Computed(cells, {"mechanism": "discrete_gaussian"}))
+    stored = publish(con, settings, Fixed(kind="standard", pool="standard", dataset="2025-2026",
+                                          question=question_text({"test": "compare"}),
+                                          rho=Rho.of("0.01"), cells=cells))
     con.close()
     return settings, stored.record.release_id

@@ -27,7 +27,7 @@ from service.ingest.derive import rebuild
 from service.ingest.directory import ingest_directory
 from service.jobs import records
 from service.register.source import load_register
-from service.releases.store import ensure_budget
+from service.releases.budget import ensure_budget
 from service.settings import Settings
 from service.synth.uploads import write_synthetic
 from support.live_server import Server, ledger_against_releases

@@ -40,7 +40,6 @@ PATH = PREFIX + "/queries"
 MAX_BODY = 64 * 1024
 MEMO_SIZE = 4096
 _KEY_HEADER = auth.API_KEY_HEADER.lower().encode("latin-1")
-_ACCESS = roles.access_for("POST", PATH)
 
 
 class RepeatedQueryShortcut:
@@ -99,7 +98,8 @@ class RepeatedQueryShortcut:
             return None
         try:
             key = auth.known_key(state.settings, secret, db_path)
-            if key is None or _ACCESS is None or not _ACCESS.allows(key.role):
+            access = roles.access_for("POST", PATH)      # declared by the route's module
+            if key is None or access is None or not access.allows(key.role):
                 return None
             body = query_answers.QueryCreate.model_validate_json(raw)
             if body.dry_run or not query_answers.known_dataset_kept(db_path, body.dataset):

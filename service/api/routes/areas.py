@@ -7,12 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.params import AREA_CODE_PATTERN, MUNICIPALITY_PATTERN, AreaLevel, SectorName
 from service.api.deps import DbDep
 from service.api.pagination import PageDep, PageOf, paginated
+from service.register import lookup
 
 router = APIRouter(prefix=PREFIX, tags=["register"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/areas", roles.PUBLIC, example={"params": {"pageSize": 2}}),
+    roles.route("GET", "/v1/schools", roles.PUBLIC, example={"params": {"municipality": "GM0363"}}),
+)
 
 
 class AreaPublic(BaseModel):
@@ -39,14 +45,8 @@ def list_areas(request: Request, response: Response, db: DbDep, page: PageDep,
                level: Annotated[AreaLevel | None, Query(description="only this level")] = None,
                parent: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN,
                                                    description="only children of this code")] = None):
-    where = "($level IS NULL OR level = $level) AND ($parent IS NULL OR parent_code = $parent)"
-    params = {"level": level, "parent": parent}
-    total = db.execute(f"SELECT count(*) FROM area WHERE {where}", params).fetchone()[0]
-    rows = db.execute(f"SELECT level, code, name, parent_level, parent_code FROM area "
-                      f"WHERE {where} ORDER BY level, code LIMIT $limit OFFSET $offset",
-                      {**params, "limit": page.limit, "offset": page.offset}).fetchall()
-    items = [AreaPublic(level=r[0], code=r[1], name=r[2], parent_level=r[3], parent_code=r[4])
-             for r in rows]
+    total, rows = lookup.areas_page(db, level, parent, page.limit, page.offset)
+    items = [AreaPublic(**r) for r in rows]
     return paginated(response, request, page, items, total)
 
 
@@ -55,14 +55,6 @@ def list_schools(request: Request, response: Response, db: DbDep, page: PageDep,
                  municipality: Annotated[str | None, Query(pattern=MUNICIPALITY_PATTERN,
                                                            description="municipality code")] = None,
                  sector: Annotated[SectorName | None, Query(description="PO, SBO, SO, VSO or VO")] = None):
-    where = ("($municipality IS NULL OR municipality_code = $municipality) "
-             "AND ($sector IS NULL OR sector = $sector)")
-    params = {"municipality": municipality, "sector": sector}
-    total = db.execute(f"SELECT count(*) FROM school WHERE {where}", params).fetchone()[0]
-    rows = db.execute(f"SELECT school_id, name, sector, municipality_code, province_code, "
-                      f"rmc_code, swv_code, holiday_region FROM school WHERE {where} "
-                      f"ORDER BY school_id LIMIT $limit OFFSET $offset",
-                      {**params, "limit": page.limit, "offset": page.offset}).fetchall()
-    fields = list(SchoolPublic.model_fields)
-    items = [SchoolPublic(**dict(zip(fields, r))) for r in rows]
+    total, rows = lookup.schools_page(db, municipality, sector, page.limit, page.offset)
+    items = [SchoolPublic(**r) for r in rows]
     return paginated(response, request, page, items, total)

@@ -13,10 +13,15 @@ import json
 
 from fastapi import APIRouter, Request, Response
 
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.middleware.public_cache import public_cache_control
+from service.register import lookup
 
 router = APIRouter(prefix=PREFIX, tags=["catalog"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/catalog", roles.PUBLIC),
+)
 
 CATALOG_MAX_AGE = 300
 """Seconds a cache may keep the catalogue: it changes only when the register is reloaded."""
@@ -67,7 +72,7 @@ async def catalog(request: Request) -> Response:
     changes the count of areas or school years) and served as ready JSON bytes."""
     db = request.app.state.con.cursor()
     try:
-        state = db.execute("SELECT (SELECT count(*) FROM area), (SELECT count(*) FROM school_year)").fetchone()
+        state = lookup.register_state(db)
         cached = getattr(request.app.state, "catalog_json", None)
         if cached is None or cached[0] != state:
             body = json.dumps(_document(db), ensure_ascii=False, separators=(",", ":")).encode()
@@ -79,10 +84,8 @@ async def catalog(request: Request) -> Response:
 
 
 def _document(db) -> dict[str, Any]:
-    areas = db.execute("SELECT level, code, name, parent_level, parent_code FROM area "
-                       "ORDER BY level, code").fetchall()
-    years = db.execute("SELECT school_year, first_day, last_day FROM school_year "
-                       "ORDER BY school_year").fetchall()
+    areas = lookup.all_areas(db)
+    years = lookup.school_years(db)
     document: dict[str, Any] = {"measures": [], "dimensions": DIMENSIONS}
     document.update(_measures())
     document.update({

@@ -8,63 +8,22 @@ never a value from the data).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from service.compare import charts, comparison as compare
-from service.api import PREFIX
+from service.api import PREFIX, roles
+from service.api.comparing import (AreasQuery, DatasetQuery, LevelQuery, MeasureQuery, SectorQuery,
+                                   run_comparison)
 from service.api.deps import DbDep
-from service.api.params import (AREA_LIST_PATTERN, SCHOOL_YEAR_PATTERN, CompareLevel, MeasureName,
-                                SectorOrAll)
-from service.api.problems import InvalidInput, NotFound
 
 router = APIRouter(prefix=PREFIX, tags=["compare"])
-
-MeasureQuery = Annotated[MeasureName, Query(description="measure name (GET /v1/catalog)")]
-LevelQuery = Annotated[CompareLevel | None, Query(description="every area of this level: municipality, "
-                                                  "province, rmc, swv, school")]
-AreasQuery = Annotated[str | None, Query(pattern=AREA_LIST_PATTERN,
-                                         description="areas as level:code, comma-separated "
-                                         f"(at most {compare.MAX_AREAS})")]
-SectorQuery = Annotated[SectorOrAll, Query(description="sector (PO, SBO, SO, VSO, VO) or all")]
-DatasetQuery = Annotated[str | None, Query(pattern=SCHOOL_YEAR_PATTERN,
-                                           description="school year, e.g. 2025-2026; "
-                                           "default: the latest standard release")]
-
-
-@contextmanager
-def as_problems() -> Iterator[None]:
-    """Translate the comparison's errors to problem+json (400 invalid input, 404 no release)."""
-    try:
-        yield
-    except compare.CompareError as exc:
-        raise InvalidInput(f"{len(exc.errors)} problem(s) with the comparison",
-                           errors=[{"in": "query", **e} for e in exc.errors]) from exc
-    except compare.NoRelease as exc:
-        raise NotFound("no standard release is published" +
-                       (" for this dataset" if exc.dataset else "")) from exc
-
-
-def structure_of(request: Request, db) -> compare.Structure:
-    """The register's structure, built once per app (the register is public)."""
-    state = request.app.state
-    if getattr(state, "compare_structure", None) is None:
-        state.compare_structure = compare.register_structure(db)
-    return state.compare_structure
-
-
-def run_comparison(request: Request, db, measure: str, areas: str | None, level: str | None,
-                   sector: str, dataset: str | None) -> dict:
-    """Shared by the compare route and the chart routes."""
-    with as_problems():
-        parsed = compare.parse_areas(areas) if areas is not None else None
-        released = compare.load_release(db, dataset)
-        return compare.compare(released, measure, areas=parsed, level=level, sector=sector,
-                               structure=structure_of(request, db))
-
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    # Comparing reads the standard release only: no budget is spent.
+    roles.route("GET", "/v1/compare", roles.PUBLIC,
+                example={"params": {"measure": "absence_rate", "level": "province"}}),
+    roles.route("GET", "/v1/compare/options", roles.PUBLIC),
+)
 
 @router.get("/compare", summary="Compare areas on one measure, with 95% intervals")
 def get_compare(request: Request, db: DbDep, measure: MeasureQuery, areas: AreasQuery = None,
@@ -82,8 +41,7 @@ def get_compare(request: Request, db: DbDep, measure: MeasureQuery, areas: Areas
 @router.get("/compare/options", summary="What the latest standard release lets you compare")
 def get_options(db: DbDep, dataset: DatasetQuery = None) -> dict:
     """Measures (with labels), and per level the sectors and number of areas released."""
-    with as_problems():
-        out = compare.options(compare.load_release(db, dataset))
+    out = compare.options(compare.load_release(db, dataset))
     for level, info in out["levels"].items():
         info["map"] = level in charts.MAP_FILES
     return out

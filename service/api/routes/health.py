@@ -9,10 +9,15 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from service import __version__
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.deps import DbDep
+from service.register import lookup
 
 router = APIRouter(prefix=PREFIX, tags=["service"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/health", roles.PUBLIC),
+)
 
 
 class Health(BaseModel):
@@ -22,5 +27,5 @@ class Health(BaseModel):
 
 @router.get("/health", response_model=Health, summary="Health of the service")
 def health(db: DbDep) -> Health:
-    db.execute("SELECT 1").fetchone()
+    lookup.ping(db)
     return Health(status="ok", version=__version__)

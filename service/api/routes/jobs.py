@@ -10,18 +10,24 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from service.api import PREFIX
+from service.api import PREFIX, job_link, roles
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep
 from service.api.problems import InvalidInput, NotFound
-from service.api.routes.weekly import YearPath
+from service.api.params import SchoolYearPath as YearPath
+from service.register import lookup
 from service.jobs import records
 
 router = APIRouter(prefix=PREFIX, tags=["jobs"])
-
-
-def job_link(job_id: int) -> str:
-    return f"{PREFIX}/jobs/{job_id}"
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/uploads/status", roles.allow(Role.admin)),
+    # a school key sees only its own school's jobs (another's answers 404, as a missing one)
+    roles.route("GET", "/v1/jobs/{job_id}", roles.allow(Role.school, Role.admin),
+                example={"path": {"job_id": 1}}),
+    roles.route("POST", "/v1/releases/standard/{school_year}", roles.allow(Role.admin),
+                example={"path": {"school_year": "2024-2025"}}),
+)
 
 
 @router.get("/jobs/{job_id}", summary="State of one background job (derive or release)")
@@ -44,8 +50,7 @@ async def upload_states(db: DbDep,
 async def start_standard_release(school_year: YearPath, db: DbDep, request: Request,
                                  response: Response):
     def queue() -> int:
-        if not db.execute("SELECT count(*) FROM school_year WHERE school_year = ?",
-                          [school_year]).fetchone()[0]:
+        if not lookup.school_year_exists(db, school_year):
             raise InvalidInput("unknown dataset", errors=[{"in": "path", "field": "school_year",
                                                            "message": f"no school year {school_year!r}"}])
         return request.app.state.writer.queue(db, records.RELEASE_STANDARD, school_year)

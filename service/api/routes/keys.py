@@ -10,13 +10,23 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api import auth
-from service.api import PREFIX
+from service.api import PREFIX, roles
+from service.api.auth import Role
 from service.api.params import (REGION_SCOPE_PATTERN, RESEARCHER_ID_PATTERN, SCHOOL_ID_PATTERN,
                                 KeyIdPath)
 from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.pagination import PageDep, PageOf, paginated
 
 router = APIRouter(prefix=PREFIX, tags=["keys"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/me", roles.EVERY_ROLE),
+    roles.route("GET", "/v1/keys", roles.allow(Role.admin)),
+    roles.route("POST", "/v1/keys", roles.allow(Role.admin),
+                example={"json": {"role": "policy", "label": "matrix"}}),
+    roles.route("DELETE", "/v1/keys/{key_id}", roles.allow(Role.admin),
+                example={"path": {"key_id": "k_0000000000000000"}}),
+)
 
 
 class _KeyCreate(BaseModel):

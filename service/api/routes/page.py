@@ -18,14 +18,31 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from service.compare import charts
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.params import AREA_LIST_PATTERN, CompareLevel, MapLevelName
-from service.api.routes.compare import (AreasQuery, DatasetQuery, MeasureQuery, SectorQuery,
-                                 run_comparison)
+from service.api.comparing import (AreasQuery, DatasetQuery, MeasureQuery, SectorQuery,
+                                   run_comparison)
 from service.api.deps import DbDep
 from service.api.problems import InvalidInput, NotFound
 
 router = APIRouter(tags=["page"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    # The web page and its own files (vendored libraries, boundaries), and its charts: they
+    # read the standard release only, no budget is spent.
+    roles.route("GET", "/", roles.PUBLIC),
+    roles.route("GET", "/toegankelijkheid", roles.PUBLIC, example={"params": {"lang": "en"}}),
+    roles.route("GET", "/static/{name}", roles.PUBLIC, example={"path": {"name": "app.js"}}),
+    roles.route("GET", "/static/{folder}/{name}", roles.PUBLIC,
+                example={"path": {"folder": "vendor", "name": "vega.min.js"}}),
+    roles.route("GET", "/v1/charts/dot-plot", roles.PUBLIC,
+                example={"params": {"measure": "absence_rate", "level": "province"}}),
+    roles.route("GET", "/v1/charts/map", roles.PUBLIC,
+                example={"params": {"measure": "absence_rate", "level": "province"}}),
+    roles.route("GET", "/v1/charts/differences", roles.PUBLIC,
+                example={"params": {"measure": "absence_rate",
+                                    "areas": "province:PV27,province:PV28"}}),
+)
 
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
                "css": "text/css; charset=utf-8", "json": "application/json",

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.releases import queries
-from service.api import PREFIX
+from service.api import PREFIX, roles
+from service.api.auth import Role
 from service.api import query_answers
 from service.api.budget_views import budget_document, kept_budget_document
 from service.api.query_answers import QueryCreate, answer, known_dataset, principal_of, query_args
@@ -16,6 +17,12 @@ from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.problems import InvalidInput
 
 router = APIRouter(prefix=PREFIX, tags=["queries"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("POST", "/v1/queries", roles.allow(Role.researcher, Role.admin),
+                example={"json": {"measure": "enrolled", "group_by": ["province"],
+                                  "budget": {"rho": "0.001"}, "dry_run": True}}),
+)
 
 
 @router.post("/queries", summary="Ask an ad-hoc statistic (dry run first)", status_code=200,

@@ -15,19 +15,37 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from service.releases import store as releases
-from service.api import PREFIX
+from service.releases import stored as releases
+from service.api import PREFIX, roles
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.middleware.public_cache import public_cache_control
 from service.api.pagination import PageDep, PageOf, paginated
 from service.api.params import AreaCodePath, RegionLevel, ReleaseIdPath, ReleaseKind
 from service.api.problems import NotFound
-from service.releases.subsets import FileCache, UnknownArea, area_files, area_members, release_files
+from service.releases.subsets import FileCache, area_files, area_members, release_files
 from service.api.auth import AccessDenied
 from service.releases.signing import private_key, public_pem
 
 router = APIRouter(prefix=PREFIX, tags=["releases"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    # Releases are differentially private: reading one spends no budget.
+    roles.route("GET", "/v1/releases", roles.PUBLIC),
+    roles.route("GET", "/v1/releases/{release_id}", roles.PUBLIC,
+                example={"path": {"release_id": "RNOSUCHRELEASE"}}),
+    roles.route("GET", "/v1/releases/{release_id}/datapackage", roles.PUBLIC,
+                example={"path": {"release_id": "RNOSUCHRELEASE"}}),
+    roles.route("GET", "/v1/releases/{release_id}/signature", roles.PUBLIC,
+                example={"path": {"release_id": "RNOSUCHRELEASE"}}),
+    roles.route("GET", "/v1/releases/{release_id}/areas/{level}/{code}", roles.PUBLIC,
+                example={"path": {"release_id": "RNOSUCHRELEASE", "level": "municipality",
+                                  "code": "GM0363"}}),
+    roles.route("GET", "/v1/signing-key", roles.PUBLIC),
+    roles.route("GET", "/v1/regions/{level}/{code}/archive",
+                roles.allow(Role.region, Role.policy, Role.admin, scoped=True),
+                example={"path": {"level": "municipality", "code": "GM0363"}}),
+)
 
 MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8",
          "parquet": "application/vnd.apache.parquet", "zip": "application/zip"}
@@ -121,12 +139,8 @@ def get_signature(release_id: ReleaseIdPath, request: Request, db: DbDep):
             response_class=Response, responses={200: {"content": {m: {} for m in MEDIA.values()}}})
 def get_area_release(release_id: ReleaseIdPath, level: RegionLevel, code: AreaCodePath, request: Request, db: DbDep,
                      settings: SettingsDep, fmt: FormatQuery = None):
-    try:
-        files = _cache(request).get(("area", release_id, level, code),
-                                    lambda: area_files(db, settings, _record(db, release_id), level, code))
-    except UnknownArea as exc:
-        raise NotFound("no such area in the register", errors=[{"in": "path", "field": "code",
-                                                    "message": str(exc)}]) from exc
+    files = _cache(request).get(("area", release_id, level, code),
+                                lambda: area_files(db, settings, _record(db, release_id), level, code))
     return _send(files, fmt or "zip", f"{release_id}-{level}-{code}")
 
 
@@ -137,22 +151,14 @@ def region_archive(level: RegionLevel, code: AreaCodePath, request: Request, db:
                    key: CurrentKey):
     if key.role is Role.region and key.scope != f"{level}:{code}":
         raise AccessDenied("a region key may only download its own area")
-    try:
-        area_members(db, level, code)
-    except UnknownArea as exc:
-        raise NotFound("no such area in the register", errors=[{"in": "path", "field": "code",
-                                                    "message": str(exc)}]) from exc
+    area_members(db, level, code)                   # UnknownArea: 404
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for item in releases.list_releases(db):
             release_id = item["release_id"]
-            try:
-                files = _cache(request).get(
-                    ("area", release_id, level, code),
-                    lambda: area_files(db, settings, _record(db, release_id), level, code))
-            except UnknownArea as exc:
-                raise NotFound("no such area in the register", errors=[{"in": "path", "field": "code",
-                                                            "message": str(exc)}]) from exc
+            files = _cache(request).get(
+                ("area", release_id, level, code),
+                lambda: area_files(db, settings, _record(db, release_id), level, code))
             for name, data in files.files.items():
                 zf.writestr(f"{release_id}/{name}", data)
             zf.writestr(f"{release_id}/datapackage.json.sig", files.signature)

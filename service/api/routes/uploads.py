@@ -19,13 +19,17 @@ from pydantic import BaseModel
 
 from service.ingest import batches as ingest
 from service.api import roles
-from service.api import PREFIX
+from service.api import PREFIX, job_link
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep, SettingsDep
-from service.api.routes.jobs import job_link
 from service.jobs import records
 
 router = APIRouter(prefix=PREFIX, tags=["uploads"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("POST", "/v1/uploads", roles.allow(Role.school, Role.admin, scoped=True),
+                example={"data": {"school": "12AB00"}, "files": "upload"}),
+)
 
 
 class BatchReportPublic(BaseModel):

@@ -14,13 +14,26 @@ from pydantic import BaseModel, Field
 
 from privacy.ledger import BudgetExhausted
 from service.weekly import series as weekly, warnings as weekly_warning
-from service.api import PREFIX
+from service.api import PREFIX, roles
+from service.api.auth import Role
 from service.api.params import (AreaCodeQuery, SchoolYearPath, SectorOrAll, WeeklyLevel,
                                 WeeklyMeasureName)
 from service.api.deps import CurrentKey, DbDep, SettingsDep
 from service.api.problems import Conflict, InvalidInput, NotFound
+from service.register import lookup
 
 router = APIRouter(prefix=PREFIX, tags=["weekly"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("POST", "/v1/weekly/{school_year}/weeks/{week}", roles.allow(Role.admin),
+                example={"path": {"school_year": "2025-2026", "week": 1}}),
+    roles.route("GET", "/v1/weekly/{school_year}/series", roles.PUBLIC,
+                example={"path": {"school_year": "2025-2026"},
+                         "params": {"measure": "attendance_rate_4wk", "level": "municipality",
+                                    "area": "GM0363"}}),
+    roles.route("GET", "/v1/weekly/{school_year}/warnings", roles.PUBLIC,
+                example={"path": {"school_year": "2025-2026"}}),
+)
 YearPath = SchoolYearPath
 
 
@@ -72,19 +85,12 @@ async def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le
                        settings: SettingsDep, key: CurrentKey, request: Request):
     """Runs on the writer thread (the same one as scheduled weeks: one week never twice)."""
     known = await asyncio.wrap_future(request.app.state.writer.call(
-        lambda cur: cur.execute("SELECT 1 FROM school_year WHERE school_year = ?",
-                                [school_year]).fetchone()))
-    if known is None:
+        lambda cur: lookup.school_year_exists(cur, school_year)))
+    if not known:
         raise NotFound("no such school year in the register")
-    try:
+    try:            # a week out of range: 404; out of order or without data: 409 (their classes)
         stored = await asyncio.wrap_future(request.app.state.writer.call(
             lambda cur: weekly.release_week(cur, settings, school_year, week)))
-    except weekly.WeekOutOfRange as exc:
-        raise NotFound(str(exc)) from exc
-    except weekly.NoWeeklyData as exc:
-        raise Conflict(str(exc)) from exc
-    except weekly.WeekOutOfOrder as exc:
-        raise Conflict(str(exc)) from exc
     except BudgetExhausted as exc:
         raise Conflict("the weekly pool cannot pay for this week") from exc
     return WeekReleasePublic(release_id=stored.record.release_id, school_year=school_year, week=week,

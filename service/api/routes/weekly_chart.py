@@ -8,13 +8,21 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from service.weekly import series as weekly
-from service.api import PREFIX
+from service.api import PREFIX, roles
 from service.api.deps import DbDep
 from service.api.params import AreaCodeQuery, SchoolYearPath, WeeklyLevel, WeeklyMeasureName
 from service.api.problems import InvalidInput, NotFound
+from service.register import lookup
 from service.weekly.chart import series_chart
 
 router = APIRouter(prefix=PREFIX, tags=["weekly"])
+#: Who may call each route of this module (service/api/roles.py: deny by default).
+ACCESS = roles.declare(
+    roles.route("GET", "/v1/weekly/{school_year}/chart", roles.PUBLIC,
+                example={"path": {"school_year": "2025-2026"},
+                         "params": {"measure": "attendance_rate_4wk", "level": "country",
+                                    "area": "NL"}}),
+)
 
 
 @router.get("/weekly/{school_year}/chart", summary="Vega-Lite spec of one area's weekly series")
@@ -30,10 +38,9 @@ def weekly_chart(school_year: SchoolYearPath, db: DbDep,
     if not weekly.week_releases(db, school_year):
         raise NotFound("no weeks of this school year are released")
     levels = ("swv_po", "swv_vo") if level == "swv" else (level,)
-    row = db.execute("SELECT name FROM area WHERE code = ? AND list_contains(?, level)",
-                     [area, list(levels)]).fetchone()
-    if row is None:
+    name = lookup.area_name(db, area, levels)
+    if name is None:
         raise InvalidInput("unknown area", errors=[{"in": "query", "field": "area",
                                                     "message": "not an area of this level"}])
     points = weekly.series(db, school_year, measure, level, area)
-    return series_chart(points, measure, row[0], units[measure], lang)
+    return series_chart(points, measure, name, units[measure], lang)

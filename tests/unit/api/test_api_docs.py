@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from service.api import roles
+from service.api import roles, routes  # noqa: F401  (the route modules declare the matrix)
 from service.settings import Settings
 from support.paths import DOCS
 

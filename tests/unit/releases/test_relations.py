@@ -1,4 +1,4 @@
-"""Reconciliation across tables (service/releases/relations.py) against brute force: the whole
+"""Reconciliation across tables (privacy/relations.py) against brute force: the whole
 (absent minutes) from its own measurements and the sum of its parts' (the reasons), the parts
 adjusted to add up to it, equal the dense GLS solution of the full model with the relation
 built in, and the variances and covariances are that solution's."""
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from privacy.consistency import Level, Measured, reconcile
-from service.releases import relations
-from service.releases.covariance import MeasureModel
+from privacy import relations
+from privacy.covariance import MeasureModel
 
 N, K = 7, 3
 LEVELS = [Level("area", np.array([0, 0, 1, 1, 1, 2, -1]), 3), Level("country", np.zeros(N, dtype=np.int64), 1)]
@@ -119,15 +119,9 @@ def test_published_reason_rates_add_up_to_the_absence_rate(synthetic_nl):
     from privacy.budget import Rho
     from service.releases.aggregate import leaf_totals
     from service.releases.catalogue import REASONS
-    from service.releases.standard import (
-        LEVELS,
-        REASON_TOTALS,
-        SEPARATE_REASON_TABLES,
-        TABLES,
-        _areas,
-        release_from_leaf,
-    )
-    from service.releases.standard_tables import plan_tables, related_totals
+    from service.releases.standard import (LEVELS, REASON_TOTALS, SEPARATE_REASON_TABLES, TABLES,
+                                           _areas, release_from_leaf)
+    from privacy.release import plan_tables, related_totals
 
     con, _ = synthetic_nl
     leaf = leaf_totals(con, "2025-2026")

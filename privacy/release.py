@@ -1,39 +1,43 @@
-"""The yearly standard release: every measure at every area level, reconciled, with intervals.
+"""The release maths, from private leaf totals to noisy published values: ONE entry,
+`noisy_tables`, for the yearly standard release (`service.releases.standard` gathers the leaf
+totals from SQL, calls it once, and forms the published cells from what it returns).
 
 Flow (docs/releases.md):
-1. one SQL scan gives, per school (the leaves, from the public register, zeros included), the
-   true integer totals the measures need (`service.aggregate.leaf_totals`); they stay in
-   memory and are never logged;
-2. the budget plan (`plan_tables`) splits the standard pool's ρ over every total × level with
+1. the caller hands in, per leaf (school, from the public register, zeros included), the true
+   integer totals of every noised table (`service.releases.aggregate.leaf_totals`), and the
+   public `Structure` (which group of every level each leaf lies in);
+2. the budget plan (`plan_tables`) splits the release's ρ over every table × level with
    `privacy.planner.split_budget` (minimising weighted variance; weights below);
 3. each total × level vector gets discrete Gaussian noise from OpenDP at its planned scale;
-4. `privacy.consistency.reconcile` makes schools add up to municipalities, provinces, the
-   country, samenwerkingsverbanden and RMC regions (post-processing of noisy values only);
+4. `privacy.consistency.reconcile` makes leaves add up to every level (post-processing of
+   noisy values only), and `privacy.relations` reconciles across tables (a whole and the joint
+   table of its parts);
 5. measures are formed from the reconciled totals (counts; rates and shares as ratios of two
    totals) with their sd and 95% interval from `privacy.statistics`; the published `estimate`
    is the GLS estimate itself, and `integer_estimate` the separately labelled whole-pupil view
    (top-down controlled rounding, `privacy.consistency.controlled_round`);
-6. every area of the province, RMC, samenwerkingsverband and municipality levels gets its
-   rank and 95% rank range, from the estimates' joint distribution (`releases.covariance`).
+6. every area of the ranked levels gets its rank and 95% rank range, from the estimates'
+   joint distribution (`privacy.covariance`).
+`covariance_model` rebuilds step 4's covariance model from public inputs only (the structure
+and ρ), for comparisons of published values. No pandas, no database: numpy and scipy only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
-import pandas as pd
 
+from privacy import relations
 from privacy.bounds import BoundSpec
 from privacy.budget import Rho
-from privacy.consistency import GlsModel, Measured, reconcile
+from privacy.consistency import GlsModel, Level, Measured, gls_model, reconcile
+from privacy.covariance import MeasureModel
 from privacy.mechanisms import NoisePlan, add_noise, plan_gaussian
 from privacy.planner import LevelDemand, split_budget
 from privacy.statistics import count_intervals, rank_ranges, ratio_intervals
-
-from service.register.areas import AreaLevels
-from service.releases import relations
-from service.releases.covariance import MeasureModel
 
 #: The nested levels the whole-pupil view is rounded along, top-down (then the schools). Both
 #: country → province → samenwerkingsverband and country → province → municipality are nested
@@ -73,6 +77,56 @@ class Table:
     weight: float = 1.0
 
 
+@dataclass(frozen=True)
+class Structure:
+    """The public structure of a release: the number of leaves (schools) and, per level, the
+    group of every leaf (`privacy.consistency.Level`). Codes and names stay with the caller."""
+
+    n_leaves: int
+    levels: Mapping[str, Level]
+
+
+class Measure(Protocol):
+    """A published measure: a sum of totals (`numerator`), or a ratio of two such sums
+    (`denominator` not empty; `complement`: published as 1 − ratio)."""
+
+    name: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    complement: bool
+
+
+@dataclass(frozen=True)
+class MeasureCells:
+    """One measure at one level, a value per group (unrounded): the estimate, its 95%
+    interval and sd, the whole-pupil view (counts), the rank and 95% rank range (nan where
+    not ranked), whether a ratio has no estimate (`no_estimate`) and whether its sd is the
+    delta method's (`delta`), and the noise of the measure's lead total at the level."""
+
+    estimate: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    sd: np.ndarray
+    integer_estimate: np.ndarray
+    rank: np.ndarray
+    rank_lower: np.ndarray
+    rank_upper: np.ndarray
+    no_estimate: np.ndarray
+    delta: np.ndarray
+    noise: str
+    scale: float
+
+
+@dataclass(frozen=True)
+class ReleaseTables:
+    """What `noisy_tables` returns: noisy values only (the leaf totals are not kept)."""
+
+    cells: dict[tuple[str, str], MeasureCells]   # (measure, level), in publishing order
+    totals: dict[str, TotalResult]               # every reconciled total, sums included
+    model: MeasureModel                          # covariances of the published totals
+    gains: list[dict]                            # table, total, level, median_variance_gain
+
+
 def plan_tables(tables: list[Table], level_names: list[str], rho: Rho) -> dict[tuple[str, str], Rho]:
     """ρ per (table, level). Weights: the table's weight × the level's weight, divided by the
     squared sensitivity so that every table is judged on its error relative to one pupil."""
@@ -87,9 +141,9 @@ def plan_tables(tables: list[Table], level_names: list[str], rho: Rho) -> dict[t
     return {(t.name, lvl): split[f"{t.name}@{lvl}"] for t in tables for lvl in level_names}
 
 
-def predicted_half_widths(totals: list[Table], level_names: list[str], rho: Rho) -> pd.DataFrame:
+def predicted_half_widths(totals: list[Table], level_names: list[str], rho: Rho) -> list[dict]:
     """Before spending: the raw 95% half-width per total and level (reconciliation only
-    narrows it)."""
+    narrows it), one row per table and level."""
     plan = plan_tables(totals, level_names, rho)
     rows = []
     for t in totals:
@@ -97,10 +151,10 @@ def predicted_half_widths(totals: list[Table], level_names: list[str], rho: Rho)
             p = plan_gaussian(t.bound, plan[(t.name, lvl)])
             rows.append({"total": t.name, "level": lvl, "rho": float(plan[(t.name, lvl)]),
                          "scale": p.scale, "half_width_95": p.half_width(0.05)})
-    return pd.DataFrame(rows)
+    return rows
 
 
-def noisy_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
+def noisy_total(leaf: np.ndarray, total: Table, areas: Structure,
                 plan: dict[tuple[str, str], Rho], total_name: str | None = None) -> TotalResult:
     """Noise every level of one total with OpenDP and reconcile. `leaf` is private. For a
     joint table, call once per member total with the table's plan: one pupil touches one
@@ -117,7 +171,7 @@ def noisy_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
     return out
 
 
-def measure_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
+def measure_total(leaf: np.ndarray, total: Table, areas: Structure,
                   plan: dict[tuple[str, str], Rho]) -> tuple[list[Measured], dict[str, NoisePlan]]:
     """The noisy measurements of one total at the leaves and every level (OpenDP noise at the
     table's planned scale), in the order of `design`, with their plans. `leaf` is private."""
@@ -133,9 +187,9 @@ def measure_total(leaf: np.ndarray, total: Table, areas: AreaLevels,
     return measurements, plans
 
 
-def related_totals(leaves: dict[str, np.ndarray], whole: Table, parts: Table, areas: AreaLevels,
+def related_totals(leaves: dict[str, np.ndarray], whole: Table, parts: Table, areas: Structure,
                    plan: dict[tuple[str, str], Rho]) -> dict[str, TotalResult]:
-    """A whole total and the joint table of its parts (`service.releases.relations`): each
+    """A whole total and the joint table of its parts (`privacy.relations`): each
     noised as planned, the whole estimated by GLS from its own measurements and the sums of
     the parts', the parts adjusted to add up to it at every level. `leaves` are private."""
     name = whole.totals[0]
@@ -181,7 +235,7 @@ def _result(plans, estimate: dict, variance: dict, integer: dict, model, total: 
     return res
 
 
-def design(total: Table, areas: AreaLevels, plan: dict[tuple[str, str], Rho]):
+def design(total: Table, areas: Structure, plan: dict[tuple[str, str], Rho]):
     """(level, noise variance) of every measurement of one total: public, from the plan."""
     out = [(None, plan_gaussian(total.bound, plan[(total.name, "school")]).variance())]
     for name, level in areas.levels.items():
@@ -267,58 +321,93 @@ def measure_model(results: dict[str, TotalResult]) -> MeasureModel:
                         {n: r.parts for n, r in results.items()})
 
 
-def cells_frame(measures: list, results: dict[str, TotalResult], areas: AreaLevels,
-                alpha: float = 0.05, ranks: bool = True,
-                rank_method: str = "differences") -> pd.DataFrame:
-    """Every measure × level × area as one tidy table (sector 'all')."""
+#: The levels of `ReleaseTables.cells`, in publishing order (those of the structure; then
+#: the leaves, published as 'school').
+CELL_LEVELS = ("country", "sector", "province", "rmc", "swv", "municipality", "school")
+
+
+def summed_totals(parts: list[TotalResult]) -> TotalResult:
+    """A total published as the sum of reconciled totals (post-processing: no noise of its
+    own; its variance is the sum of the parts', which are noised independently)."""
+    out = TotalResult(parts[-1].plans, {}, {}, {}, parts=tuple(q for p in parts for q in p.parts))
+    for level in parts[0].estimate:
+        out.estimate[level] = sum(p.estimate[level] for p in parts)
+        out.variance[level] = sum(p.variance[level] for p in parts)
+        out.integer[level] = sum(p.integer[level] for p in parts)
+    return out
+
+
+def related_tables(tables: Sequence[Table], related: Mapping[str, str] = relations.RELATIONS
+                   ) -> dict[str, tuple[Table, Table]]:
+    """The relations (whole -> joint table of its parts) whose whole and parts tables are
+    both noised: name of the whole -> (its table, the joint table of its parts)."""
+    by_name = {t.name: t for t in tables}
+    return {whole: (by_name[whole], by_name[parts]) for whole, parts in related.items()
+            if whole in by_name and parts in by_name}
+
+
+def noisy_tables(leaf_totals: Mapping[str, np.ndarray], structure: Structure,
+                 tables: Sequence[Table], rho: Rho, *, levels: Sequence[str],
+                 measures: Sequence[Measure], sums: Mapping[str, tuple[str, ...]] | None = None,
+                 related: Mapping[str, str] = relations.RELATIONS, ranks: bool = True,
+                 rank_method: str = "differences", alpha: float = 0.05) -> ReleaseTables:
+    """THE entry of the release maths: plan `rho` over `tables` × `levels`, noise every
+    total at the leaves and every level, reconcile within and across tables (`related`),
+    form the totals of `sums` from reconciled ones, and every measure's estimate, interval
+    and (``ranks``) rank range at every level of `CELL_LEVELS` the structure has.
+
+    `leaf_totals` (total -> int vector over the leaves) is private and not kept. Each call
+    draws fresh noise. ``rank_method`` picks `privacy.statistics.rank_ranges`' construction."""
+    plan = plan_tables(list(tables), list(levels), rho)
+    results: dict[str, TotalResult] = {}
+    for whole, parts in related_tables(tables, related).values():
+        leaves = {t: leaf_totals[t] for t in whole.totals + parts.totals}
+        results.update(related_totals(leaves, whole, parts, structure, plan))
+    gains = []
+    for table in tables:
+        for total in table.totals:
+            if total not in results:
+                results[total] = noisy_total(leaf_totals[total], table, structure, plan, total)
+            gains += [{"table": table.name, "total": total, "level": lvl, "median_variance_gain": g}
+                      for lvl, g in results[total].gain.items()]
+    for alias, parts_of in (sums or {}).items():
+        results[alias] = summed_totals([results[b] for b in parts_of])
     model = measure_model(results)
-    frames = []
+    cells = {}
     for m in measures:
         lead = results[m.numerator[0]]
-        for level in ["country", "sector", "province", "rmc", "swv", "municipality", "school"]:
-            if level != "school" and level not in areas.levels:
+        for level in CELL_LEVELS:
+            if level != "school" and level not in structure.levels:
                 continue
             vals = measure_cells(m, results, level, alpha)
             ranked = (rank_columns(m, results, model, level, vals, rank_method)
                       if ranks and level in RANKED_LEVELS
                       else {k: np.full(vals["estimate"].size, np.nan)
                             for k in ("rank", "rank_lower", "rank_upper")})
-            codes = areas.school_codes if level == "school" else areas.codes[level]
-            names = areas.school_names if level == "school" else areas.names[level]
-            plan = lead.plans[level]
-            frame = pd.DataFrame({
-                "measure": m.name, "level": level, "area_code": codes, "area_name": names,
-                "sector": "all", **{k: v for k, v in vals.items() if k not in ("no_estimate", "delta")},
-                **ranked, "unit": m.unit, "noise": plan.mechanism, "scale": plan.scale})
-            frame["_no_estimate"], frame["_delta"] = vals["no_estimate"], vals["delta"]
-            frames.append(frame)
-    cells = pd.concat(frames, ignore_index=True)
-    counts = (cells["unit"] == "pupils").to_numpy()
-    for col in ("estimate", "lower", "upper", "sd", "integer_estimate", "rank", "rank_lower",
-                "rank_upper"):
-        values = cells[col].to_numpy(dtype=float)
-        if col.startswith("rank") or col == "integer_estimate":
-            rounded = np.round(values, 0)
-        else:
-            rounded = np.where(counts, np.round(values, 2), np.round(values, 6))
-        cells[col] = pd.Series(rounded, dtype=object).where(np.isfinite(rounded), None)
-    cells["scale"] = cells["scale"].round(6)
-    cells["flags"] = flags(cells["lower"].to_numpy(dtype=float) <= 0,
-                           cells.pop("_no_estimate").to_numpy(), ~cells.pop("_delta").to_numpy())
-    return cells
+            plan_at = lead.plans[level]
+            cells[(m.name, level)] = MeasureCells(**vals, **ranked, noise=plan_at.mechanism,
+                                                  scale=plan_at.scale)
+    return ReleaseTables(cells, results, model, gains)
 
 
-def flags(includes_0: np.ndarray, no_estimate: np.ndarray, sd_from_interval: np.ndarray) -> list[list[str]]:
-    """Per cell: `interval_includes_0`; `no_estimate_denominator_may_be_zero` (a ratio whose
-    denominator's interval reaches 0: no estimate, interval [0, 1]); `sd_from_interval` (a
-    ratio whose denominator is too uncertain for the delta method: sd = half-width / 1.96)."""
-    out = []
-    for a, b, c in zip(includes_0, no_estimate, sd_from_interval):
-        out.append(([FLAG_INCLUDES_0] if a else []) + ([FLAG_NO_ESTIMATE] if b else [])
-                   + ([FLAG_SD_FROM_INTERVAL] if c and not b else []))
-    return out
-
-
-FLAG_INCLUDES_0 = "interval_includes_0"
-FLAG_NO_ESTIMATE = "no_estimate_denominator_may_be_zero"
-FLAG_SD_FROM_INTERVAL = "sd_from_interval"
+def covariance_model(structure: Structure, tables: Sequence[Table], rho: Rho, *,
+                     levels: Sequence[str], sums: Mapping[str, tuple[str, ...]] | None = None,
+                     related: Mapping[str, str] = relations.RELATIONS) -> MeasureModel:
+    """The covariance model `noisy_tables` would give at `rho`, from public inputs only (the
+    structure and the plan): no data, no noise. Comparisons of published values use it."""
+    n = structure.n_leaves
+    plan = plan_tables(list(tables), list(levels), rho)
+    models, parts = {}, {}
+    for table in tables:
+        model = gls_model(n, design(table, structure, plan))
+        for total in table.totals:
+            models[total], parts[total] = model, (total,)
+    for whole, part_table in related_tables(tables, related).values():
+        whole_design, part_design = design(whole, structure, plan), design(part_table, structure, plan)
+        k = len(part_table.totals)
+        models[whole.totals[0]] = gls_model(n, relations.combined_design(whole_design, part_design, k))
+        for total in part_table.totals:
+            models[total] = relations.part_model(whole_design, part_design, n, k)
+    for alias, parts_of in (sums or {}).items():
+        parts[alias] = parts_of
+    return MeasureModel(models, parts)

@@ -6,10 +6,10 @@ Two relations hold exactly for every pupil, so at every level of the standard re
   pupil's possible minutes leave, and absent minutes to possible, and each absence day's
   reasons add up to the day (sql/derive_prepare.sql), so a pupil's clamped reasons add up to
   its clamped absent minutes. Both are noised: absent minutes as its own table, the reasons as
-  one joint table (`catalogue.JOINT_TABLES["reason"]`). `RELATIONS` declares it; this module
+  one joint table (`service.releases.catalogue.JOINT_TABLES["reason"]`). `RELATIONS` declares it; this module
   estimates the whole from both and makes the parts add up to it.
 * ``enrolled = Σ bands``: enrolled is not noised at all but published as the sum of the
-  reconciled bands (`standard.BAND_SUMS`), so it holds by construction.
+  reconciled bands (`service.releases.standard.BAND_SUMS`), so it holds by construction.
 
 Generalised least squares over the relation. Unknowns: the leaf vectors ``x_1 … x_k`` of the
 k parts; the whole is ``w = Σ x_j``. At the leaves and every level ``l`` the parts are measured
@@ -35,14 +35,14 @@ i.i.d. noise), and the contrasts do not depend on ``w``. So the likelihood facto
 Covariances (``V_G`` the covariance of ``G(y)``, ``V_w`` that of ``ŵ``; ``ŵ`` and the ``ĉ``
 are independent): ``Var(x̂_j) = V_w/k² + (k−1)/k · V_G``, ``cov(x̂_i, x̂_j) = V_w/k² − V_G/k``,
 ``cov(x̂_j, ŵ) = V_w/k``. A part's covariance model is therefore the combination
-``((1/k², model of ŵ), ((k−1)/k, model of G))`` (`service.releases.covariance.MeasureModel`
+``((1/k², model of ŵ), ((k−1)/k, model of G))`` (`privacy.covariance.MeasureModel`
 takes such combinations). No published measure combines two parts, or a part with the whole
 (each reason rate is one reason over possible minutes, which is noised independently), so
 `MeasureModel`'s rule "different basic totals are independent" stays true for every pair it
 is asked about.
 
-Everything here reads noisy measurements, their public variances and the public register
-only: post-processing, as in `privacy.consistency`.
+Everything here reads noisy measurements, their public variances and the public structure
+only: post-processing, as in `privacy.consistency`; `privacy.release` calls it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Covariances of published measures, from the GLS models of the reconciled totals.
 
-A measure is a sum of basic totals, or a ratio of two such sums (`catalogue.Measure`). Each
+A measure is a sum of basic totals, or a ratio of two such sums (`service.releases.catalogue.Measure`). Each
 basic total of the standard release was noised independently of every other total and
 reconciled by GLS (`privacy.consistency.reconcile`), whose model gives the exact covariance
 of any two group totals of that basic total (`GlsModel.covariance`). Sums share noise only
@@ -12,10 +12,11 @@ inside its denominator `enrolled` = all bands), so
 A ratio r = n/d is linearised as (n − r d)/d: its correlation with another ratio is the
 correlation of e = n − r d, which needs only the ratios and the totals' covariances; the
 published sds give the scale. The models are public (structure and noise variances), so
-`compare` rebuilds them from the register and the release's ρ without reading any data.
+`service.compare` rebuilds them from the register and the release's ρ without reading any data
+(`privacy.release.covariance_model`).
 
 A basic total reconciled across tables (a reason, whose estimate also uses the absent minutes:
-`service.releases.relations`) has as its model a combination ``((c_1, model_1), …)``: its
+`privacy.relations`) has as its model a combination ``((c_1, model_1), …)``: its
 covariance is ``Σ c_i · cov_i`` over GLS models of the same leaves.
 """
 

@@ -1,0 +1,40 @@
+"""What the compare route and the chart routes share: their query parameters and one
+comparison from them (`service.compare`), with the register's structure built once per app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Request
+
+from service.api.params import (AREA_LIST_PATTERN, SCHOOL_YEAR_PATTERN, CompareLevel, MeasureName,
+                                SectorOrAll)
+from service.compare import comparison as compare
+
+MeasureQuery = Annotated[MeasureName, Query(description="measure name (GET /v1/catalog)")]
+LevelQuery = Annotated[CompareLevel | None, Query(description="every area of this level: municipality, "
+                                                  "province, rmc, swv, school")]
+AreasQuery = Annotated[str | None, Query(pattern=AREA_LIST_PATTERN,
+                                         description="areas as level:code, comma-separated "
+                                         f"(at most {compare.MAX_AREAS})")]
+SectorQuery = Annotated[SectorOrAll, Query(description="sector (PO, SBO, SO, VSO, VO) or all")]
+DatasetQuery = Annotated[str | None, Query(pattern=SCHOOL_YEAR_PATTERN,
+                                           description="school year, e.g. 2025-2026; "
+                                           "default: the latest standard release")]
+
+
+def structure_of(request: Request, db) -> compare.Structure:
+    """The register's structure, built once per app (the register is public)."""
+    state = request.app.state
+    if getattr(state, "compare_structure", None) is None:
+        state.compare_structure = compare.register_structure(db)
+    return state.compare_structure
+
+
+def run_comparison(request: Request, db, measure: str, areas: str | None, level: str | None,
+                   sector: str, dataset: str | None) -> dict:
+    """Shared by the compare route and the chart routes."""
+    parsed = compare.parse_areas(areas) if areas is not None else None    # CompareError: 400
+    released = compare.load_release(db, dataset)                          # NoRelease: 404
+    return compare.compare(released, measure, areas=parsed, level=level, sector=sector,
+                           structure=structure_of(request, db))
