@@ -19,7 +19,8 @@ Exceptions (HTTP-level)::
     ├── Forbidden                  403    forbidden
     ├── NotFound                   404    not-found
     ├── Conflict                   409    conflict
-    └── InternalError              500    internal-error
+    ├── InternalError              500    internal-error
+    └── Busy                       503    busy (with Retry-After)
 
 Foreign and domain exceptions are translated by `EXCEPTION_TABLE`.
 """
@@ -41,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from privacy.ledger import BudgetExhausted
 from service.api import auth
 from service.ingest import batches as ingest
+from service.ingest.memory_budget import UploadMemoryBusy
 from service.register.dimensions import CatalogueError
 from service.releases.store import NotDerived
 from service.releases.subsets import UnknownArea
@@ -106,6 +108,10 @@ class InternalError(Problem):
     pass
 
 
+class Busy(Problem):
+    status, slug, title = 503, "busy", "Busy: try again later"
+
+
 class BudgetExhaustedProblem(Problem):
     status, slug, title = 409, "budget-exhausted", "Privacy budget exhausted"
 
@@ -166,6 +172,7 @@ EXCEPTION_TABLE: dict[type[BaseException], Callable[[Any], Problem]] = {
     auth.LastAdminKey: lambda exc: Conflict(str(exc)),
     ingest.IngestError: _ingest_error,
     ingest.UnknownSchool: _unknown_school,
+    UploadMemoryBusy: lambda exc: Busy(str(exc), headers={"Retry-After": str(exc.retry_after)}),
     CatalogueError: lambda exc: InvalidInput(
         "the query is not in the catalogue", errors=[{"in": "body", "field": exc.field,
                                                       "message": exc.message}]),

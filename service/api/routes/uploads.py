@@ -7,6 +7,10 @@ nothing. The body size is limited to AANWEZIG_MAX_UPLOAD_BYTES (413). The counts
 answer are of the rows the school itself sent. A stored batch queues a derive on the writer
 thread; the answer links its status (`GET /v1/jobs/{job_id}`). An admin key may upload for
 the school it names (that is how `aanwezig ingest` talks to a running service).
+
+Concurrent uploads share one memory budget (AANWEZIG_UPLOAD_MEMORY, service.ingest.memory_budget):
+an upload waits for its share before its files are read into memory, and one that would wait
+longer than AANWEZIG_UPLOAD_WAIT_SECONDS is answered 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -40,10 +44,25 @@ class BatchReportPublic(BaseModel):
     links: dict[str, str] = {}
 
 
+def _size(f: UploadFile) -> int:
+    if f.size is not None:
+        return f.size
+    f.file.seek(0, 2)
+    size = f.file.tell()
+    f.file.seek(0)
+    return size
+
+
 @router.post("/uploads", response_model=BatchReportPublic, status_code=status.HTTP_201_CREATED,
              summary="Upload a batch for the key's own school",
              responses={200: {"description": "the same content was stored before: unchanged",
-                              "model": BatchReportPublic}})
+                              "model": BatchReportPublic},
+                        503: {"description": "busy: other uploads hold the memory budget "
+                                             "(AANWEZIG_UPLOAD_MEMORY); retry after Retry-After "
+                                             "seconds; nothing was read or stored",
+                              "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                              "content": {"application/problem+json": {"schema": {
+                                  "$ref": "#/components/schemas/Problem"}}}}})
 def upload(
     files: Annotated[list[UploadFile], File(description="the enrolment and absence files")],
     caller: CurrentKey, db: DbDep, settings: SettingsDep, response: Response, request: Request,
@@ -57,9 +76,17 @@ def upload(
     school_id = (school or caller.scope or "").strip().upper()
     if caller.role is not Role.admin:     # an admin uploads for the school it names (CLI)
         roles.require_school(caller, school_id)
-    batch = [ingest.UploadFile(f.filename or "upload", f.file.read()) for f in files]
-    report = ingest.ingest_files(db, settings, school_id, batch, school_year,
-                                 replace_with_empty=replace_with_empty)
+    # the files wait spooled to disk until the upload has its share of the memory budget
+    size = sum(_size(f) for f in files)
+    with request.app.state.upload_memory.reserve(size):
+        batch = [ingest.UploadFile(f.filename or "upload", f.file.read()) for f in files]
+        try:
+            report = ingest.ingest_files(db, settings, school_id, batch, school_year,
+                                         replace_with_empty=replace_with_empty)
+        finally:
+            # a refusal's traceback holds this frame (and so the files) until the cycle
+            # collector runs: let the bytes go now, inside the budget
+            batch.clear()
     if report.status == "unchanged":
         response.status_code = status.HTTP_200_OK
         return BatchReportPublic(**asdict(report))
