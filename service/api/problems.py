@@ -14,7 +14,9 @@ Exceptions (HTTP-level)::
 
     Problem                       status  type (urn:aanwezig:problem:…)
     ├── InvalidInput               400    invalid-input
-    │   └── InvalidUpload          400    invalid-upload
+    │   ├── InvalidUpload          400    invalid-upload
+    │   └── MalformedBody          400    malformed-body
+    ├── UnsupportedEncoding        415    unsupported-content-encoding
     ├── NotAuthenticated           401    not-authenticated
     ├── Forbidden                  403    forbidden
     ├── NotFound                   404    not-found
@@ -88,6 +90,14 @@ class InvalidUpload(InvalidInput):
     slug, title = "invalid-upload", "Invalid upload; nothing was stored"
 
 
+class MalformedBody(InvalidInput):
+    slug, title = "malformed-body", "Malformed request body"
+
+
+class UnsupportedEncoding(Problem):
+    status, slug, title = 415, "unsupported-content-encoding", "Unsupported Content-Encoding"
+
+
 class NotAuthenticated(Problem):
     status, slug, title = 401, "not-authenticated", "Not authenticated"
 
@@ -139,6 +149,17 @@ def _validation(exc: RequestValidationError) -> Problem:
     return InvalidInput(f"{len(errors)} invalid input value(s)", errors=errors)
 
 
+def _http_status(exc: StarletteHTTPException) -> Problem:
+    if exc.status_code == 400:
+        # raised while parsing a body (FastAPI: "There was an error parsing the body";
+        # Starlette: a multipart form it cannot read); the parser's text may quote the body
+        return MalformedBody("the request body could not be read as its Content-Type says",
+                             errors=[{"in": "body", "field": "body", "message":
+                                      "not a well-formed body of the declared Content-Type "
+                                      "(multipart/form-data: check the boundary and the parts)"}])
+    return HttpStatusProblem(exc.status_code, exc.headers)
+
+
 def _ingest_error(exc: ingest.IngestError) -> Problem:
     errors = [{"in": "file", "file": e.file, "row": e.row, "field": e.field,
                "message": e.message} for e in exc.errors]
@@ -159,7 +180,7 @@ def _not_authenticated(exc: auth.AuthError) -> Problem:
 
 EXCEPTION_TABLE: dict[type[BaseException], Callable[[Any], Problem]] = {
     RequestValidationError: _validation,
-    StarletteHTTPException: lambda exc: HttpStatusProblem(exc.status_code, exc.headers),
+    StarletteHTTPException: _http_status,
     auth.MissingKey: _not_authenticated,
     auth.InvalidKey: _not_authenticated,
     auth.AccessDenied: lambda exc: Forbidden(exc.reason),

@@ -11,6 +11,7 @@ from service.api import PREFIX
 from service.api.params import AREA_CODE_PATTERN, MUNICIPALITY_PATTERN, AreaLevel, SectorName
 from service.api.deps import DbDep
 from service.api.pagination import PageDep, PageOf, paginated
+from service.api.problems import NotFound
 
 router = APIRouter(prefix=PREFIX, tags=["register"])
 
@@ -39,6 +40,9 @@ def list_areas(request: Request, response: Response, db: DbDep, page: PageDep,
                level: Annotated[AreaLevel | None, Query(description="only this level")] = None,
                parent: Annotated[str | None, Query(pattern=AREA_CODE_PATTERN,
                                                    description="only children of this code")] = None):
+    if parent is not None and db.execute("SELECT 1 FROM area WHERE code = ?", [parent]).fetchone() is None:
+        raise NotFound("no such area in the register", errors=[{
+            "in": "query", "field": "parent", "message": "no area with this code"}])
     where = "($level IS NULL OR level = $level) AND ($parent IS NULL OR parent_code = $parent)"
     params = {"level": level, "parent": parent}
     total = db.execute(f"SELECT count(*) FROM area WHERE {where}", params).fetchone()[0]
@@ -55,6 +59,10 @@ def list_schools(request: Request, response: Response, db: DbDep, page: PageDep,
                  municipality: Annotated[str | None, Query(pattern=MUNICIPALITY_PATTERN,
                                                            description="municipality code")] = None,
                  sector: Annotated[SectorName | None, Query(description="PO, SBO, SO, VSO or VO")] = None):
+    if municipality is not None and db.execute(
+            "SELECT 1 FROM area WHERE level = 'municipality' AND code = ?", [municipality]).fetchone() is None:
+        raise NotFound("no such municipality in the register", errors=[{
+            "in": "query", "field": "municipality", "message": "no municipality with this code"}])
     where = ("($municipality IS NULL OR municipality_code = $municipality) "
              "AND ($sector IS NULL OR sector = $sector)")
     params = {"municipality": municipality, "sector": sector}

@@ -3,7 +3,8 @@ side, with 95% intervals, differences and whether each stands out from the priva
 
 Public for the standard release: comparing reads released (noisy) cells only and spends no
 budget. Invalid input is a 400 problem listing every problem (parameter names and positions,
-never a value from the data).
+never a value from the data); an area of the right form that the register does not have is
+404, like every route's unknown code.
 """
 
 from __future__ import annotations
@@ -23,13 +24,22 @@ from service.api.problems import InvalidInput, NotFound
 
 router = APIRouter(prefix=PREFIX, tags=["compare"])
 
-MeasureQuery = Annotated[MeasureName, Query(description="measure name (GET /v1/catalog)")]
-LevelQuery = Annotated[CompareLevel | None, Query(description="every area of this level: municipality, "
-                                                  "province, rmc, swv, school")]
+MeasureQuery = Annotated[MeasureName, Query(
+    description="measure name (GET /v1/catalog); one the release does not have is 404 "
+                "(GET /v1/compare/options lists what it has)")]
+LevelQuery = Annotated[CompareLevel | None, Query(
+    description="every area of this level (municipality, province, rmc, swv, school), each "
+                "with the country; used when `areas` is not given (then the default is "
+                f"{compare.DEFAULT_LEVEL}), ignored when it is")]
 AreasQuery = Annotated[str | None, Query(pattern=AREA_LIST_PATTERN,
                                          description="areas as level:code, comma-separated "
-                                         f"(at most {compare.MAX_AREAS})")]
-SectorQuery = Annotated[SectorOrAll, Query(description="sector (PO, SBO, SO, VSO, VO) or all")]
+                                         f"(at most {compare.MAX_AREAS}); each pair is compared, "
+                                         "and each area with the country. Takes precedence over "
+                                         "`level`. An area the register lacks, or the release "
+                                         "does not cover for the sector, is 404")]
+SectorQuery = Annotated[SectorOrAll, Query(
+    description="sector (PO, SBO, SO, VSO, VO) or all; one the release has no cells for "
+                "(at the level asked) is 404")]
 DatasetQuery = Annotated[str | None, Query(pattern=SCHOOL_YEAR_PATTERN,
                                            description="school year, e.g. 2025-2026; "
                                            "default: the latest standard release")]
@@ -37,9 +47,13 @@ DatasetQuery = Annotated[str | None, Query(pattern=SCHOOL_YEAR_PATTERN,
 
 @contextmanager
 def as_problems() -> Iterator[None]:
-    """Translate the comparison's errors to problem+json (400 invalid input, 404 no release)."""
+    """Translate the comparison's errors to problem+json (400 invalid input; 404 no release,
+    or a measure, sector, level or area the release does not cover)."""
     try:
         yield
+    except compare.NotInRelease as exc:
+        raise NotFound("the release has no such cells",
+                       errors=[{"in": "query", **e} for e in exc.errors]) from exc
     except compare.CompareError as exc:
         raise InvalidInput(f"{len(exc.errors)} problem(s) with the comparison",
                            errors=[{"in": "query", **e} for e in exc.errors]) from exc
@@ -61,6 +75,15 @@ def run_comparison(request: Request, db, measure: str, areas: str | None, level:
     """Shared by the compare route and the chart routes."""
     with as_problems():
         parsed = compare.parse_areas(areas) if areas is not None else None
+    if parsed:
+        structure = structure_of(request, db)
+        unknown = [{"in": "query", "field": f"areas[{i}]",
+                    "message": "no area of this level with this code in the register"}
+                   for i, area in enumerate(parsed)
+                   if area != ("country", "NL") and area not in structure.parents]
+        if unknown:
+            raise NotFound("no such area in the register", errors=unknown)
+    with as_problems():
         released = compare.load_release(db, dataset)
         return compare.compare(released, measure, areas=parsed, level=level, sector=sector,
                                structure=structure_of(request, db))

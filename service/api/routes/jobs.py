@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api import PREFIX
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep
-from service.api.problems import InvalidInput, NotFound
+from service.api.problems import NotFound
 from service.api.routes.weekly import YearPath
 from service.jobs import records
 
@@ -46,8 +46,8 @@ async def start_standard_release(school_year: YearPath, db: DbDep, request: Requ
     def queue() -> int:
         if not db.execute("SELECT count(*) FROM school_year WHERE school_year = ?",
                           [school_year]).fetchone()[0]:
-            raise InvalidInput("unknown dataset", errors=[{"in": "path", "field": "school_year",
-                                                           "message": f"no school year {school_year!r}"}])
+            raise NotFound("no such school year in the register", errors=[{
+                "in": "path", "field": "school_year", "message": "no school year with this name"}])
         return request.app.state.writer.queue(db, records.RELEASE_STANDARD, school_year)
     job_id = await run_in_threadpool(queue)
     response.headers["Location"] = job_link(job_id)

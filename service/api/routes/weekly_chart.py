@@ -27,13 +27,13 @@ def weekly_chart(school_year: SchoolYearPath, db: DbDep,
     if measure not in units:
         raise InvalidInput("unknown weekly measure",
                            errors=[{"in": "query", "field": "measure", "message": "unknown measure"}])
-    if not weekly.week_releases(db, school_year):
-        raise NotFound("no weeks of this school year are released")
     levels = ("swv_po", "swv_vo") if level == "swv" else (level,)
     row = db.execute("SELECT name FROM area WHERE code = ? AND list_contains(?, level)",
                      [area, list(levels)]).fetchone()
     if row is None:
-        raise InvalidInput("unknown area", errors=[{"in": "query", "field": "area",
-                                                    "message": "not an area of this level"}])
+        raise NotFound("no such area in the register", errors=[{
+            "in": "query", "field": "area", "message": "no area of this level with this code"}])
+    if not weekly.week_releases(db, school_year):
+        raise NotFound("no weeks of this school year are released")
     points = weekly.series(db, school_year, measure, level, area)
     return series_chart(points, measure, row[0], units[measure], lang)
