@@ -4,7 +4,7 @@ with a Retry-After, and an upload larger than the whole budget runs alone."""
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 
 import pytest
@@ -17,22 +17,19 @@ MB = 1024 * 1024
 def test_shares_never_exceed_the_budget_and_waiters_go_in_order():
     body = 10 * MB
     budget = UploadMemory(2 * (COST_FIXED + COST_PER_BYTE * body), wait_seconds=30)
-    order, peak, lock = [], [0], threading.Lock()
+    order, peak = [], [0]
 
-    def upload(i: int) -> None:
-        with budget.reserve(body):
-            with lock:
-                order.append(i)
-                peak[0] = max(peak[0], budget.used)
-            time.sleep(0.05)
+    async def upload(i: int) -> None:
+        await asyncio.sleep(0.01 * i)          # arrive in order
+        async with budget.reserve(body):
+            order.append(i)
+            peak[0] = max(peak[0], budget.used)
+            await asyncio.sleep(0.05)
 
-    threads = []
-    for i in range(8):
-        threads.append(threading.Thread(target=upload, args=(i,)))
-        threads[-1].start()
-        time.sleep(0.01)
-    for t in threads:
-        t.join()
+    async def main() -> None:
+        await asyncio.gather(*(upload(i) for i in range(8)))
+
+    asyncio.run(main())
     assert peak[0] <= budget.total
     assert peak[0] == budget.total            # two at a time, not one
     assert order == sorted(order)
@@ -41,14 +38,19 @@ def test_shares_never_exceed_the_budget_and_waiters_go_in_order():
 
 def test_a_wait_past_its_limit_is_refused_with_retry_after():
     budget = UploadMemory(100 * MB, wait_seconds=0.2)
-    with budget.reserve(50 * MB):            # larger than the budget: holds all of it
-        assert budget.used == budget.total
-        started = time.monotonic()
-        with pytest.raises(UploadMemoryBusy) as refused:
-            with budget.reserve(1):
-                pass
-        assert 0.2 <= time.monotonic() - started < 2
-    assert refused.value.retry_after == 1
-    assert budget.used == 0
-    with budget.reserve(1):                  # free again
-        assert budget.used == COST_FIXED + COST_PER_BYTE
+
+    async def main() -> float:
+        async with budget.reserve(50 * MB):   # larger than the budget: holds all of it
+            assert budget.used == budget.total
+            started = time.monotonic()
+            with pytest.raises(UploadMemoryBusy) as refused:
+                async with budget.reserve(1):
+                    pass
+            waited = time.monotonic() - started
+        assert refused.value.retry_after == 1
+        assert budget.used == 0
+        async with budget.reserve(1):        # free again, at once
+            assert budget.used == COST_FIXED + COST_PER_BYTE
+        return waited
+
+    assert 0.2 <= asyncio.run(main()) < 2

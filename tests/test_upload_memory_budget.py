@@ -7,7 +7,9 @@ service/ingest/memory_budget.py), measured on a real server (`aanwezig serve`) b
   +800 MB);
 - an upload that cannot get its share within AANWEZIG_UPLOAD_WAIT_SECONDS is answered 503
   problem+json with Retry-After, and nothing of it is read or stored; sent again later it
-  is served.
+  is served;
+- uploads waiting for their share hold no worker thread: with 60 waiting (more than the 40
+  worker threads) a sync route still answers at once.
 
 The 20 x 56 MB measurement of issue 25 is bench/upload_memory.py --concurrent.
 """
@@ -83,3 +85,40 @@ def test_an_upload_that_would_wait_too_long_gets_503_with_retry_after(tmp_path, 
     assert headers["retry-after"] == "1"
     assert first[0][0] == 400 and again[0] == 400      # both read in full (last row refused)
     assert states["schools"] == []
+
+
+def test_waiting_uploads_hold_no_worker_thread(tmp_path):
+    """60 uploads waiting behind one that holds the whole budget (more than the 40 worker
+    threads) leave the sync routes answering: the wait is on the event loop."""
+    db = tmp_path / "threads.duckdb"
+    admin = many_schools_db(db, 61)
+    big_enrol, big_absent = big_batch(500_000)
+    small_enrol, small_absent = big_batch(10)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_server(db, port, AANWEZIG_UPLOAD_MEMORY=str(64 * MB),
+                        AANWEZIG_UPLOAD_WAIT_SECONDS="120")
+    big: list = []
+    small: list = []
+    try:
+        holder = threading.Thread(target=lambda: big.extend(
+            upload_all(base, admin, big_enrol, big_absent, school_ids(1))))
+        holder.start()
+        time.sleep(1.0)
+        waiting = threading.Thread(target=lambda: small.extend(
+            upload_all(base, admin, small_enrol, small_absent, school_ids(61)[1:])))
+        waiting.start()
+        time.sleep(4.0)
+        started = time.monotonic()
+        schools = httpx.get(base + "/v1/schools", timeout=60)
+        seconds = time.monotonic() - started
+        big_still_running = holder.is_alive()
+        holder.join()
+        waiting.join()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert schools.status_code == 200
+    assert seconds < 5, f"GET /v1/schools waited {seconds:.1f} s behind the uploads"
+    assert big_still_running, "the big upload ended too soon for the test to mean anything"
+    assert [a[0] for a in big + small] == [400] * 61

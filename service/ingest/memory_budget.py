@@ -7,22 +7,22 @@ joins (measured: one 56 MB CSV batch of 500,000 pupils raises the peak of a serv
 by 505 MiB, about 9x its size).
 Each upload reserves ``COST_PER_BYTE`` times its size before its files are read into memory
 (until then they are spooled to disk by the multipart parser); uploads that do not fit wait
-in order of arrival. One that would wait longer than ``AANWEZIG_UPLOAD_WAIT_SECONDS`` is
-refused with :class:`UploadMemoryBusy` (503 with ``Retry-After``) instead of pushing the
+in order of arrival, on the event loop (a waiting upload holds no worker thread); after its
+work an upload calls :func:`give_back`. One that would wait longer than
+``AANWEZIG_UPLOAD_WAIT_SECONDS`` is refused with :class:`UploadMemoryBusy` (503 with ``Retry-After``) instead of pushing the
 process towards an out-of-memory kill. An upload larger than the whole budget reserves all of
 it (it runs alone).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import math
-import threading
-import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pyarrow as pa
 
@@ -32,7 +32,7 @@ COST_FIXED = 16 * 1024 * 1024
 """Reserved for any upload, however small (Arrow's and DuckDB's working sets)."""
 
 
-def _give_back() -> None:
+def give_back() -> None:
     """Return what an upload freed to the system: Arrow's allocator (jemalloc) keeps freed
     pages per arena for later and the C heap keeps them per thread, so without this the
     resident size of a server that takes uploads on many threads only grows (measured:
@@ -64,49 +64,51 @@ class UploadMemoryBusy(Exception):
 
 
 class UploadMemory:
-    """A byte budget; :meth:`reserve` holds a share of it for the length of a `with` block."""
+    """A byte budget; ``async with budget.reserve(n)`` holds a share of it. Uploads wait on
+    the event loop, so a waiting upload holds no worker thread (the work itself runs in one,
+    inside the block). Used from one event loop."""
 
     def __init__(self, total_bytes: int, wait_seconds: float) -> None:
         self.total = total_bytes
         self.wait_seconds = wait_seconds
         self._used = 0
         self._queue: deque[object] = deque()
-        self._cond = threading.Condition()
+        self._cond: asyncio.Condition | None = None
 
     def cost(self, body_bytes: int) -> int:
         return min(self.total, COST_FIXED + COST_PER_BYTE * body_bytes)
 
     @property
     def used(self) -> int:
-        with self._cond:
-            return self._used
+        return self._used
 
-    @contextmanager
-    def reserve(self, body_bytes: int) -> Iterator[int]:
+    @asynccontextmanager
+    async def reserve(self, body_bytes: int) -> AsyncIterator[int]:
         """Hold the share for an upload of `body_bytes` (first come, first served), or raise
         UploadMemoryBusy after waiting `wait_seconds`."""
+        if self._cond is None:
+            self._cond = asyncio.Condition()
+        cond = self._cond
         cost = self.cost(body_bytes)
         ticket = object()
-        deadline = time.monotonic() + self.wait_seconds
-        with self._cond:
+        async with cond:
             self._queue.append(ticket)
             try:
-                while self._queue[0] is not ticket or self._used + cost > self.total:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise UploadMemoryBusy(self.retry_after())
-                    self._cond.wait(left)
+                await asyncio.wait_for(cond.wait_for(
+                    lambda: self._queue[0] is ticket and self._used + cost <= self.total),
+                    self.wait_seconds)
+            except asyncio.TimeoutError:
+                raise UploadMemoryBusy(self.retry_after()) from None
             finally:
                 self._queue.remove(ticket)
-                self._cond.notify_all()
+                cond.notify_all()
             self._used += cost
         try:
             yield cost
         finally:
-            _give_back()
-            with self._cond:
+            async with cond:
                 self._used -= cost
-                self._cond.notify_all()
+                cond.notify_all()
 
     def retry_after(self) -> int:
         """Seconds a refused upload is told to wait: a quarter of the waiting time, at least 1."""

@@ -20,8 +20,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from service.ingest import batches as ingest
+from service.ingest import memory_budget
 from service.api import roles
 from service.api import PREFIX
 from service.api.auth import Role
@@ -63,7 +65,7 @@ def _size(f: UploadFile) -> int:
                               "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                               "content": {"application/problem+json": {"schema": {
                                   "$ref": "#/components/schemas/Problem"}}}}})
-def upload(
+async def upload(
     files: Annotated[list[UploadFile], File(description="the enrolment and absence files")],
     caller: CurrentKey, db: DbDep, settings: SettingsDep, response: Response, request: Request,
     school: Annotated[str | None, Form(description="school id; must be the key's own",
@@ -76,9 +78,8 @@ def upload(
     school_id = (school or caller.scope or "").strip().upper()
     if caller.role is not Role.admin:     # an admin uploads for the school it names (CLI)
         roles.require_school(caller, school_id)
-    # the files wait spooled to disk until the upload has its share of the memory budget
-    size = sum(_size(f) for f in files)
-    with request.app.state.upload_memory.reserve(size):
+
+    def work() -> tuple[ingest.BatchReport, int | None]:
         batch = [ingest.UploadFile(f.filename or "upload", f.file.read()) for f in files]
         try:
             report = ingest.ingest_files(db, settings, school_id, batch, school_year,
@@ -87,10 +88,20 @@ def upload(
             # a refusal's traceback holds this frame (and so the files) until the cycle
             # collector runs: let the bytes go now, inside the budget
             batch.clear()
-    if report.status == "unchanged":
+            memory_budget.give_back()
+        if report.status == "unchanged":
+            return report, None
+        # committed: the writer thread re-derives in the background; the answer links the job
+        return report, request.app.state.writer.queue(
+            db, records.DERIVE, report.school_year, school_id=report.school_id,
+            batch_id=report.batch_id)
+
+    # the files wait spooled to disk, and the request on the event loop (no worker thread),
+    # until the upload has its share of the memory budget
+    size = sum(_size(f) for f in files)
+    async with request.app.state.upload_memory.reserve(size):
+        report, job_id = await run_in_threadpool(work)
+    if job_id is None:
         response.status_code = status.HTTP_200_OK
         return BatchReportPublic(**asdict(report))
-    # committed: the writer thread re-derives in the background; the answer links the job
-    job_id = request.app.state.writer.queue(db, records.DERIVE, report.school_year,
-                                            school_id=report.school_id, batch_id=report.batch_id)
     return BatchReportPublic(**asdict(report), job_id=job_id, links={"status": job_link(job_id)})
