@@ -56,8 +56,18 @@ class Settings(BaseSettings):
     )
     max_decoded_bytes: int = Field(
         128 * 1024 * 1024, ge=1024,
-        description="largest decoded (uncompressed) size of one uploaded Parquet file, from its footer",
+        description="largest decoded (uncompressed) size of one uploaded Parquet file: from its "
+                    "page headers before decoding, and counted while decoding (never the footer's claim)",
     )
+    upload_memory: int = Field(
+        1024 * 1024 * 1024, ge=64 * 1024 * 1024,
+        description="memory (bytes) shared by the uploads the service parses, validates and "
+                    "stores at once: each reserves 10x its size plus 16 MiB and waits for its "
+                    "share; one larger than the whole budget runs alone")
+    upload_wait_seconds: float = Field(
+        300.0, gt=0, le=3600,
+        description="longest an upload waits for its share of AANWEZIG_UPLOAD_MEMORY; after "
+                    "that it is refused with 503 and Retry-After (nothing read or stored)")
     engine: Literal["duckdb", "spark"] = Field(
         "duckdb", description="engine for derive and the true aggregates of releases: duckdb "
         "(embedded, the database file) or spark (reads the uploads from the Parquet lake)"

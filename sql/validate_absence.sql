@@ -4,17 +4,21 @@
 -- school_year, last_day, holiday_region, day_minutes). Never echo a value of the file.
 WITH e AS (
     SELECT u.batch_no, u.pupil_number,
-        try_strptime(u.enrolled_from, '%Y-%m-%d')::DATE AS d_from,
+        CASE WHEN regexp_full_match(u.enrolled_from, '[0-9]{4}-[0-9]{2}-[0-9]{2}')
+             THEN try_strptime(u.enrolled_from, '%Y-%m-%d')::DATE END AS d_from,
         CASE WHEN trim(u.enrolled_to) = '' THEN b.last_day
-             ELSE try_strptime(u.enrolled_to, '%Y-%m-%d')::DATE END AS d_to
+             WHEN regexp_full_match(u.enrolled_to, '[0-9]{4}-[0-9]{2}-[0-9]{2}')
+             THEN try_strptime(u.enrolled_to, '%Y-%m-%d')::DATE END AS d_to
     FROM upload_enrolment u JOIN upload_batch b USING (batch_no)
 ),
 t AS (
     SELECT u.*, b.school_year, b.holiday_region, b.day_minutes,
-        try_strptime(u."date", '%Y-%m-%d')::DATE AS d,
+        -- strictly YYYY-MM-DD: strptime alone would take 2025-9-3
+        CASE WHEN regexp_full_match(u."date", '[0-9]{4}-[0-9]{2}-[0-9]{2}')
+             THEN try_strptime(u."date", '%Y-%m-%d')::DATE END AS d,
         CASE WHEN regexp_full_match(u.hours, '[0-9]+(\.[0-9]{1,2})?')
              THEN TRY_CAST(u.hours AS DECIMAL(6, 2)) END AS h,
-        regexp_full_match(u.pupil_number, '[0-9]{9}') AS number_ok
+        regexp_full_match(u.pupil_number, '[0-9]{9}') AND u.pupil_number <> '000000000' AS number_ok
     FROM upload_absence u JOIN upload_batch b USING (batch_no)
 ),
 checked AS (

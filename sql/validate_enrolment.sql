@@ -6,13 +6,17 @@
 -- in the wrong column (docs/upload-format.md).
 WITH t AS (
     SELECT u.*, b.school_year, b.first_day, b.last_day, b.sector, b.grade_max, b.min_birth, b.max_birth,
-        try_strptime(u.enrolled_from, '%Y-%m-%d')::DATE AS d_from,
+        -- strictly YYYY-MM-DD: strptime alone would take 2025-9-3
+        CASE WHEN regexp_full_match(u.enrolled_from, '[0-9]{4}-[0-9]{2}-[0-9]{2}')
+             THEN try_strptime(u.enrolled_from, '%Y-%m-%d')::DATE END AS d_from,
         CASE WHEN trim(u.enrolled_to) = '' THEN b.last_day
-             ELSE try_strptime(u.enrolled_to, '%Y-%m-%d')::DATE END AS d_to,
+             WHEN regexp_full_match(u.enrolled_to, '[0-9]{4}-[0-9]{2}-[0-9]{2}')
+             THEN try_strptime(u.enrolled_to, '%Y-%m-%d')::DATE END AS d_to,
         -- whole numbers only: DuckDB's cast would round '3.5' to 4
         CASE WHEN regexp_full_match(u.birth_year, '[0-9]{4}') THEN u.birth_year::INTEGER END AS by_int,
         CASE WHEN regexp_full_match(u.grade, '[0-9]{1,2}') THEN u.grade::INTEGER END AS grade_int,
-        CASE WHEN regexp_full_match(u.pupil_number, '[0-9]{9}')
+        -- 000000000 passes the weighted sum but is no number (the 11-test excludes it)
+        CASE WHEN regexp_full_match(u.pupil_number, '[0-9]{9}') AND u.pupil_number <> '000000000'
              THEN (9 * substr(u.pupil_number, 1, 1)::INT + 8 * substr(u.pupil_number, 2, 1)::INT
                  + 7 * substr(u.pupil_number, 3, 1)::INT + 6 * substr(u.pupil_number, 4, 1)::INT
                  + 5 * substr(u.pupil_number, 5, 1)::INT + 4 * substr(u.pupil_number, 6, 1)::INT

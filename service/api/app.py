@@ -33,6 +33,7 @@ from service.api.middleware.http_contract import HttpContract
 from service.api.middleware.route_table import RouteTable
 from service.api.middleware.query_shortcut import RepeatedQueryShortcut
 from service.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA, install_problem_handlers
+from service.ingest.memory_budget import UploadMemory
 from service.jobs.writer import Writer
 from service.settings import Settings
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.write_lock = threading.Lock()
+    app.state.upload_memory = UploadMemory(settings.upload_memory, settings.upload_wait_seconds)
     for module in routes.MODULES:
         app.include_router(module.router)
     install_problem_handlers(app)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import http
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -35,6 +35,7 @@ from privacy.ledger import BudgetExhausted
 from service import errors
 from service.errors import (TYPE_PREFIX, BudgetRefused, Conflict, Forbidden, InternalError,  # noqa: F401
                             InvalidInput, InvalidUpload, NotAuthenticated, NotFound)
+from service.ingest.memory_budget import UploadMemoryBusy
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("aanwezig.http")
@@ -57,6 +58,35 @@ class HttpStatusProblem(Problem):
         return "about:blank"
 
 
+class MalformedBody(InvalidInput):
+    """A body that cannot be read as its Content-Type says (a broken multipart form)."""
+
+    slug, title = "malformed-body", "Malformed request body"
+
+
+class UnsupportedEncoding(Problem):
+    """A compressed request body (Content-Encoding): the service reads plain bodies only."""
+
+    status, slug, title = 415, "unsupported-content-encoding", "Unsupported Content-Encoding"
+
+
+class Busy(Problem):
+    """The uploads' memory budget is taken for longer than a request may wait (Retry-After)."""
+
+    status, slug, title = 503, "busy", "Busy: try again later"
+
+
+def _http_status(exc: StarletteHTTPException) -> Problem:
+    if exc.status_code == 400:
+        # raised while parsing a body (FastAPI: "There was an error parsing the body";
+        # Starlette: a multipart form it cannot read); the parser's text may quote the body
+        return MalformedBody("the request body could not be read as its Content-Type says",
+                             errors=[{"in": "body", "field": "body", "message":
+                                      "not a well-formed body of the declared Content-Type "
+                                      "(multipart/form-data: check the boundary and the parts)"}])
+    return HttpStatusProblem(exc.status_code, exc.headers)
+
+
 def _validation(exc: RequestValidationError) -> Problem:
     errors = []
     for error in exc.errors():
@@ -69,7 +99,8 @@ def _validation(exc: RequestValidationError) -> Problem:
 
 FRAMEWORK_ERRORS: dict[type[BaseException], Callable[[Any], Problem]] = {
     RequestValidationError: _validation,
-    StarletteHTTPException: lambda exc: HttpStatusProblem(exc.status_code, exc.headers),
+    StarletteHTTPException: _http_status,
+    UploadMemoryBusy: lambda exc: Busy(str(exc), headers={"Retry-After": str(exc.retry_after)}),
     # a derived table that does not exist yet: nothing has been ingested and derived
     duckdb.CatalogException: lambda exc: Conflict(
         "no derived data for this school year yet: ingest and derive first"),

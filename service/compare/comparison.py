@@ -43,6 +43,8 @@ LEVELS = {"country": ("Nederland", "the Netherlands"), "province": ("provincie",
           "municipality": ("gemeente", "municipality"), "school": ("school", "school")}
 MAX_AREAS = 25
 """Most areas in one `areas=` comparison (25 areas make 300 pairs)."""
+DEFAULT_LEVEL = "province"
+"""The level compared when no areas are named and no level is given."""
 
 
 class CompareError(service_errors.InvalidInput, ValueError):
@@ -52,6 +54,18 @@ class CompareError(service_errors.InvalidInput, ValueError):
         self.errors = errors
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors),
                          detail=f"{len(errors)} problem(s) with the comparison",
+                         errors=[{"in": "query", **e} for e in errors])
+
+
+class NotInRelease(service_errors.NotFound, LookupError):
+    """A well-formed request for cells the release does not have (a measure, sector, level or
+    area it does not cover): 404, not 400. Which cells a release has follows from the public
+    register and the catalogue, never from whether a group has pupils."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                         detail="the release has no such cells",
                          errors=[{"in": "query", **e} for e in errors])
 
 
@@ -254,7 +268,7 @@ def compare(released: Released | pd.DataFrame, measure: str, *,
             areas: list[tuple[str, str]] | None = None, level: str | None = None,
             sector: str = "all", structure: Structure | None = None) -> dict:
     """Compare `areas` pairwise (and each with the country), or every area of `level` with
-    the country. `released` is a loaded release or its cells as a frame. `structure` (from
+    the country (`areas` win when both are given; neither: every province). `released` is a loaded release or its cells as a frame. `structure` (from
     the register) tells which areas contain which, and how many siblings an area has (for
     the correlation allowance); without it, disjoint pairs get the allowance of their whole
     level and only pairs with the country count as nested."""
@@ -264,25 +278,27 @@ def compare(released: Released | pd.DataFrame, measure: str, *,
     errors = []
     if measure not in MEASURES:
         errors.append({"field": "measure", "message": f"unknown measure; known: {', '.join(MEASURES)}"})
-    elif measure not in cells.index.get_level_values(0):
-        errors.append({"field": "measure", "message": "this measure is not in the release"})
-    if (areas is None) == (level is None):
-        errors.append({"field": "areas", "message": "give either areas or level"})
+    if areas is not None and level is not None:
+        level = None                    # the areas named win (documented in docs/api.md)
+    if areas is None and level is None:
+        level = DEFAULT_LEVEL
     if level is not None and level not in LEVELS:
         errors.append({"field": "level", "message": f"unknown level; known: {', '.join(LEVELS)}"})
     if errors:
         raise CompareError(errors)
+    if measure not in cells.index.get_level_values(0):
+        raise NotInRelease([{"field": "measure", "message": "this measure is not in the release"}])
     unit = MEASURES[measure].unit
     try:
         national_row = cells.loc[(measure, sector, "country", "NL")]
     except KeyError:
-        raise CompareError([{"field": "sector", "message": "this sector is not in the release"}]) from None
+        raise NotInRelease([{"field": "sector", "message": "this sector is not in the release"}]) from None
     national = _cell(national_row, "country", "NL")
     if level is not None:
         try:
             frame = cells.loc[(measure, sector, level)]
         except KeyError:
-            raise CompareError([{"field": "sector", "message":
+            raise NotInRelease([{"field": "level", "message":
                                  "the release has no cells for this sector at this level"}]) from None
         picked = [_cell(row, level, row["area_code"]) for row in frame.reset_index().to_dict("records")]
     else:
@@ -294,7 +310,7 @@ def compare(released: Released | pd.DataFrame, measure: str, *,
                 errors.append({"field": f"areas[{i}]", "message":
                                "no area with this level and code in the release (for this sector)"})
         if errors:
-            raise CompareError(errors)
+            raise NotInRelease(errors)
     structure = structure or Structure({}, {})
 
     def pair(a: dict, b: dict) -> dict:

@@ -3,8 +3,9 @@
 The checks run cheapest first and each names the 1-based data row (0 = the header or the
 file as a whole):
 
-1. the first bytes: gzip, zip (an Excel workbook), Parquet or UTF-16 text under a ``.csv``
-   name are named as such, NUL bytes as a binary file;
+1. the first bytes: gzip, zip (an Excel workbook), Parquet or UTF-16/UTF-32 text under a ``.csv``
+   name are named as such (UTF-16/UTF-32 also without a byte-order mark), other NUL bytes as
+   a binary file;
 2. UTF-8: the first invalid byte gives its row and (by counting commas) its field;
 3. the number of line breaks bounds the rows before Arrow parses anything;
 4. the header, read by Python's csv module: at most ``max_columns``, no name twice, exactly
@@ -34,6 +35,9 @@ _MAGIC = (
     (b"\x1f\x8b", "a gzip-compressed file, not CSV text: upload the CSV itself"),
     (b"PK\x03\x04", "a zip file (an Excel workbook?), not CSV text: " + SAVE_AS),
     (b"PAR1", "a Parquet file: name it .parquet"),
+    # UTF-32's byte-order marks before UTF-16's: FF FE 00 00 starts with UTF-16 LE's FF FE
+    (b"\xff\xfe\x00\x00", "UTF-32 text, not UTF-8: " + SAVE_AS),
+    (b"\x00\x00\xfe\xff", "UTF-32 text, not UTF-8: " + SAVE_AS),
     (b"\xff\xfe", "UTF-16 text, not UTF-8: " + SAVE_AS),
     (b"\xfe\xff", "UTF-16 text, not UTF-8: " + SAVE_AS),
 )
@@ -56,6 +60,9 @@ def read_csv(name: str, content: bytes, columns: tuple[str, ...],
     if end == start:
         return whole("the file is empty: expected a header row (" + ", ".join(columns) + ")")
     if content.find(b"\x00", start, end) >= 0:
+        encoding = _wide_text(content)
+        if encoding:
+            return whole(f"the file is {encoding} text, not UTF-8: " + SAVE_AS)
         return whole("the file holds NUL bytes: it is a binary file, not CSV text; " + SAVE_AS)
     body = memoryview(content)[start:end]
     try:
@@ -75,6 +82,20 @@ def read_csv(name: str, content: bytes, columns: tuple[str, ...],
     if errors:
         return None, errors
     return _rows(name, body, found, columns, limits)
+
+
+def _wide_text(content: bytes) -> str | None:
+    """UTF-16 or UTF-32 without a byte-order mark, told by where the zero bytes of the first
+    (ASCII) character fall; None for anything else."""
+    head = content[:4]
+    if len(head) < 4:
+        return None
+    zero = [b == 0 for b in head]
+    if zero == [False, True, True, True] or zero == [True, True, True, False]:
+        return "UTF-32"
+    if zero == [False, True, False, True] or zero == [True, False, True, False]:
+        return "UTF-16"
+    return None
 
 
 def _position(content: bytes, start: int, offset: int) -> tuple[int, str]:

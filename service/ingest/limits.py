@@ -2,8 +2,9 @@
 
 A 67 kB Parquet file can hold five million rows, and a 64 MiB CSV eight million; the body
 limit alone does not bound memory. Every limit is checked from what is cheap to know first:
-the Parquet footer (rows, columns, uncompressed size of each row group) before a single page
-is decoded, the number of line breaks of a CSV before Arrow parses it, and the length of
+the Parquet footer (rows, columns, uncompressed size of each row group) and then, because a
+footer can lie, the page headers (rows and decompressed size of every page) before a single
+page is decompressed, the number of line breaks of a CSV before Arrow parses it, and the length of
 every value (Parquet: of each dictionary entry, before the dictionary is expanded).
 """
 

@@ -1,12 +1,20 @@
 """Read one uploaded Parquet file into text columns, bounded, or say exactly what is wrong.
 
-Nothing is decoded until the footer has been checked: the number of rows
-(``AANWEZIG_MAX_UPLOAD_ROWS``), the number of columns, the uncompressed size of every row group
-(``AANWEZIG_MAX_DECODED_BYTES``), the column names (no name twice, exactly the expected ones)
-and their types (text, binary holding UTF-8, integers, floats, decimals, dates or all-null;
-never lists, structs or maps). Text columns are then read a batch at a time with their
-dictionaries kept: the length of every dictionary entry is checked before it is expanded, so
-a value repeated five million times costs its length once. Binary values must be UTF-8.
+Nothing a file says about itself is trusted for memory. The footer is read first, and what
+it states cheaply refuses an honest file that is too large (rows: ``AANWEZIG_MAX_UPLOAD_ROWS``;
+columns; the row groups' uncompressed size: ``AANWEZIG_MAX_DECODED_BYTES``), the column names
+(no name twice, exactly the expected ones) and their types (text, binary holding UTF-8,
+integers, floats, decimals, dates or all-null; never lists, structs or maps). But a footer can
+lie, so before a page is decompressed the page headers of every column chunk are walked
+(service.ingest.parquet_pages): the bytes its pages decompress to (what Arrow allocates) are
+summed against ``AANWEZIG_MAX_DECODED_BYTES``, and the rows its pages hold must be the rows the
+footer declares for that row group, else the file is refused naming the column. Then the file
+is decoded row group by row group, a batch at a time, counting the bytes Arrow actually holds
+and the rows each row group actually gave, and stopping at the limit or a disagreement.
+
+Text columns are read with their dictionaries kept: the length of every dictionary entry is
+checked before it is expanded, so a value repeated five million times costs its length once.
+Binary values must be UTF-8.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import pyarrow.parquet as pq
 
 from service.ingest.errors import RowError
 from service.ingest.limits import UploadLimits
+from service.ingest.parquet_pages import Unreadable, chunk_pages
 
 BATCH_ROWS = 65_536
 
@@ -60,10 +69,13 @@ def read_parquet(name: str, content: bytes, columns: tuple[str, ...],
     errors = _check_schema(name, schema, columns)
     if errors:
         return None, errors
+    problem = _check_pages(name, content, meta, limits)
+    if problem is not None:
+        return None, [problem]
     texty = [c for c in columns if _texty(_value_type(schema.field(c).type))]
     try:
         reader = pq.ParquetFile(io.BytesIO(content), read_dictionary=texty)
-        return _decode(name, reader, columns, limits)
+        return _decode(name, reader, meta, columns, limits)
     except (pa.ArrowException, OSError, ValueError, IndexError):
         return whole("could not be read as Parquet: a page is damaged")
 
@@ -100,22 +112,97 @@ def _type_name(t: pa.DataType) -> str:
     return text.split("<", 1)[0][:20]
 
 
-def _decode(name: str, reader: pq.ParquetFile, columns: tuple[str, ...],
+def _too_large(limits: UploadLimits) -> str:
+    return (f"the file decodes to more than {limits.max_decoded_bytes} bytes "
+            "(AANWEZIG_MAX_DECODED_BYTES)")
+
+
+def _check_pages(name: str, content: bytes, meta: pq.FileMetaData,
+                 limits: UploadLimits) -> RowError | None:
+    """The first disagreement between the footer and the page headers, or a file whose pages
+    decompress to more than the limit; None when the pages are as the footer says."""
+    decoded = 0
+    rows = 0
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        declared = group.num_rows
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            column = chunk.path_in_schema
+            start = chunk.data_page_offset
+            if chunk.has_dictionary_page and 0 < (chunk.dictionary_page_offset or 0) < start:
+                start = chunk.dictionary_page_offset
+            try:
+                pages = chunk_pages(content, start, chunk.total_compressed_size)
+            except Unreadable:
+                return RowError(name, 0, column, f"could not be read as Parquet: the pages of "
+                                f"row group {i + 1} are damaged")
+            if pages.rows != declared:
+                return RowError(name, 0, column, f"the footer declares {declared} rows in row "
+                                f"group {i + 1} but the column's pages hold {pages.rows}: the "
+                                "file contradicts itself")
+            decoded += pages.decoded_bytes
+            if decoded > limits.max_decoded_bytes:
+                return RowError(name, 0, column, _too_large(limits))
+        rows += declared
+        if rows > limits.max_rows:
+            return RowError(name, 0, "file", f"more than {limits.max_rows} rows "
+                            "(AANWEZIG_MAX_UPLOAD_ROWS)")
+    if rows != meta.num_rows:
+        return RowError(name, 0, "file", f"the footer declares {meta.num_rows} rows but its row "
+                        f"groups hold {rows}: the file contradicts itself")
+    return None
+
+
+def _held_bytes(batch: pa.RecordBatch, seen: set[int]) -> int:
+    """Bytes the decoded batch holds; a dictionary shared by the batches of a row group is
+    counted once (`seen`: addresses of the dictionaries counted so far)."""
+    total = 0
+    for col in batch.columns:
+        if pa.types.is_dictionary(col.type):
+            total += col.indices.nbytes
+            buffers = [b for b in col.dictionary.buffers() if b is not None]
+            key = buffers[-1].address if buffers else 0
+            if key not in seen:
+                seen.add(key)
+                total += col.dictionary.nbytes
+        else:
+            total += col.nbytes
+    return total
+
+
+def _decode(name: str, reader: pq.ParquetFile, meta: pq.FileMetaData, columns: tuple[str, ...],
             limits: UploadLimits) -> tuple[pa.Table | None, list[RowError]]:
     errors: list[RowError] = []
     parts: dict[str, list[pa.Array]] = {c: [] for c in columns}
     offset = 0
-    for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
-        for c in columns:
-            text, problems = _as_text(batch.column(c), limits.max_field_chars)
-            for i, what in problems:
-                if len(errors) <= limits.max_errors:
-                    errors.append(RowError(name, offset + i + 1, c, what))
-            if text is not None and not errors:
-                parts[c].append(text)
-        offset += batch.num_rows
-        if len(errors) > limits.max_errors:
-            break
+    held = 0
+    for group in range(meta.num_row_groups):
+        declared = meta.row_group(group).num_rows
+        got = 0
+        seen: set[int] = set()
+        for batch in reader.iter_batches(batch_size=BATCH_ROWS, row_groups=[group],
+                                         columns=list(columns)):
+            held += _held_bytes(batch, seen)
+            got += batch.num_rows
+            if held > limits.max_decoded_bytes:
+                return None, [RowError(name, 0, "file", _too_large(limits))]
+            if got > declared:
+                break
+            for c in columns:
+                text, problems = _as_text(batch.column(c), limits.max_field_chars)
+                for i, what in problems:
+                    if len(errors) <= limits.max_errors:
+                        errors.append(RowError(name, offset + i + 1, c, what))
+                if text is not None and not errors:
+                    parts[c].append(text)
+            offset += batch.num_rows
+            if len(errors) > limits.max_errors:
+                return None, errors
+        if got != declared:
+            return None, [RowError(name, 0, "file", f"the footer declares {declared} rows in "
+                                   f"row group {group + 1} but {got} were read: the file "
+                                   "contradicts itself")]
     if errors:
         return None, errors
     arrays = [pa.chunked_array(parts[c], type=pa.string()) for c in columns]

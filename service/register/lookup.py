@@ -36,6 +36,11 @@ def area_exists(con: duckdb.DuckDBPyConnection, level: str, code: str) -> bool:
                        [level, code]).fetchone() is not None
 
 
+def code_exists(con: duckdb.DuckDBPyConnection, code: str) -> bool:
+    """Whether `code` names an area of any level in the register."""
+    return con.execute("SELECT 1 FROM area WHERE code = ?", [code]).fetchone() is not None
+
+
 def area_name(con: duckdb.DuckDBPyConnection, code: str, levels: tuple[str, ...]) -> str | None:
     """The name of area `code` at one of `levels`, or None."""
     row = con.execute("SELECT name FROM area WHERE code = ? AND list_contains(?, level)",

@@ -75,7 +75,8 @@ def test_sector_only_where_released(client):
                                              "sector": "PO"}).json()
     assert body["national"]["estimate"] == pytest.approx(0.05)
     r = client.get("/v1/compare", params={"measure": "absence_rate", "level": "province", "sector": "PO"})
-    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "sector"
+    # cells the release does not have: 404 naming the parameter (issue 25)
+    assert r.status_code == 404 and r.json()["errors"][0]["field"] == "level"
 
 
 @pytest.mark.parametrize("params, fields", [
@@ -84,8 +85,6 @@ def test_sector_only_where_released(client):
     ({"measure": "absence_rate", "areas": "municipality:GM0363,planet:X,broken"}, {"areas"}),
     ({"measure": "absence_rate", "areas": "municipality:GM9999,municipality:GM0363,province:X"},
      {"areas"}),
-    ({"measure": "absence_rate", "areas": "municipality:GM9999,municipality:GM0363"}, {"areas[0]"}),
-    ({"measure": "absence_rate"}, {"areas"}),
     ({"measure": "absence_rate", "level": "galaxy"}, {"level"}),
 ])
 def test_invalid_requests_are_400_problems_listing_each_problem(client, params, fields):
@@ -95,6 +94,29 @@ def test_invalid_requests_are_400_problems_listing_each_problem(client, params, 
     body = r.json()
     assert {e["field"] for e in body["errors"]} >= fields
     assert "GM9999" not in r.text   # names positions, never echoes values
+
+
+@pytest.mark.parametrize("params, fields", [
+    # well-formed, but the register has no GM9999 (issue 25: 404 on every route)
+    ({"measure": "absence_rate", "areas": "municipality:GM9999,municipality:GM0363"}, {"areas[0]"}),
+    # well-formed, but the release has no such cells
+    ({"measure": "absence_rate", "areas": "school:00AA00,municipality:GM0363"}, {"areas[0]"}),
+])
+def test_well_formed_requests_for_what_does_not_exist_are_404(client, params, fields):
+    r = client.get("/v1/compare", params=params)
+    assert r.status_code == 404, r.text
+    assert {e["field"] for e in r.json()["errors"]} == fields
+    assert "GM9999" not in r.text
+
+
+def test_without_areas_or_level_every_province_is_compared_and_areas_win_over_level(client):
+    default = client.get("/v1/compare", params={"measure": "absence_rate"})
+    assert default.status_code == 200, default.text
+    assert {a["level"] for a in default.json()["areas"]} == {"province"}
+    both = client.get("/v1/compare", params={"measure": "absence_rate", "level": "rmc",
+                                             "areas": "municipality:GM0363,municipality:GM0599"})
+    assert both.status_code == 200
+    assert [a["code"] for a in both.json()["areas"]] == ["GM0363", "GM0599"]
 
 
 def test_comparing_is_public_and_spends_nothing(client, db):

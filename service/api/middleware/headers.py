@@ -1,9 +1,9 @@
 """Headers on every response: ``API-Version`` (Dutch API Design Rules) and security headers.
 
 The Content-Security-Policy allows only the service's own origin: the web page serves its
-JavaScript (vendored) from /static, and nothing is loaded from elsewhere. Errors and answers to
-authenticated requests are never stored by caches (``Cache-Control: no-store``) unless the
-route set its own policy.
+JavaScript (vendored) from /static, and nothing is loaded from elsewhere. Every answer to a
+request with an API key is ``Cache-Control: no-store``, whatever the route set (a public route
+asked with a key too); errors are ``no-store`` unless the route set its own policy.
 """
 
 from __future__ import annotations
@@ -53,8 +53,11 @@ class SecurityHeaders:
                 for name, value in SECURITY_HEADERS.items():
                     if name == "API-Version" or name not in headers:
                         headers[name] = value
-                if "cache-control" not in headers and (
-                        message["status"] >= 400 or authenticated):
+                if authenticated:
+                    # a keyed answer is never stored, even where the route is public and
+                    # said `public, immutable`: what a key sees may be more than the public
+                    headers["Cache-Control"] = "no-store"
+                elif "cache-control" not in headers and message["status"] >= 400:
                     headers["Cache-Control"] = "no-store"
                 if authenticated:
                     headers.add_vary_header(API_KEY_HEADER)

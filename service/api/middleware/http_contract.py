@@ -8,6 +8,8 @@
   insufficient key is ``401``/``403`` before a byte of the body is read or parsed.
 - ``415`` when a body arrives in a media type the operation does not take (the OpenAPI
   document's ``requestBody``), e.g. text/plain where JSON or a multipart form is expected.
+- ``415`` (type ``unsupported-content-encoding``, field ``Content-Encoding``, with
+  ``Accept-Encoding: identity``) when a body arrives compressed: bodies are read as sent.
 - ``406`` when ``Accept`` excludes every media type the operation answers in (its documented
   2xx content); errors are problem+json whatever the Accept.
 """
@@ -22,7 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.api import auth
 from service.api.deps import check_access
 from service.api.middleware.route_table import Operation, RouteTable
-from service.api.problems import HttpStatusProblem, Problem, as_problem, problem_response
+from service.api.problems import (HttpStatusProblem, Problem, UnsupportedEncoding, as_problem,
+                                  problem_response)
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
@@ -65,6 +68,14 @@ class HttpContract:
             await _problem(HttpStatusProblem(415, {"Accept-Post": ", ".join(
                 sorted(operation.consumes or ()))} if wanted == "POST" else None),
                 scope, receive, send)
+            return
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if wanted in BODY_METHODS and encoding not in ("", "identity"):
+            await _problem(UnsupportedEncoding(
+                "request bodies are read as sent: no Content-Encoding (send it uncompressed)",
+                errors=[{"in": "header", "field": "Content-Encoding",
+                         "message": "only identity is accepted"}],
+                headers={"Accept-Encoding": "identity"}), scope, receive, send)
             return
         if not _acceptable(operation, headers.get("accept")):
             await _problem(HttpStatusProblem(406), scope, receive, send)

@@ -3,7 +3,8 @@ side, with 95% intervals, differences and whether each stands out from the priva
 
 Public for the standard release: comparing reads released (noisy) cells only and spends no
 budget. Invalid input is a 400 problem listing every problem (parameter names and positions,
-never a value from the data).
+never a value from the data); an area of the right form that the register does not have is
+404, like every route's unknown code.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api import PREFIX, job_link, roles
 from service.api.auth import Role
 from service.api.deps import CurrentKey, DbDep
-from service.api.problems import InvalidInput, NotFound
+from service.api.problems import NotFound
 from service.api.params import SchoolYearPath as YearPath
 from service.register import lookup
 from service.jobs import records
@@ -51,8 +51,8 @@ async def start_standard_release(school_year: YearPath, db: DbDep, request: Requ
                                  response: Response):
     def queue() -> int:
         if not lookup.school_year_exists(db, school_year):
-            raise InvalidInput("unknown dataset", errors=[{"in": "path", "field": "school_year",
-                                                           "message": f"no school year {school_year!r}"}])
+            raise NotFound("no such school year in the register", errors=[{
+                "in": "path", "field": "school_year", "message": "no school year with this name"}])
         return request.app.state.writer.queue(db, records.RELEASE_STANDARD, school_year)
     job_id = await run_in_threadpool(queue)
     response.headers["Location"] = job_link(job_id)

@@ -107,6 +107,10 @@ def get_series(school_year: YearPath, db: DbDep,
     if measure not in {m[0] for m in weekly.MEASURES}:
         raise InvalidInput(f"unknown weekly measure {measure!r}",
                            errors=[{"in": "query", "field": "measure", "message": "unknown measure"}])
+    levels = ("swv_po", "swv_vo") if level == "swv" else (level,)
+    if lookup.area_name(db, area, levels) is None:
+        raise NotFound("no such area in the register", errors=[{
+            "in": "query", "field": "area", "message": "no area of this level with this code"}])
     points = weekly.series(db, school_year, measure, level, area, sector)
     if not points and not weekly.week_releases(db, school_year):
         raise NotFound("no weeks of this school year are released")

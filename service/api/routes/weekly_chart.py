@@ -35,12 +35,12 @@ def weekly_chart(school_year: SchoolYearPath, db: DbDep,
     if measure not in units:
         raise InvalidInput("unknown weekly measure",
                            errors=[{"in": "query", "field": "measure", "message": "unknown measure"}])
-    if not weekly.week_releases(db, school_year):
-        raise NotFound("no weeks of this school year are released")
     levels = ("swv_po", "swv_vo") if level == "swv" else (level,)
     name = lookup.area_name(db, area, levels)
     if name is None:
-        raise InvalidInput("unknown area", errors=[{"in": "query", "field": "area",
-                                                    "message": "not an area of this level"}])
+        raise NotFound("no such area in the register", errors=[{
+            "in": "query", "field": "area", "message": "no area of this level with this code"}])
+    if not weekly.week_releases(db, school_year):
+        raise NotFound("no weeks of this school year are released")
     points = weekly.series(db, school_year, measure, level, area)
     return series_chart(points, measure, name, units[measure], lang)
