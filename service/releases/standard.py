@@ -211,7 +211,7 @@ def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_
     `rho` is given."""
     rho = rho if rho is not None else pool_cap(con, school_year, "standard", settings)
     spec = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
-            "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 2}
+            "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 3}
 
     def compute() -> Computed:
         release = compute_standard_release(con, school_year, rho)
@@ -220,10 +220,16 @@ def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_
                                  "across tables (absent minutes = the sum of the reasons, "
                                  "enrolled = the sum of the bands), then non-negative integers "
                                  "by controlled rounding",
-                  "estimate": "the GLS (minimum-variance unbiased) estimate; integer_estimate: "
-                              "whole pupils that add up across levels, top-down from the country",
+                  "estimate": "counts: the GLS (minimum-variance unbiased) estimate; rates and "
+                              "shares: the ratio of two GLS totals with its bias removed to "
+                              "second order, not cut to [0, 1]; shown: the value for reading "
+                              "(counts cut at 0, ratios moved into their interval)",
                   "intervals": "95%: counts estimate ± 1.96 sd, cut at 0; rates and shares: "
-                               "Fieller's interval of the two reconciled totals, inside [0, 1]",
+                               "Fieller's interval of the two reconciled totals, cut to [0, 1]; "
+                               "sd: the root mean squared error of the estimate",
+                  "verdicts": "higher/lower than the Netherlands: Benjamini-Hochberg over the "
+                              "areas of a level and measure (false discovery rate 5%) on "
+                              "p_vs_country (Fieller's pivot)",
                   "ranks": "rank 1 = highest estimate; 95% rank range from simultaneous intervals "
                            "of the area's differences with every other area, the critical value "
                            "from 511 deterministic Sobol draws of the estimates' joint Gaussian "

@@ -29,7 +29,7 @@ from privacy.budget import Rho
 from privacy.consistency import GlsModel, Measured, reconcile
 from privacy.mechanisms import NoisePlan, add_noise, plan_gaussian
 from privacy.planner import LevelDemand, split_budget
-from privacy.statistics import count_intervals, rank_ranges, ratio_intervals
+from privacy.statistics import count_intervals, rank_ranges, ratio_intervals, ratio_p_values
 
 from service.register.areas import AreaLevels
 from service.releases import relations
@@ -209,21 +209,32 @@ def _shared_variance(results: dict[str, TotalResult], a: tuple[str, ...], b: tup
 
 
 def measure_cells(measure, results: dict[str, TotalResult], level: str,
-                  alpha: float = 0.05) -> dict[str, np.ndarray]:
-    """Estimate, sd, interval (privacy.statistics) and the whole-pupil view of one measure
-    for every group of one level. The estimate is the GLS one; the interval belongs to it."""
+                  alpha: float = 0.05, national: float | None = None) -> dict[str, np.ndarray]:
+    """Estimate, sd, interval and shown value (privacy.statistics) and the whole-pupil view of
+    one measure for every group of one level. The estimate is the GLS one (counts) or the
+    ratio of two GLS totals with its bias removed (rates, shares); the interval belongs to it.
+    `shown` is what people read: a count's estimate cut at 0 pupils, a ratio's estimate moved
+    into its interval. For a ratio and a published ``national`` value, ``p_vs_country`` is
+    the p-value of "this area's true value equals it" (Fieller's pivot: exact for Gaussian
+    totals), which the "higher/lower than the Netherlands" calls use."""
     n_est, n_var, n_int = _sum(results, measure.numerator, level)
     if not measure.denominator:
         lower, upper = count_intervals(n_est, n_var, alpha)
-        return {"estimate": n_est, "lower": lower, "upper": upper, "sd": np.sqrt(n_var),
+        return {"estimate": n_est, "shown": np.maximum(n_est, 0.0), "lower": lower,
+                "upper": upper, "sd": np.sqrt(n_var), "p_vs_country": np.full(n_est.size, np.nan),
                 "integer_estimate": n_int.astype(float), "no_estimate": np.zeros(n_est.size, bool),
-                "delta": np.ones(n_est.size, bool)}
+                "unstable": np.zeros(n_est.size, bool)}
     d_est, d_var, _ = _sum(results, measure.denominator, level)
     cov = _shared_variance(results, measure.numerator, measure.denominator, level)
     r = ratio_intervals(n_est, d_est, n_var, d_var, cov, alpha, complement=measure.complement)
-    return {"estimate": r.estimate, "lower": r.lower, "upper": r.upper, "sd": r.sd,
-            "integer_estimate": np.full(n_est.size, np.nan), "no_estimate": r.no_estimate,
-            "delta": r.delta}
+    p = np.full(n_est.size, np.nan)
+    if national is not None and np.isfinite(national):
+        p = ratio_p_values(n_est, d_est, n_var, d_var, cov, national,
+                           complement=measure.complement)[0]
+        p = np.where(r.no_estimate, np.nan, p)
+    return {"estimate": r.estimate, "shown": r.shown, "lower": r.lower, "upper": r.upper,
+            "sd": r.sd, "p_vs_country": p, "integer_estimate": np.full(n_est.size, np.nan),
+            "no_estimate": r.no_estimate, "unstable": r.unstable}
 
 
 #: Levels whose areas are ranked (rank ranges): not the 8,400 schools, not the one country.
@@ -253,7 +264,7 @@ def rank_columns(measure, results: dict[str, TotalResult], model: MeasureModel, 
         k, complement = keep.size, measure.complement
 
         def ratio(x: np.ndarray) -> np.ndarray:
-            r = np.clip(x[:, :k] / np.maximum(x[:, k:], 1e-9), 0.0, 1.0)
+            r = x[:, :k] / np.maximum(x[:, k:], 1e-9)
             return 1.0 - r if complement else r
 
         ranks = rank_ranges(mean, cov, transform=ratio, method=method)
@@ -270,15 +281,22 @@ def measure_model(results: dict[str, TotalResult]) -> MeasureModel:
 def cells_frame(measures: list, results: dict[str, TotalResult], areas: AreaLevels,
                 alpha: float = 0.05, ranks: bool = True,
                 rank_method: str = "differences") -> pd.DataFrame:
-    """Every measure × level × area as one tidy table (sector 'all')."""
+    """Every measure × level × area as one tidy table (sector 'all'). The whole-pupil view
+    (`integer_estimate`) is a column of this frame but not published (`files.COLUMNS` leaves it out): measured
+    in docs/benchmarks.md, it misses the truth by up to 27 sd off its rounding chain."""
     model = measure_model(results)
     frames = []
     for m in measures:
         lead = results[m.numerator[0]]
+        national = None
         for level in ["country", "sector", "province", "rmc", "swv", "municipality", "school"]:
             if level != "school" and level not in areas.levels:
                 continue
-            vals = measure_cells(m, results, level, alpha)
+            vals = measure_cells(m, results, level, alpha,
+                                 national if level not in ("country", "sector") else None)
+            if level == "country" and m.denominator:
+                # the published national value, as stored (6 decimals)
+                national = float(np.round(vals["estimate"][0], 6))
             ranked = (rank_columns(m, results, model, level, vals, rank_method)
                       if ranks and level in RANKED_LEVELS
                       else {k: np.full(vals["estimate"].size, np.nan)
@@ -288,37 +306,40 @@ def cells_frame(measures: list, results: dict[str, TotalResult], areas: AreaLeve
             plan = lead.plans[level]
             frame = pd.DataFrame({
                 "measure": m.name, "level": level, "area_code": codes, "area_name": names,
-                "sector": "all", **{k: v for k, v in vals.items() if k not in ("no_estimate", "delta")},
+                "sector": "all", **{k: v for k, v in vals.items() if k not in ("no_estimate", "unstable")},
                 **ranked, "unit": m.unit, "noise": plan.mechanism, "scale": plan.scale})
-            frame["_no_estimate"], frame["_delta"] = vals["no_estimate"], vals["delta"]
+            frame["_no_estimate"], frame["_unstable"] = vals["no_estimate"], vals["unstable"]
             frames.append(frame)
     cells = pd.concat(frames, ignore_index=True)
     counts = (cells["unit"] == "pupils").to_numpy()
-    for col in ("estimate", "lower", "upper", "sd", "integer_estimate", "rank", "rank_lower",
-                "rank_upper"):
+    for col in ("estimate", "shown", "lower", "upper", "sd", "integer_estimate", "rank",
+                "rank_lower", "rank_upper", "p_vs_country"):
         values = cells[col].to_numpy(dtype=float)
         if col.startswith("rank") or col == "integer_estimate":
             rounded = np.round(values, 0)
+        elif col == "p_vs_country":
+            rounded = np.array([float(f"{v:.6g}") if np.isfinite(v) else np.nan for v in values])
         else:
             rounded = np.where(counts, np.round(values, 2), np.round(values, 6))
         cells[col] = pd.Series(rounded, dtype=object).where(np.isfinite(rounded), None)
     cells["scale"] = cells["scale"].round(6)
     cells["flags"] = flags(cells["lower"].to_numpy(dtype=float) <= 0,
-                           cells.pop("_no_estimate").to_numpy(), ~cells.pop("_delta").to_numpy())
+                           cells.pop("_no_estimate").to_numpy(), cells.pop("_unstable").to_numpy())
     return cells
 
 
-def flags(includes_0: np.ndarray, no_estimate: np.ndarray, sd_from_interval: np.ndarray) -> list[list[str]]:
+def flags(includes_0: np.ndarray, no_estimate: np.ndarray, unstable: np.ndarray) -> list[list[str]]:
     """Per cell: `interval_includes_0`; `no_estimate_denominator_may_be_zero` (a ratio whose
-    denominator's interval reaches 0: no estimate, interval [0, 1]); `sd_from_interval` (a
-    ratio whose denominator is too uncertain for the delta method: sd = half-width / 1.96)."""
+    denominator's interval reaches 0: no estimate, interval [0, 1]); `ratio_unstable` (a
+    ratio whose denominator is so uncertain, z²·var/den² ≥ 0.25, that its estimate keeps a
+    bias beyond 0.1 sd: docs/privacy.md; the interval still holds)."""
     out = []
-    for a, b, c in zip(includes_0, no_estimate, sd_from_interval):
+    for a, b, c in zip(includes_0, no_estimate, unstable):
         out.append(([FLAG_INCLUDES_0] if a else []) + ([FLAG_NO_ESTIMATE] if b else [])
-                   + ([FLAG_SD_FROM_INTERVAL] if c and not b else []))
+                   + ([FLAG_UNSTABLE] if c and not b else []))
     return out
 
 
 FLAG_INCLUDES_0 = "interval_includes_0"
 FLAG_NO_ESTIMATE = "no_estimate_denominator_may_be_zero"
-FLAG_SD_FROM_INTERVAL = "sd_from_interval"
+FLAG_UNSTABLE = "ratio_unstable"
