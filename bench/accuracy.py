@@ -184,6 +184,9 @@ def call_table(cells: pd.DataFrame, truth: pd.DataFrame) -> list[dict]:
     for name, measure in MEASURES.items():
         national_truth = t.get((name, "country", "NL"), np.nan)
         for level in CALL_LEVELS:
+            if measure.unit == "pupils":
+                rows.append(_count_texts(cells, name, level))
+                continue
             answer = compare.compare(released, name, level=level)
             calls = wrong = printed = negative = 0
             for area in answer["areas"]:
@@ -206,6 +209,19 @@ def call_table(cells: pd.DataFrame, truth: pd.DataFrame) -> list[dict]:
                          "calls": calls, "wrong": wrong, "printed_contradictions": printed,
                          "negative_shown": negative})
     return rows
+
+
+def _count_texts(cells: pd.DataFrame, name: str, level: str) -> dict:
+    """Counts are not compared with the country: print each cell's value and interval the way
+    /v1/compare does (`value_text`, `interval_text`) and count the negative ones."""
+    g = cells[(cells["measure"] == name) & (cells["level"] == level) & (cells["sector"] == "all")]
+    negative = 0
+    for est, lower, upper in zip(g["estimate"], g["lower"], g["upper"]):
+        shown = compare.value_text(None if est is None else float(est), "pupils")["en"]
+        lo, hi = _printed(compare.interval_text(float(lower), float(upper), "pupils")["en"])
+        negative += int("-" in shown or min(lo, hi) < 0)
+    return {"measure": name, "level": level, "areas": len(g), "calls": 0, "wrong": 0,
+            "printed_contradictions": 0, "negative_shown": negative}
 
 
 def calls_summary(calls: pd.DataFrame) -> pd.DataFrame:
