@@ -1,6 +1,7 @@
-"""Accuracy of the standard release against the known truth (issue 12's target table).
+"""Accuracy of the standard release against the known truth (issues 12 and 23).
 
-    nice -n 10 python bench/accuracy.py --db bench/out/evidence.duckdb --draws 20
+    nice -n 10 python bench/accuracy.py --db evidence1m.duckdb --draws 20 --call-draws 8 \
+        --country-draws 40
 
 The per-school true totals are read once (`aggregate.leaf_totals`); each draw is an
 independent standard release from them at the default budget (fresh OpenDP noise,
