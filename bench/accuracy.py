@@ -1,6 +1,7 @@
-"""Accuracy of the standard release against the known truth (issue 12's target table).
+"""Accuracy of the standard release against the known truth (issues 12 and 23).
 
-    nice -n 10 python bench/accuracy.py --db bench/out/evidence.duckdb --draws 20
+    nice -n 10 python bench/accuracy.py --db evidence1m.duckdb --draws 20 --call-draws 8 \
+        --country-draws 40
 
 The per-school true totals are read once (`aggregate.leaf_totals`); each draw is an
 independent standard release from them at the default budget (fresh OpenDP noise,
@@ -10,7 +11,16 @@ cell is compared with its true value:
 * counts, per level (and at the school level per true school size < 50, 50–199, 200–499,
   ≥ 500 pupils): RMSE(estimate − truth) against RMS(published sd), |mean error| against
   RMS(sd), 95% interval coverage, and the RMSE of the whole-pupil view `integer_estimate`;
-* rates and shares, per level: coverage, RMSE against RMS(sd), cells without an estimate;
+* rates and shares (issue 23), per level and at the school level per true school size: the
+  published estimate's |mean error| and RMSE against RMS(sd), coverage, cells without an
+  estimate and cells flagged `ratio_unstable`, and the bias of the value shown (`shown`);
+* the "higher/lower than the Netherlands" calls as /v1/compare makes them (Benjamini–Hochberg
+  over the areas of a level and measure): calls per draw and the share pointing the wrong way
+  against the truth; the calls whose printed interval (as the API and page print it) holds
+  the printed national value or whose printed difference has an end at 0; negative numbers
+  printed (counts and rates, every level);
+* the whole-pupil view `integer_estimate` (computed, no longer published): RMSE against the
+  estimate's RMSE and RMS(sd), per level and per sector;
 * the top-10 of the chronic-absence share among municipalities of ≥ 2,000 true pupils and
   among samenwerkingsverbanden: recall per draw (mean, min), the coverage of the published
   95% rank ranges (true rank inside), the spread of the true values against the noise, and
@@ -35,6 +45,7 @@ from service.db import connect
 from service.evaluation.suppression import primary_mask
 from service.releases.aggregate import leaf_totals
 from service.releases.catalogue import MEASURES
+from service.compare import comparison as compare
 from service.releases.standard import _areas, release_from_leaf
 
 COUNT_MEASURES = ("enrolled", "chronic_count", "severe_count", "long_term_count", "signal16_count")
@@ -68,16 +79,19 @@ def truth_table(leaf) -> pd.DataFrame:
 
 
 def one_draw(leaf, rho: Rho, truth: pd.DataFrame, rank_method: str = "differences",
-             country_only: bool = False) -> pd.DataFrame:
+             country_only: bool = False, with_cells: bool = False):
     cells = release_from_leaf(leaf, rho, ranks=not country_only, rank_method=rank_method).cells
+    released = cells
     if country_only:
         cells = cells[cells["level"] == "country"]
-    keep = ["measure", "level", "sector", "area_code", "estimate", "lower", "upper", "sd",
-            "integer_estimate", "rank", "rank_lower", "rank_upper", "unit"]
+    keep = ["measure", "level", "sector", "area_code", "estimate", "shown", "lower", "upper", "sd",
+            "integer_estimate", "rank", "rank_lower", "rank_upper", "p_vs_country", "unit", "flags"]
     cells = cells[keep].copy()
-    for col in keep[4:-1]:
+    cells["unstable"] = cells.pop("flags").map(lambda f: "ratio_unstable" in (f or []))
+    for col in keep[4:-2]:
         cells[col] = pd.to_numeric(cells[col], errors="coerce")
-    return cells.merge(truth, on=["measure", "level", "sector", "area_code"], validate="one_to_one")
+    merged = cells.merge(truth, on=["measure", "level", "sector", "area_code"], validate="one_to_one")
+    return (merged, released) if with_cells else merged
 
 
 def _level(frame: pd.DataFrame) -> pd.Series:
@@ -111,19 +125,154 @@ def _count_row(g: pd.DataFrame, **key) -> dict:
 
 
 def ratio_table(m: pd.DataFrame) -> pd.DataFrame:
+    """Every rate and share per level, and at the school level per true school size."""
     r = m[(m["unit"] != "pupils") & np.isfinite(m["truth"])].copy()
     r["lvl"] = _level(r)
     r["covered"] = (r["lower"] <= r["truth"] + 1e-9) & (r["truth"] <= r["upper"] + 1e-9)
     rows = []
     for (measure, lvl), g in r.groupby(["measure", "lvl"], sort=False):
-        has = g["estimate"].notna()
-        e = g[has]
-        rms_sd = float(np.sqrt((e["sd"] ** 2).mean())) if len(e) else float("nan")
-        rmse = float(np.sqrt(((e["estimate"] - e["truth"]) ** 2).mean())) if len(e) else float("nan")
-        rows.append({"measure": measure, "level": lvl, "cells": int(len(g)),
-                     "no_estimate": float(1 - has.mean()), "coverage": float(g["covered"].mean()),
-                     "coverage_with_estimate": float(e["covered"].mean()) if len(e) else float("nan"),
-                     "rmse": rmse, "rms_sd": rms_sd, "rmse_over_sd": rmse / rms_sd if len(e) else float("nan")})
+        rows.append(_ratio_row(g, measure=measure, level=lvl))
+    school = r[r["lvl"] == "school"]
+    for (measure, size), g in school.assign(
+            bin=pd.cut(school["size"], SIZE_BINS, right=False, labels=SIZE_LABELS)).groupby(
+            ["measure", "bin"], observed=True, sort=False):
+        rows.append(_ratio_row(g, measure=measure, level=f"school {size}"))
+    return pd.DataFrame(rows)
+
+
+def _ratio_row(g: pd.DataFrame, **key) -> dict:
+    has = g["estimate"].notna()
+    e = g[has]
+    nan = float("nan")
+    if not len(e):
+        return {**key, "cells": int(len(g)), "no_estimate": 1.0, "coverage": float(g["covered"].mean())}
+    rms_sd = float(np.sqrt((e["sd"] ** 2).mean()))
+    err = e["estimate"] - e["truth"]
+    rmse = float(np.sqrt((err ** 2).mean()))
+    stable = e[~e["unstable"]]
+    s_err = stable["estimate"] - stable["truth"]
+    s_sd = float(np.sqrt((stable["sd"] ** 2).mean())) if len(stable) else nan
+    return {**key, "cells": int(len(g)), "no_estimate": float(1 - has.mean()),
+            "unstable": float(e["unstable"].mean()),
+            "bias_over_sd": float(err.mean()) / rms_sd, "rmse_over_sd": rmse / rms_sd,
+            "coverage": float(g["covered"].mean()),
+            "coverage_with_estimate": float(e["covered"].mean()),
+            "stable_bias_over_sd": float(s_err.mean()) / s_sd if len(stable) else nan,
+            "stable_rmse_over_sd": float(np.sqrt((s_err ** 2).mean())) / s_sd if len(stable) else nan,
+            "shown_bias_over_sd": float((e["shown"] - e["truth"]).mean()) / rms_sd,
+            "rmse": rmse, "rms_sd": rms_sd}
+
+
+CALL_LEVELS = ("province", "rmc", "swv", "municipality", "school")
+_NUMBER = r"([+\-\u2212]?[0-9.,]+)"
+
+
+def _printed(text: str) -> tuple[float, float]:
+    """The two ends of an English interval text ("… between 1.2% and 3.4% …")."""
+    import re
+
+    found = re.search(rf"between {_NUMBER}%? and {_NUMBER}", text)
+    return tuple(float(x.replace("\u2212", "-").replace(",", "")) for x in found.groups())
+
+
+def call_table(cells: pd.DataFrame, truth: pd.DataFrame) -> list[dict]:
+    """One draw's calls against the Netherlands, made and printed by /v1/compare's code:
+    per measure and level, the calls, the wrong-direction ones against the truth, and the
+    printed contradictions; and negative numbers printed for every measure."""
+    released = compare.from_cells(cells)
+    t = truth[truth["sector"] == "all"].set_index(["measure", "level", "area_code"])["truth"]
+    rows = []
+    for name, measure in MEASURES.items():
+        national_truth = t.get((name, "country", "NL"), np.nan)
+        for level in CALL_LEVELS:
+            if measure.unit == "pupils":
+                rows.append(_count_texts(cells, name, level))
+                continue
+            answer = compare.compare(released, name, level=level)
+            calls = wrong = printed = negative = 0
+            for area in answer["areas"]:
+                if "-" in area.get("shown_text", {}).get("en", "") or (
+                        area["estimate"] is not None and min(_printed(area["text"]["en"])) < 0):
+                    negative += 1
+                vs = area["vs_national"]
+                if measure.unit == "pupils" or not vs or not vs["distinguishable"]:
+                    continue
+                calls += 1
+                truth_side = np.sign(t[(name, level, area["code"])] - national_truth)
+                wrong += int(truth_side != (1 if vs["lower"] > 0 else -1))
+                lo, hi = _printed(area["text"]["en"])
+                nat = float(vs["national_text"]["en"].rstrip("%").replace(",", ""))
+                d_lo, d_hi = _printed(vs["text"]["en"])
+                above = vs["lower"] > 0
+                if not ((above and lo > nat) or (not above and hi < nat)) or d_lo <= 0 <= d_hi:
+                    printed += 1
+            rows.append({"measure": name, "level": level, "areas": len(answer["areas"]),
+                         "calls": calls, "wrong": wrong, "printed_contradictions": printed,
+                         "negative_shown": negative})
+    return rows
+
+
+def _count_texts(cells: pd.DataFrame, name: str, level: str) -> dict:
+    """Counts are not compared with the country: print each cell's value and interval the way
+    /v1/compare does (`value_text`, `interval_text`) and count the negative ones."""
+    g = cells[(cells["measure"] == name) & (cells["level"] == level) & (cells["sector"] == "all")]
+    negative = 0
+    for est, lower, upper in zip(g["estimate"], g["lower"], g["upper"]):
+        shown = compare.value_text(None if est is None else float(est), "pupils")["en"]
+        lo, hi = _printed(compare.interval_text(float(lower), float(upper), "pupils")["en"])
+        negative += int("-" in shown or min(lo, hi) < 0)
+    return {"measure": name, "level": level, "areas": len(g), "calls": 0, "wrong": 0,
+            "printed_contradictions": 0, "negative_shown": negative}
+
+
+def calls_summary(calls: pd.DataFrame) -> pd.DataFrame:
+    """Calls pooled over draws per measure and level: the wrong-direction share is the
+    wrong calls over all calls (and the mean of each draw's share where it had calls)."""
+    rows = []
+    for (measure, level), g in calls.groupby(["measure", "level"], sort=False):
+        if MEASURES[measure].unit == "pupils":
+            continue
+        has = g[g["calls"] > 0]
+        rows.append({"measure": measure, "level": level, "areas": int(g["areas"].iloc[0]),
+                     "calls per draw": float(g["calls"].mean()),
+                     "wrong-direction share": (float(g["wrong"].sum() / g["calls"].sum())
+                                               if g["calls"].sum() else float("nan")),
+                     "mean per-draw share": (float((has["wrong"] / has["calls"]).mean())
+                                             if len(has) else float("nan")),
+                     "printed contradictions": int(g["printed_contradictions"].sum())})
+    return pd.DataFrame(rows)
+
+
+def integer_table(m: pd.DataFrame) -> pd.DataFrame:
+    """The whole-pupil view against the estimate, per level and per sector (country × sector
+    cells one sector at a time), every count measure pooled."""
+    c = m[m["measure"].isin(COUNT_MEASURES)].copy()
+    c["lvl"] = _level(c).where(c["sector"] == "all", "country × " + c["sector"])
+    rows = []
+    for lvl, g in c.groupby("lvl", sort=False):
+        err, ierr = g["estimate"] - g["truth"], g["integer_estimate"] - g["truth"]
+        rmse, irmse = float(np.sqrt((err ** 2).mean())), float(np.sqrt((ierr ** 2).mean()))
+        rms_sd = float(np.sqrt((g["sd"] ** 2).mean()))
+        worst = max(float(np.sqrt(((gg["integer_estimate"] - gg["truth"]) ** 2).mean()))
+                    / float(np.sqrt(((gg["estimate"] - gg["truth"]) ** 2).mean()))
+                    for _, gg in g.groupby("measure"))
+        rows.append({"level": lvl, "cells": int(len(g)), "integer RMSE / sd": irmse / rms_sd,
+                     "integer RMSE / estimate RMSE": irmse / rmse,
+                     "worst measure: integer / estimate RMSE": worst,
+                     "integer bias / sd": float(ierr.mean()) / rms_sd})
+    return pd.DataFrame(rows)
+
+
+def shown_count_table(m: pd.DataFrame) -> pd.DataFrame:
+    """The effect of showing counts cut at 0 (max(0, estimate)): bias of the shown value."""
+    c = m[m["measure"].isin(COUNT_MEASURES)].copy()
+    c["lvl"] = _level(c)
+    rows = []
+    for lvl, g in c.groupby("lvl", sort=False):
+        rms_sd = float(np.sqrt((g["sd"] ** 2).mean()))
+        rows.append({"level": lvl, "estimate < 0": float((g["estimate"] < 0).mean()),
+                     "estimate bias / sd": float((g["estimate"] - g["truth"]).mean()) / rms_sd,
+                     "shown bias / sd": float((g["shown"] - g["truth"]).mean()) / rms_sd})
     return pd.DataFrame(rows)
 
 
@@ -180,7 +329,8 @@ def topk_table(draws: list[pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
 
 
 def target_table(counts: pd.DataFrame, ratios: pd.DataFrame) -> pd.DataFrame:
-    """The issue's targets per level: the worst count measure and the range over rates."""
+    """The issue's targets per level and school size: the worst count measure and the range
+    over the rates and shares."""
     rows = []
     for level in LEVEL_ORDER + tuple(f"school {b}" for b in SIZE_LABELS):
         c = counts[counts["level"] == level]
@@ -190,12 +340,14 @@ def target_table(counts: pd.DataFrame, ratios: pd.DataFrame) -> pd.DataFrame:
         enrolled = c[c["measure"] == "enrolled"].iloc[0]
         rows.append({
             "level": level, "cells (all draws)": int(enrolled["cells"]),
-            "max RMSE / RMS sd": c["rmse_over_sd"].max(),
-            "max |bias| / RMS sd": c["abs_bias_over_sd"].max(),
-            "coverage counts": f"{c['coverage'].min():.3f}–{c['coverage'].max():.3f}",
-            "coverage rates, shares": (f"{r['coverage'].min():.3f}–{r['coverage'].max():.3f}"
-                                       if not r.empty else "–"),
-            "enrolled RMSE": enrolled["rmse"], "enrolled integer RMSE": enrolled["integer_rmse"],
+            "counts: max RMSE / RMS sd": c["rmse_over_sd"].max(),
+            "counts: max |bias| / RMS sd": c["abs_bias_over_sd"].max(),
+            "counts: coverage": f"{c['coverage'].min():.3f}–{c['coverage'].max():.3f}",
+            "rates: max |bias| / sd": r["bias_over_sd"].abs().max() if not r.empty else float("nan"),
+            "rates: RMSE / sd": (f"{r['rmse_over_sd'].min():.2f}–{r['rmse_over_sd'].max():.2f}"
+                                 if not r.empty else "–"),
+            "rates: coverage": (f"{r['coverage'].min():.3f}–{r['coverage'].max():.3f}"
+                                if not r.empty else "–"),
         })
     return pd.DataFrame(rows)
 
@@ -224,6 +376,9 @@ def main() -> None:
     parser.add_argument("--country-draws", type=int, default=0,
                         help="further draws kept for the country cells only (one cell per draw)")
     parser.add_argument("--rank-method", default="differences", choices=["differences", "quantiles"])
+    parser.add_argument("--call-draws", type=int, default=1_000,
+                        help="draws whose calls against the Netherlands are made and printed "
+                             "(as /v1/compare does; about 1 min per draw at 1 M pupils)")
     args = parser.parse_args()
     con = connect(args.db)
     t0 = time.perf_counter()
@@ -232,40 +387,51 @@ def main() -> None:
     truth = truth_table(leaf)
     pupils = int(leaf.totals["enrolled"].values.sum())
     schools_with_pupils = int((leaf.totals["enrolled"].values > 0).sum())
-    draws, seconds = [], []
+    draws, seconds, calls = [], [], []
     for i in range(args.draws):
         start = time.perf_counter()
-        draws.append(one_draw(leaf, Rho.of(args.rho), truth, args.rank_method))
+        merged, cells = one_draw(leaf, Rho.of(args.rho), truth, args.rank_method, with_cells=True)
+        draws.append(merged)
         seconds.append(time.perf_counter() - start)
-        print(f"draw {i + 1}/{args.draws}: {seconds[-1]:.1f} s", flush=True)
+        if i < args.call_draws:
+            calls += [{"draw": i, **row} for row in call_table(cells, truth)]
+        print(f"draw {i + 1}/{args.draws}: {seconds[-1]:.1f} s (with calls "
+              f"{time.perf_counter() - start:.1f} s)", flush=True)
     extra = [one_draw(leaf, Rho.of(args.rho), truth, country_only=True)
              for _ in range(args.country_draws)]
     m = pd.concat(draws + extra, ignore_index=True)
     counts, ratios, topk = count_table(m), ratio_table(m), topk_table(draws, truth)
+    calls = pd.DataFrame(calls)
+    verdicts = calls_summary(calls)
+    integers, shown = integer_table(pd.concat(draws, ignore_index=True)), shown_count_table(m)
     order = LEVEL_ORDER + tuple(f"school {b}" for b in SIZE_LABELS)
     counts, ratios = (t.assign(order=t["level"].map(order.index)).sort_values(
         ["order", "measure"], kind="stable").drop(columns="order") for t in (counts, ratios))
+    negatives = calls.groupby("level", sort=False)["negative_shown"].sum().to_dict()
     out = {"db": str(args.db), "rho": args.rho, "draws": args.draws,
            "country_draws": args.draws + args.country_draws, "rank_method": args.rank_method,
-           "pupils": pupils,
+           "call_draws": min(args.call_draws, args.draws), "pupils": pupils,
            "schools_with_pupils": schools_with_pupils, "schools": len(leaf.school_ids),
            "seconds_per_draw_median": float(np.median(seconds)),
            "seconds_total": time.perf_counter() - t0,
            "counts": counts.to_dict(orient="records"), "ratios": ratios.to_dict(orient="records"),
-           "topk": topk.to_dict(orient="records")}
+           "topk": topk.to_dict(orient="records"), "verdicts": verdicts.to_dict(orient="records"),
+           "integers": integers.to_dict(orient="records"), "shown_counts": shown.to_dict(orient="records"),
+           "negative_shown": negatives}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2, default=float))
     print(f"\n{pupils:,} pupils in {schools_with_pupils:,} of {len(leaf.school_ids):,} schools; "
           f"{args.draws} draws at rho {args.rho} ({args.draws + args.country_draws} for the "
-          f"country cells); median {np.median(seconds):.1f} s per draw; rank ranges: "
-          f"{args.rank_method}\n")
-    print(markdown(target_table(counts, ratios)))
-    print()
-    print(markdown(counts))
-    print()
-    print(markdown(ratios))
-    print()
-    print(markdown(topk))
+          f"country cells; calls in {min(args.call_draws, args.draws)}); median "
+          f"{np.median(seconds):.1f} s per draw; rank ranges: {args.rank_method}\n")
+    for title, frame in (("targets", target_table(counts, ratios)), ("counts", counts),
+                         ("rates and shares", ratios), ("calls against the Netherlands", verdicts),
+                         ("whole-pupil view", integers), ("counts shown cut at 0", shown),
+                         ("top-10", topk)):
+        print(f"### {title}\n")
+        print(markdown(frame))
+        print()
+    print(f"negative numbers printed (all measures, per level): {negatives}")
 
 
 if __name__ == "__main__":

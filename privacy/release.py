@@ -37,7 +37,7 @@ from privacy.consistency import GlsModel, Level, Measured, gls_model, reconcile
 from privacy.covariance import MeasureModel
 from privacy.mechanisms import NoisePlan, add_noise, plan_gaussian
 from privacy.planner import LevelDemand, split_budget
-from privacy.statistics import count_intervals, rank_ranges, ratio_intervals
+from privacy.statistics import count_intervals, rank_ranges, ratio_intervals, ratio_p_values
 
 #: The nested levels the whole-pupil view is rounded along, top-down (then the schools). Both
 #: country → province → samenwerkingsverband and country → province → municipality are nested
@@ -98,21 +98,24 @@ class Measure(Protocol):
 
 @dataclass(frozen=True)
 class MeasureCells:
-    """One measure at one level, a value per group (unrounded): the estimate, its 95%
-    interval and sd, the whole-pupil view (counts), the rank and 95% rank range (nan where
-    not ranked), whether a ratio has no estimate (`no_estimate`) and whether its sd is the
-    delta method's (`delta`), and the noise of the measure's lead total at the level."""
+    """One measure at one level, a value per group (unrounded): the estimate (unbiased), the
+    value shown to people, its 95% interval and sd, the p-value against the published
+    national value (ratios below the country), the whole-pupil view (counts), the rank and
+    95% rank range (nan where not ranked), whether a ratio has no estimate (`no_estimate`) or
+    is unstable (`unstable`), and the noise of the measure's lead total at the level."""
 
     estimate: np.ndarray
+    shown: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
     sd: np.ndarray
+    p_vs_country: np.ndarray
     integer_estimate: np.ndarray
     rank: np.ndarray
     rank_lower: np.ndarray
     rank_upper: np.ndarray
     no_estimate: np.ndarray
-    delta: np.ndarray
+    unstable: np.ndarray
     noise: str
     scale: float
 
@@ -263,21 +266,32 @@ def _shared_variance(results: dict[str, TotalResult], a: tuple[str, ...], b: tup
 
 
 def measure_cells(measure, results: dict[str, TotalResult], level: str,
-                  alpha: float = 0.05) -> dict[str, np.ndarray]:
-    """Estimate, sd, interval (privacy.statistics) and the whole-pupil view of one measure
-    for every group of one level. The estimate is the GLS one; the interval belongs to it."""
+                  alpha: float = 0.05, national: float | None = None) -> dict[str, np.ndarray]:
+    """Estimate, sd, interval and shown value (privacy.statistics) and the whole-pupil view of
+    one measure for every group of one level. The estimate is the GLS one (counts) or the
+    ratio of two GLS totals with its bias removed (rates, shares); the interval belongs to it.
+    `shown` is what people read: a count's estimate cut at 0 pupils, a ratio's estimate moved
+    into its interval. For a ratio and a published ``national`` value, ``p_vs_country`` is
+    the p-value of "this area's true value equals it" (Fieller's pivot: exact for Gaussian
+    totals), which the "higher/lower than the Netherlands" calls use."""
     n_est, n_var, n_int = _sum(results, measure.numerator, level)
     if not measure.denominator:
         lower, upper = count_intervals(n_est, n_var, alpha)
-        return {"estimate": n_est, "lower": lower, "upper": upper, "sd": np.sqrt(n_var),
+        return {"estimate": n_est, "shown": np.maximum(n_est, 0.0), "lower": lower,
+                "upper": upper, "sd": np.sqrt(n_var), "p_vs_country": np.full(n_est.size, np.nan),
                 "integer_estimate": n_int.astype(float), "no_estimate": np.zeros(n_est.size, bool),
-                "delta": np.ones(n_est.size, bool)}
+                "unstable": np.zeros(n_est.size, bool)}
     d_est, d_var, _ = _sum(results, measure.denominator, level)
     cov = _shared_variance(results, measure.numerator, measure.denominator, level)
     r = ratio_intervals(n_est, d_est, n_var, d_var, cov, alpha, complement=measure.complement)
-    return {"estimate": r.estimate, "lower": r.lower, "upper": r.upper, "sd": r.sd,
-            "integer_estimate": np.full(n_est.size, np.nan), "no_estimate": r.no_estimate,
-            "delta": r.delta}
+    p = np.full(n_est.size, np.nan)
+    if national is not None and np.isfinite(national):
+        p = ratio_p_values(n_est, d_est, n_var, d_var, cov, national,
+                           complement=measure.complement)[0]
+        p = np.where(r.no_estimate, np.nan, p)
+    return {"estimate": r.estimate, "shown": r.shown, "lower": r.lower, "upper": r.upper,
+            "sd": r.sd, "p_vs_country": p, "integer_estimate": np.full(n_est.size, np.nan),
+            "no_estimate": r.no_estimate, "unstable": r.unstable}
 
 
 #: Levels whose areas are ranked (rank ranges): not the 8,400 schools, not the one country.
@@ -307,7 +321,7 @@ def rank_columns(measure, results: dict[str, TotalResult], model: MeasureModel, 
         k, complement = keep.size, measure.complement
 
         def ratio(x: np.ndarray) -> np.ndarray:
-            r = np.clip(x[:, :k] / np.maximum(x[:, k:], 1e-9), 0.0, 1.0)
+            r = x[:, :k] / np.maximum(x[:, k:], 1e-9)
             return 1.0 - r if complement else r
 
         ranks = rank_ranges(mean, cov, transform=ratio, method=method)
@@ -376,10 +390,15 @@ def noisy_tables(leaf_totals: Mapping[str, np.ndarray], structure: Structure,
     cells = {}
     for m in measures:
         lead = results[m.numerator[0]]
+        national = None
         for level in CELL_LEVELS:
             if level != "school" and level not in structure.levels:
                 continue
-            vals = measure_cells(m, results, level, alpha)
+            vals = measure_cells(m, results, level, alpha,
+                                 national if level not in ("country", "sector") else None)
+            if level == "country" and m.denominator:
+                # the published national value, as stored (6 decimals)
+                national = float(np.round(vals["estimate"][0], 6))
             ranked = (rank_columns(m, results, model, level, vals, rank_method)
                       if ranks and level in RANKED_LEVELS
                       else {k: np.full(vals["estimate"].size, np.nan)

@@ -7,12 +7,14 @@ totals of a release (covariance from `privacy.consistency.Reconciled.covariance`
 turns those into what users read, and nothing else computes an interval:
 
 - `count_intervals`: the estimate ± z·sd, its lower end cut at a public bound (0 pupils);
-- `ratio_intervals`: num/den of two correlated totals. Fieller's interval (the set of ratios
-  r for which num − r·den is within z sd of 0) is exact for Gaussian totals, stays inside
-  [0, 1] for a part of a whole, and never has zero width; the published sd is the delta
-  method's where the denominator is well determined (z²·var(den)/den² < `DELTA_G`, where
-  Fieller and the delta method agree within a few percent), else half the interval's width
-  over z. Where the denominator's interval reaches 0 there is no estimate;
+- `ratio_intervals`: num/den of two correlated totals. The estimate removes the ratio's
+  bias to second order and is not cut to [0, 1] (a cut is a bias); its sd is its root mean
+  squared error under the totals' Gaussian law; the interval is Fieller's (the set of ratios
+  r for which num − r·den is within z sd of 0: exact for Gaussian totals) cut to [0, 1], and
+  `shown` is the estimate moved into it, for reading. Where the denominator's interval
+  reaches 0 there is no estimate; `ratio_p_values` gives the matching tests against a value;
+- `benjamini_hochberg`: the calls "higher/lower than the Netherlands" over all areas of a
+  level, with the false discovery rate controlled;
 - `difference` and `verdict`: the difference of two published values from their real
   covariance, and the rule that makes a verdict a statement about the intervals shown
   (docs/privacy.md, "Verdicts");
@@ -41,23 +43,22 @@ from scipy.stats import norm, qmc
 from threadpoolctl import threadpool_limits
 
 __all__ = [
-    "DELTA_G",
     "KNOWN_RATIO",
     "RankRanges",
     "RatioEstimates",
     "StatisticsError",
+    "UNSTABLE_G",
+    "benjamini_hochberg",
     "count_intervals",
     "difference",
     "normal_quantiles",
     "rank_ranges",
     "ratio_intervals",
+    "ratio_p_values",
     "verdict",
     "z_value",
 ]
 
-#: Fieller's g = z²·var(den)/den² below which the delta method's sd is published: there the
-#: Fieller interval and estimate ± z·sd_delta agree to within about g/2 of the half-width.
-DELTA_G = 0.1
 #: A value whose sd is at most this fraction of the other's counts as known in a verdict.
 KNOWN_RATIO = 0.2
 #: Quasi-random draws for rank ranges (2⁹ − 1: the unscrambled Sobol points without 0); they
@@ -109,68 +110,177 @@ def count_intervals(estimate, variance, alpha: float = 0.05,
 
 @dataclass(frozen=True)
 class RatioEstimates:
-    """Ratios with their sd and interval; ``estimate``/``sd`` are nan where the denominator's
-    interval reaches 0 (``no_estimate``), and the interval is then the public range [0, 1]."""
+    """Ratios with their sd and interval; ``estimate``/``shown``/``sd`` are nan where the
+    denominator's interval reaches 0 (``no_estimate``), and the interval is then [0, 1].
+
+    ``estimate`` is the approximately unbiased estimate (for anyone who aggregates: it may lie
+    a little outside [0, 1], and then outside the interval); ``shown`` is the value for reading:
+    the estimate moved into the interval, so it always lies in [lower, upper] ⊂ [0, 1]. ``sd``
+    is the root mean squared error of ``estimate`` (not of ``shown``)."""
 
     estimate: np.ndarray
     sd: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
     no_estimate: np.ndarray   # bool: the denominator may be zero
-    delta: np.ndarray         # bool: sd by the delta method (else from the interval's width)
+    unstable: np.ndarray      # bool: z²·var(den)/den² ≥ UNSTABLE_G (second-order bias left)
+    shown: np.ndarray
 
 
-def _fieller_upper(n, d, vn, vd, c, z):
-    """Upper end of Fieller's set {r : (n − r d)² ≤ z² (vn − 2 r c + r² vd)} where
+def _fieller_ends(n, d, vn, vd, c, z):
+    """Both ends of Fieller's set {r : (n − r d)² ≤ z² (vn − 2 r c + r² vd)} where
     d² > z² vd (the set is then a bounded interval containing n/d)."""
     a = d * d - z * z * vd
     b = n * d - z * z * c
     c0 = n * n - z * z * vn
-    disc = np.maximum(b * b - a * c0, 0.0)
-    return (b + np.sqrt(disc)) / a
+    root = np.sqrt(np.maximum(b * b - a * c0, 0.0))
+    return (b - root) / a, (b + root) / a
+
+
+#: The ratio's correction factor K(x) = 1 − x + 3x² of (n/d − β), x = var(den)/den²: with the
+#: denominator's relative error v ~ N(0, x), E[1/(1+v)] = 1 + x + 3x² + O(x³), and the plug-in
+#: x̂ = x/(1+v)² makes E[K(x̂)/(1+v)] = 1 + O(x³) (docs/privacy.md, "Rates and shares").
+def _correction(x):
+    return 1.0 - x + 3.0 * x * x
+
+
+#: Above this g = z²·var(den)/den² the third-order bias of the corrected ratio and the
+#: selection on a defined denominator are no longer negligible (measured in
+#: docs/benchmarks.md): such cells carry the flag `ratio_unstable`.
+UNSTABLE_G = 0.25
+_MOMENT_GRID = 256
+
+
+def _moment_table(z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """E[Q | defined] and E[Q² | defined] for Q = K(x/(1+v)²)/(1+v), v ~ N(0, x), on a grid of
+    x in [0, 1/z²] (deterministic quadrature: the trapezoid rule on ±9 sd). "Defined" is the
+    published condition: 1 + v > 0 and z²·x/(1+v)² < 1."""
+    key = round(z, 12)
+    table = _MOMENTS.get(key)
+    if table is None:
+        xs = np.linspace(0.0, 1.0 / (z * z), _MOMENT_GRID)
+        t = np.linspace(-9.0, 9.0, 6001)
+        w = np.exp(-0.5 * t * t)
+        one = 1.0 + np.sqrt(xs)[:, None] * t[None, :]
+        ok = one > 0
+        inv = np.where(ok, 1.0 / np.where(ok, one, 1.0), 0.0)
+        xh = xs[:, None] * inv * inv
+        ok &= z * z * xh < 1.0
+        q = inv * _correction(xh)
+        mass = (w * ok).sum(axis=1)
+        m1 = (w * ok * q).sum(axis=1) / mass
+        m2 = (w * ok * q * q).sum(axis=1) / mass
+        table = (xs, m1, m2)
+        _MOMENTS[key] = table
+    return table
+
+
+_MOMENTS: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
 def ratio_intervals(num, den, var_num, var_den, cov=0.0, alpha: float = 0.05, *,
                     complement: bool = False) -> RatioEstimates:
-    """num/den of two jointly (approximately) Gaussian unbiased totals, for a part of a whole
-    (0 ≤ true num ≤ true den per pupil, so the true ratio lies in [0, 1]).
+    """num/den of two jointly Gaussian unbiased totals with known (co)variances, for a part of
+    a whole (0 ≤ true num ≤ true den per pupil, so the true ratio lies in [0, 1]).
 
-    Interval: Fieller's, with the upper end computed from max(num, 0) and the lower end as
-    1 − the upper end of (den − num)/den from max(den − num, 0). Where 0 ≤ num ≤ den this is
-    exactly Fieller's interval; otherwise it only widens it (the true totals satisfy these
-    bounds), so coverage never drops and the interval is never a point. Ends are cut to
-    [0, 1]. Where den ≤ z·sd(den) the data do not bound the ratio: no estimate, interval
+    Estimate (docs/privacy.md): write num = β·den + ε with β = cov/var_den, so that ε is
+    independent of den; then E[num/den] = β + (r − β)·E[d/den], and the estimate
+    β + (num/den − β)·K(x̂) with K(x) = 1 − x + 3x², x̂ = var_den/den², removes the
+    denominator's bias up to O(x³). It is not cut to [0, 1] (a cut is a bias: issue 23).
+    sd: the root mean squared error of that estimate under the two totals' Gaussian law,
+    a²·(m2 − 2·m1 + 1) + var(ε)/den²·m2 with a = r − β and m1, m2 the first two moments of
+    K(x̂)·d/den (deterministic quadrature), plugged in at the estimates.
+    Interval: Fieller's (exact for Gaussian totals) cut to [0, 1]; where Fieller's set misses
+    [0, 1] (a noisy numerator far below 0 or above the denominator) the set of the numerator
+    moved to 0 (or to the denominator), which only widens it. ``shown``: the estimate moved into
+    the interval. Where den ≤ z·sd(den) the data do not bound the ratio: no estimate, interval
     [0, 1]. ``complement``: publish 1 − ratio (attendance from absence).
 
     >>> r = ratio_intervals([50.0], [200.0], [25.0], [25.0])
-    >>> round(float(r.estimate[0]), 3), round(float(r.lower[0]), 4), round(float(r.upper[0]), 4)
-    (0.25, 0.2, 0.3012)
+    >>> round(float(r.estimate[0]), 4), round(float(r.lower[0]), 4), round(float(r.upper[0]), 4)
+    (0.2498, 0.2, 0.3012)
     """
     z = z_value(alpha)
     n = np.asarray(num, dtype=np.float64)
     d = np.asarray(den, dtype=np.float64)
     vn, vd = _variance("var_num", var_num), _variance("var_den", var_den)
     c = np.broadcast_to(np.asarray(cov, dtype=np.float64), n.shape)
-    n, d, vn, vd = np.broadcast_arrays(n, d, vn, vd)
+    n, d, vn, vd, c = np.broadcast_arrays(n, d, vn, vd, c)
     defined = (d > 0) & (d * d > z * z * vd)
     safe_d = np.where(defined, d, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        upper = _fieller_upper(np.maximum(n, 0.0), safe_d, vn, vd, c, z)
-        rest = safe_d - n
-        lower = 1.0 - _fieller_upper(np.maximum(rest, 0.0), safe_d, vn + vd - 2 * c, vd, vd - c, z)
-        ratio = np.clip(n / safe_d, 0.0, 1.0)
-        g = z * z * vd / (safe_d * safe_d)
-        sd_delta = np.sqrt(np.maximum(vn - 2 * ratio * c + ratio * ratio * vd, 0.0)) / safe_d
-    lower, upper = np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
-    delta = defined & (g < DELTA_G)
-    sd = np.where(delta, sd_delta, (upper - lower) / (2 * z))
+        lo_f, hi_f = _fieller_ends(n, safe_d, vn, vd, c, z)
+        lower, upper = np.maximum(lo_f, 0.0), np.minimum(hi_f, 1.0)
+        below, above = hi_f <= 0.0, lo_f >= 1.0
+        upper = np.where(below, _fieller_ends(np.zeros_like(n), safe_d, vn, vd, c, z)[1], upper)
+        lower = np.where(above, 1.0 - _fieller_ends(np.zeros_like(n), safe_d, vn + vd - 2 * c,
+                                                    vd, vd - c, z)[1], lower)
+        lower, upper = np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+        x = vd / (safe_d * safe_d)
+        beta = np.where(vd > 0, c / np.where(vd > 0, vd, 1.0), 0.0)
+        ratio = beta + (n / safe_d - beta) * _correction(x)
+        xs, m1_t, m2_t = _moment_table(z)
+        m1, m2 = np.interp(x, xs, m1_t), np.interp(x, xs, m2_t)
+        a = ratio - beta
+        v_eps = np.maximum(vn - np.where(vd > 0, c * c / np.where(vd > 0, vd, 1.0), 0.0), 0.0) \
+            / (safe_d * safe_d)
+        sd = np.sqrt(np.maximum(a * a * (m2 - 2 * m1 + 1) + v_eps * m2, 0.0))
     no_estimate = ~defined
+    unstable = defined & (z * z * x >= UNSTABLE_G)
     estimate = np.where(no_estimate, np.nan, ratio)
-    sd = np.where(no_estimate, np.nan, np.minimum(sd, 0.5))
+    sd = np.where(no_estimate, np.nan, sd)
     lower, upper = np.where(no_estimate, 0.0, lower), np.where(no_estimate, 1.0, upper)
+    shown = np.where(no_estimate, np.nan, np.clip(estimate, lower, upper))
     if complement:
-        estimate, lower, upper = 1.0 - estimate, 1.0 - upper, 1.0 - lower
-    return RatioEstimates(estimate, sd, lower, upper, no_estimate, delta)
+        estimate, lower, upper, shown = 1.0 - estimate, 1.0 - upper, 1.0 - lower, 1.0 - shown
+    return RatioEstimates(estimate, sd, lower, upper, no_estimate, unstable, shown)
+
+
+def ratio_p_values(num, den, var_num, var_den, cov, value, *,
+                   complement: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided p-values of "the true ratio equals ``value``" and the side of the data
+    (+1: above, −1: below, 0: no estimate), from Fieller's pivot
+    (num − r₀·den)/sd(num − r₀·den), which is exactly N(0, 1) for Gaussian totals when the
+    truth is r₀. The numerator is first moved into [0, den] (only where it lies outside: there
+    the p-value grows), so that p ≤ alpha implies that the published 1 − alpha interval of
+    `ratio_intervals` excludes ``value``: a verdict never contradicts the interval shown.
+    ``complement``: ``value`` is of 1 − ratio (attendance), and so is the side."""
+    n = np.asarray(num, dtype=np.float64)
+    d = np.asarray(den, dtype=np.float64)
+    vn, vd = _variance("var_num", var_num), _variance("var_den", var_den)
+    r0 = np.asarray(value, dtype=np.float64)
+    if complement:
+        r0 = 1.0 - r0
+    n, d, vn, vd, c, r0 = np.broadcast_arrays(n, d, vn, vd,
+                                              np.asarray(cov, dtype=np.float64), r0)
+    defined = (d > 0) & (d * d > z_value() ** 2 * vd) & np.isfinite(r0)
+    moved = np.clip(n, 0.0, np.maximum(d, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (moved - r0 * d) / np.sqrt(np.maximum(vn - 2 * r0 * c + r0 * r0 * vd, 1e-300))
+    p = np.where(defined, 2.0 * norm.sf(np.abs(t)), 1.0)
+    side = np.where(defined, np.sign(t), 0.0) * (-1.0 if complement else 1.0)
+    return p, side
+
+
+def benjamini_hochberg(p_values, q: float = 0.05) -> tuple[np.ndarray, float]:
+    """The Benjamini–Hochberg step-up procedure at false discovery rate ``q``: which
+    hypotheses are rejected, and the threshold t = R·q/m (rejected ⇔ p ≤ t; t = q/m when
+    none is). Nan p-values take no part (they are not counted in m).
+
+    >>> calls, threshold = benjamini_hochberg([0.001, 0.02, 0.03, 0.5], q=0.05)
+    >>> calls.tolist(), round(threshold, 4)
+    ([True, True, True, False], 0.0375)
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return np.zeros(p.shape, bool), q
+    ordered = np.sort(p[ok])
+    passed = np.flatnonzero(ordered <= q * np.arange(1, m + 1) / m)
+    r = int(passed[-1]) + 1 if passed.size else 0
+    threshold = q * max(r, 1) / m
+    return ok & (p <= threshold) & (r > 0), float(threshold)
 
 
 def difference(est_a, est_b, var_a, var_b, cov_ab=0.0,

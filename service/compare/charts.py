@@ -21,6 +21,7 @@ from typing import Any
 import altair as alt
 
 from service.compare import summary
+from service.compare.comparison import shown_interval
 
 #: Okabe–Ito: vermillion darkened to #B34700 (5.1:1 on the page's panel; #D55E00 is 3.6:1,
 #: too faint for text), blue (4.8:1), grey #767676 (4.2:1) for within the noise.
@@ -67,10 +68,13 @@ def _rows(comparison: dict, lang: str) -> list[dict[str, Any]]:
         if area["estimate"] is None:
             continue
         status = _status(area)
-        rows.append({"code": area["code"], "name": area["name"], "estimate": area["estimate"],
-                     "lower": area["lower"], "upper": area["upper"], "rank": area["rank"],
+        # what people read: the shown value, a count's interval cut at 0 pupils
+        lower, upper = shown_interval(area["lower"], area["upper"], comparison["measure"]["unit"])
+        rows.append({"code": area["code"], "name": area["name"],
+                     "estimate": area.get("shown", area["estimate"]),
+                     "lower": lower, "upper": upper, "rank": area["rank"],
                      "status": STATUS_LABELS[lang][status], "interval": area["text"][lang],
-                     "width": area["upper"] - area["lower"]})
+                     "width": upper - lower})
     return rows
 
 

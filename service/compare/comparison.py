@@ -28,9 +28,10 @@ import json
 import duckdb
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from privacy.budget import Rho
-from privacy.statistics import KNOWN_RATIO, verdict
+from privacy.statistics import KNOWN_RATIO, benjamini_hochberg, verdict
 from service import errors as service_errors
 from service.register.areas import area_structure
 from service.releases import stored as releases
@@ -161,48 +162,97 @@ def parse_areas(text: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys(out))
 
 
-def _number(value: float, unit: str, lang: str, signed: bool = False) -> str:
-    """A value for people: counts as whole pupils, rates and shares as % with one decimal
-    (Dutch: decimal comma, thousands dot)."""
+def _number(value: float, unit: str, lang: str, signed: bool = False, decimals: int = 1) -> str:
+    """A value for people: counts as whole pupils, rates and shares as % with `decimals`
+    decimals (Dutch: decimal comma, thousands dot)."""
     if unit == "pupils":
         text = f"{value:+,.0f}" if signed else f"{value:,.0f}"
         return text.replace(",", ".") if lang == "nl" else text
-    text = f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
+    text = f"{value * 100:+.{decimals}f}" if signed else f"{value * 100:.{decimals}f}"
     return (text.replace(".", ",") if lang == "nl" else text) + "%"
 
 
-def _outward(lower: float, upper: float, unit: str) -> tuple[float, float]:
+#: Most decimals of a percentage printed: the release stores ratios to 6 decimals (4 in %).
+MAX_DECIMALS = 4
+
+
+def _step(unit: str, decimals: int = 1) -> float:
+    return 1.0 if unit == "pupils" else 10.0 ** -(decimals + 2)
+
+
+def _outward(lower: float, upper: float, unit: str, decimals: int = 1) -> tuple[float, float]:
     """Round an interval outwards to the shown precision, so the text never narrows it."""
-    step = 1.0 if unit == "pupils" else 0.001
+    step = _step(unit, decimals)
     return (math.floor(round(lower / step, 6)) * step, math.ceil(round(upper / step, 6)) * step)
 
 
-def interval_text(lower: float, upper: float, unit: str) -> dict[str, str]:
-    lower, upper = _outward(lower, upper, unit)
-    lo = {lang: _number(lower, unit, lang) for lang in ("nl", "en")}
-    hi = {lang: _number(upper, unit, lang) for lang in ("nl", "en")}
+def _nearest(value: float, unit: str, decimals: int = 1) -> float:
+    step = _step(unit, decimals)
+    return round(round(value / step, 6)) * step
+
+
+def shown_interval(lower: float, upper: float, unit: str) -> tuple[float, float]:
+    """The interval people read: a count's cut at 0 pupils (no negative pupils are shown;
+    the files keep the estimate and its interval)."""
+    return (max(lower, 0.0), max(upper, 0.0)) if unit == "pupils" else (lower, upper)
+
+
+def decimals_keeping_side(lower: float, upper: float, national: float, unit: str,
+                          side: int) -> int:
+    """The fewest decimals (1 … `MAX_DECIMALS`) at which an area's interval, rounded outward,
+    and the national value, rounded to nearest, still lie apart on ``side`` (+1: the area
+    above), and the difference's interval printed outward has no end at 0: a printed verdict
+    then never sits beside numbers that seem to contradict it (issue 23)."""
+    if unit == "pupils" or side == 0:
+        return 1
+    for k in range(1, MAX_DECIMALS + 1):
+        lo, hi = _outward(lower, upper, unit, k)
+        nat = _nearest(national, unit, k)
+        d_lo, d_hi = _outward(lower - national, upper - national, unit, k)
+        if (side > 0 and lo > nat and d_lo > 0) or (side < 0 and hi < nat and d_hi < 0):
+            return k
+    return MAX_DECIMALS
+
+
+def interval_text(lower: float, upper: float, unit: str, decimals: int = 1) -> dict[str, str]:
+    lower, upper = _outward(*shown_interval(lower, upper, unit), unit, decimals)
+    lo = {lang: _number(lower, unit, lang, decimals=decimals) for lang in ("nl", "en")}
+    hi = {lang: _number(upper, unit, lang, decimals=decimals) for lang in ("nl", "en")}
     return {"nl": f"95% zeker tussen {lo['nl']} en {hi['nl']}",
             "en": f"95% sure between {lo['en']} and {hi['en']}"}
 
 
+def value_text(value: float | None, unit: str, decimals: int = 1) -> dict[str, str]:
+    """A published value as people read it (`shown`: never a negative count)."""
+    if value is None:
+        return {"nl": "–", "en": "–"}
+    if unit == "pupils":
+        value = max(value, 0.0)
+    value = _nearest(value, unit, decimals)
+    return {lang: _number(value, unit, lang, decimals=decimals) for lang in ("nl", "en")}
+
+
 def difference_text(name_a: str, name_b: str, diff: float, lower: float, upper: float,
-                    unit: str, distinguishable: bool) -> dict[str, str]:
-    """The verdict in plain Dutch and English."""
+                    unit: str, distinguishable: bool, decimals: int = 1,
+                    note: dict[str, str] | None = None) -> dict[str, str]:
+    """The verdict in plain Dutch and English; `note` (optional) says how the call was made."""
     counts = unit == "pupils"
     pts = {"nl": " leerlingen" if counts else " procentpunt",
            "en": " pupils" if counts else " percentage points"}
 
     def signed(v: float, lang: str) -> str:
-        return _number(v, unit, lang, True).rstrip("%").replace("-", "\u2212")
+        return _number(v, unit, lang, True, decimals).rstrip("%").replace("-", "\u2212")
 
-    lower, upper = _outward(lower, upper, unit)
+    lower, upper = _outward(lower, upper, unit, decimals)
     span = {"nl": f"95% zeker tussen {signed(lower, 'nl')} en {signed(upper, 'nl')}{pts['nl']}",
             "en": f"95% sure between {signed(lower, 'en')} and {signed(upper, 'en')}{pts['en']}"}
+    tail = {lang: (f" {note[lang]}" if note else "") for lang in ("nl", "en")}
     if not distinguishable:
-        return {"nl": f"Het verschil tussen {name_a} en {name_b} valt binnen de ruis ({span['nl']}).",
+        return {"nl": f"Het verschil tussen {name_a} en {name_b} valt binnen de ruis ({span['nl']})."
+                      + tail["nl"],
                 "en": f"The difference between {name_a} and {name_b} is within the noise "
-                      f"({span['en']})."}
-    size = {lang: _number(abs(diff), unit, lang).rstrip("%") for lang in ("nl", "en")}
+                      f"({span['en']})." + tail["en"]}
+    size = {lang: _number(abs(diff), unit, lang, decimals=decimals).rstrip("%") for lang in ("nl", "en")}
     if counts:
         nl = f"{name_a} heeft {size['nl']} leerlingen {'meer' if diff > 0 else 'minder'} dan {name_b}"
         en = f"{name_a} has {size['en']} {'more' if diff > 0 else 'fewer'} pupils than {name_b}"
@@ -210,8 +260,8 @@ def difference_text(name_a: str, name_b: str, diff: float, lower: float, upper: 
         nl = f"{name_a} ligt {size['nl']} procentpunt {'hoger' if diff > 0 else 'lager'} dan {name_b}"
         en = (f"{name_a} is {size['en']} percentage points {'higher' if diff > 0 else 'lower'} "
               f"than {name_b}")
-    return {"nl": f"{nl} ({span['nl']}); dit verschil is groter dan de ruis.",
-            "en": f"{en} ({span['en']}); this difference is larger than the noise."}
+    return {"nl": f"{nl} ({span['nl']}); dit verschil is groter dan de ruis." + tail["nl"],
+            "en": f"{en} ({span['en']}); this difference is larger than the noise." + tail["en"]}
 
 
 def _cell(row, level: str, code: str) -> dict:
@@ -221,23 +271,93 @@ def _cell(row, level: str, code: str) -> dict:
     out = {"level": level, "code": code, "name": row["area_name"],
            "estimate": num(row["estimate"]), "lower": num(row["lower"]),
            "upper": num(row["upper"]), "sd": num(row["sd"]), "flags": list(row["flags"] or [])}
-    for col in ("integer_estimate", "rank_lower", "rank_upper"):   # absent in older releases
+    for col in ("shown", "p_vs_country", "rank_lower", "rank_upper"):   # absent in older releases
         out[col] = num(row.get(col))
+    if out["shown"] is None and out["estimate"] is not None:
+        out["shown"] = (max(out["estimate"], 0.0) if row.get("unit") == "pupils" else
+                        min(max(out["estimate"], out["lower"]), out["upper"]))
     return out
 
 
 def _compare_pair(a: dict, b: dict, unit: str, nested: bool, cov: float | None) -> dict:
+    """One comparison on its own (95%, per comparison): the pairs of chosen areas."""
     out = {"a": f"{a['level']}:{a['code']}", "b": f"{b['level']}:{b['code']}", "nested": nested,
-           "covariance": cov}
+           "covariance": cov, "decision": "per_comparison"}
     if None in (a["estimate"], a["sd"], b["estimate"], b["sd"], a["lower"], b["lower"]):
         return {**out, "difference": None, "lower": None, "upper": None, "sd": None,
-                "distinguishable": None, "rule": None,
+                "distinguishable": None, "rule": None, "decimals": 1,
                 "text": {"nl": "Geen verschil te geven: een van beide heeft geen schatting.",
                          "en": "No difference can be given: one of the two has no estimate."}}
     v = verdict((a["estimate"], a["sd"], a["lower"], a["upper"]),
                 (b["estimate"], b["sd"], b["lower"], b["upper"]), cov or 0.0)
-    return {**out, **v, "text": difference_text(a["name"], b["name"], v["difference"], v["lower"],
-                                                v["upper"], unit, v["distinguishable"])}
+    side = (1 if v["lower"] > 0 else -1) if v["distinguishable"] else 0
+    decimals = _pair_decimals(v["lower"], v["upper"], unit, side)
+    return {**out, **v, "decimals": decimals,
+            "text": difference_text(a["name"], b["name"], v["difference"], v["lower"],
+                                    v["upper"], unit, v["distinguishable"], decimals)}
+
+
+def _pair_decimals(lower: float, upper: float, unit: str, side: int) -> int:
+    """Fewest decimals at which a decided difference's interval, printed outward, has no end
+    at 0."""
+    if unit == "pupils" or side == 0:
+        return 1
+    for k in range(1, MAX_DECIMALS + 1):
+        lo, hi = _outward(lower, upper, unit, k)
+        if (side > 0 and lo > 0) or (side < 0 and hi < 0):
+            return k
+    return MAX_DECIMALS
+
+
+#: The false discovery rate of the "higher/lower than the Netherlands" calls over a level.
+FDR = 0.05
+
+
+def _national_calls(areas: list[dict], national: dict, unit: str, level: str) -> None:
+    """Every area of a level against the Netherlands, the calls controlled for the false
+    discovery rate: Benjamini–Hochberg at `FDR` over the areas with an estimate, on the
+    p-values of "the area's true value equals the published national value" (`p_vs_country`,
+    Fieller's pivot; older releases without it: the normal approximation from the sd). The
+    national value counts as known (as published), so the difference's interval is the area's
+    shown interval shifted by it, and a call needs that interval to exclude it: a call never
+    sits beside an interval that contains the national value (docs/privacy.md)."""
+    nat = national["estimate"]
+    usable = [a for a in areas if a["estimate"] is not None and a["sd"] is not None
+              and nat is not None]
+    p = []
+    for a in usable:
+        if a.get("p_vs_country") is not None:
+            p.append(a["p_vs_country"])
+        else:
+            z = abs(a["estimate"] - nat) / a["sd"] if a["sd"] > 0 else math.inf
+            p.append(float(2 * norm.sf(z)))
+    calls, threshold = benjamini_hochberg(np.array(p, dtype=float), FDR)
+    names = LEVELS.get(level, (level, level))
+    note = {"nl": f"Hoger of lager: Benjamini–Hochberg over {len(usable)} {names[0]}-waarden "
+                  f"(hooguit {FDR:.0%} van deze uitspraken vals verwacht).",
+            "en": f"Higher or lower: Benjamini–Hochberg over {len(usable)} {names[1]} values "
+                  f"(at most {FDR:.0%} of these calls expected false)."}
+    for a, call, p_value in zip(usable, calls, p):
+        lower, upper = a["lower"] - nat, a["upper"] - nat
+        side = 1 if a["lower"] > nat else (-1 if a["upper"] < nat else 0)
+        called = bool(call) and side != 0
+        decimals = decimals_keeping_side(a["lower"], a["upper"], nat, unit, side if called else 0)
+        diff = a["shown"] - nat   # inside the interval: on the side of a call
+        a["vs_national"] = {
+            "a": f"{a['level']}:{a['code']}", "b": "country:NL", "nested": True, "covariance": None,
+            "difference": diff, "lower": lower, "upper": upper, "sd": a["sd"],
+            "distinguishable": called, "rule": "b_known", "decision": "fdr_bh",
+            "p_value": p_value, "fdr": FDR, "threshold": threshold, "compared": len(usable),
+            "excludes_alone": side != 0, "decimals": decimals,
+            "national_text": value_text(nat, unit, decimals),
+            "text": difference_text(a["name"], national["name"], diff, lower, upper, unit,
+                                    called, decimals, note)}
+        a["decimals"] = decimals
+        a["text"] = interval_text(a["lower"], a["upper"], unit, decimals)
+        a["shown_text"] = value_text(a["shown"], unit, decimals)
+    for a in areas:
+        if a not in usable:
+            a["vs_national"] = _compare_pair(a, national, unit, True, None)
 
 
 def _pair_covariance(released: Released, measure: str, sector: str, a: dict, b: dict) -> float | None:
@@ -318,14 +438,25 @@ def compare(released: Released | pd.DataFrame, measure: str, *,
         return _compare_pair(a, b, unit, nested, _pair_covariance(released, measure, sector, a, b))
 
     for area in picked:
+        area["decimals"] = 1
         area["text"] = (interval_text(area["lower"], area["upper"], unit)
                         if area["estimate"] is not None else
                         {"nl": "geen schatting", "en": "no estimate"})
-        area["vs_national"] = None if unit == "pupils" else pair(area, national)
+        area["shown_text"] = value_text(area["shown"], unit)
+        area["vs_national"] = None if unit == "pupils" or level is not None else pair(area, national)
+        if area["vs_national"] is not None and area["vs_national"]["distinguishable"]:
+            d = area["vs_national"]["decimals"]
+            area["decimals"] = d
+            area["text"] = interval_text(area["lower"], area["upper"], unit, d)
+            area["shown_text"] = value_text(area["shown"], unit, d)
+            area["vs_national"]["national_text"] = value_text(national["estimate"], unit, d)
+    if level is not None and unit != "pupils":
+        _national_calls(picked, national, unit, level)
     ranked = sorted(picked, key=lambda a: (a["estimate"] is None, -(a["estimate"] or 0), a["code"]))
     for rank, area in enumerate(ranked, start=1):
         area["rank"] = rank
     national["text"] = interval_text(national["lower"], national["upper"], unit)
+    national["shown_text"] = value_text(national["shown"], unit)
     pairs = [pair(a, b) for a, b in itertools.combinations(picked, 2)] if areas is not None else []
     return {"release_id": released.release_id, "dataset": released.dataset,
             "measure": measure_info(measure), "sector": sector, "level": level,
@@ -340,7 +471,14 @@ METHOD = {
                   "counts as known and the interval is the other side's published interval "
                   "shifted by it; otherwise ± 1.96 · sqrt(sd_a² + sd_b² − 2·cov) with cov from the "
                   "release's GLS model (docs/privacy.md, Verdicts)",
-    "distinguishable": "the 95% interval of the difference excludes 0",
+    "distinguishable": "chosen areas (areas=…): per comparison, the 95% interval of the "
+                       "difference excludes 0. Every area of a level against the Netherlands "
+                       "(level=…): controlled for the false discovery rate, Benjamini-Hochberg "
+                       "at 5% over the areas of the level on p_vs_country, and the area's 95% "
+                       "interval excludes the national value",
+    "printed": "percentages with as many decimals as keep a decided interval apart from the "
+               "national value and a decided difference's interval off 0 (field 'decimals'); "
+               "counts shown cut at 0 pupils (field 'shown'), the files keep the estimate",
     "counts_vs_country": "counts are not compared with the national total (different sizes); "
                          "compare shares or rates instead",
 }

@@ -32,7 +32,7 @@ def number(value: float | None, unit: str, lang: str) -> str:
     if value is None:
         return "–"
     if unit == "pupils":
-        text = f"{value:,.0f}"
+        text = f"{max(value, 0.0):,.0f}"   # no negative pupils are shown
         return text.replace(",", ".") if lang == "nl" else text
     text = f"{value * 100:.1f}"
     return (text.replace(".", ",") if lang == "nl" else text) + "%"
@@ -65,10 +65,10 @@ def ranking(comparison: dict, lang: str = "nl", chart: str = "dot_plot") -> str:
         top = max(known, key=lambda a: a["estimate"])
         bottom = min(known, key=lambda a: a["estimate"])
         parts.append(
-            f"Hoogste: {top['name']} ({number(top['estimate'], unit, lang)}); laagste: "
-            f"{bottom['name']} ({number(bottom['estimate'], unit, lang)})." if nl else
-            f"Highest: {top['name']} ({number(top['estimate'], unit, lang)}); lowest: "
-            f"{bottom['name']} ({number(bottom['estimate'], unit, lang)}).")
+            f"Hoogste: {top['name']} ({number(top.get('shown', top['estimate']), unit, lang)}); laagste: "
+            f"{bottom['name']} ({number(bottom.get('shown', bottom['estimate']), unit, lang)})." if nl else
+            f"Highest: {top['name']} ({number(top.get('shown', top['estimate']), unit, lang)}); lowest: "
+            f"{bottom['name']} ({number(bottom.get('shown', bottom['estimate']), unit, lang)}).")
     counts = {key: 0 for key in (HIGHER, LOWER, SAME, NOT_COMPARED)}
     for area in known:
         counts[standing(area)] += 1
@@ -76,9 +76,11 @@ def ranking(comparison: dict, lang: str = "nl", chart: str = "dot_plot") -> str:
         national = number(comparison["national"].get("estimate"), unit, lang)
         parts.append(
             f"Vergeleken met Nederland ({national}): {counts[HIGHER]} hoger, {counts[LOWER]} "
-            f"lager en {counts[SAME]} binnen de ruis." if nl else
+            f"lager en {counts[SAME]} binnen de ruis, na correctie voor het aantal gebieden "
+            f"(Benjamini–Hochberg, hooguit 5% valse uitspraken verwacht)." if nl else
             f"Compared with the Netherlands ({national}): {counts[HIGHER]} higher, "
-            f"{counts[LOWER]} lower and {counts[SAME]} within the noise.")
+            f"{counts[LOWER]} lower and {counts[SAME]} within the noise, corrected for the "
+            f"number of areas (Benjamini–Hochberg, at most 5% false calls expected).")
     else:
         parts.append("Aantallen worden niet met Nederland vergeleken." if nl else
                      "Counts are not compared with the Netherlands.")

@@ -47,12 +47,14 @@ FORMAT = "aanwezig-release/2"
 #: Formats whose datapackage.json gave a Table Schema to the CSV resource only.
 SCHEMA_ON_CSV_ONLY = frozenset({"aanwezig-release/1"})
 
-COLUMNS = ("measure", "level", "area_code", "area_name", "sector", "estimate", "lower", "upper",
-           "sd", "integer_estimate", "rank", "rank_lower", "rank_upper", "unit", "noise", "scale",
-           "flags")
-#: Columns only some kinds of release fill (empty elsewhere): the whole-pupil view and ranks
-#: of the standard release.
-OPTIONAL_COLUMNS = ("integer_estimate", "rank", "rank_lower", "rank_upper")
+COLUMNS = ("measure", "level", "area_code", "area_name", "sector", "estimate", "shown", "lower",
+           "upper", "sd", "p_vs_country", "rank", "rank_lower", "rank_upper", "unit", "noise",
+           "scale", "flags")
+#: Columns only some kinds of release fill (empty elsewhere): the value shown, the p-value
+#: against the country and the ranks of the standard release. (Releases before issue 23 had
+#: an `integer_estimate` column, the whole-pupil view, in place of `shown` and `p_vs_country`:
+#: measured too far from the truth off its rounding chain, it is no longer published.)
+OPTIONAL_COLUMNS = ("shown", "p_vs_country", "rank", "rank_lower", "rank_upper")
 
 FIELD_DOCS = {
     "measure": ("string", "measure code from GET /v1/catalog"),
@@ -60,11 +62,23 @@ FIELD_DOCS = {
     "area_code": ("string", "CBS code (GM0363, PV27, MC21), SWV code (PO2701) or school id (12AB00)"),
     "area_name": ("string", "name of the area or school"),
     "sector": ("string", "PO, SBO, SO, VSO, VO, or 'all'"),
+    # the texts of existing columns stay as past releases were signed over (their
+    # datapackage.json is rebuilt from these): what changed in issue 23 is said under `shown`
     "estimate": ("number", "the estimate: unbiased and minimum-variance (GLS after reconciling "
                  "the levels); counts are real numbers and may be slightly negative for tiny groups"),
+    "shown": ("number", "the value for reading, beside `estimate` (for anyone who aggregates: "
+              "since issue 23 a rate's or share's estimate is the ratio of two GLS totals with "
+              "its bias removed, not cut to 0-1, so it may lie a little outside 0-1 and its "
+              "interval): a count's estimate cut at 0, a rate's or share's moved into its 95% "
+              "interval; biased near 0, measured in docs/benchmarks.md"),
     "lower": ("number", "lower end of the 95% interval of the estimate"),
     "upper": ("number", "upper end of the 95% interval of the estimate"),
     "sd": ("number", "standard deviation of the estimate from the privacy noise"),
+    "p_vs_country": ("number", "rates and shares of the standard release: two-sided p-value of "
+                     "'the true value equals the published national value' (Fieller's pivot); "
+                     "the higher/lower calls control the false discovery rate over a level "
+                     "with these (Benjamini-Hochberg, docs/privacy.md)"),
+    # releases before issue 23 carry this column; its text stays as they were signed over
     "integer_estimate": ("number", "whole-pupil view of a count (standard release): non-negative "
                          "integers that add up from schools to the country, rounded top-down; "
                          "less accurate than estimate, and the interval is not about it"),

@@ -105,20 +105,22 @@ def compute_query(con: duckdb.DuckDBPyConnection, dataset: str, plan: QueryPlan)
     num = sum(noisy[n].astype(float) for n in measure.numerator)
     num_var = sum(plans[n].variance() for n in measure.numerator)
     lead = plans[measure.numerator[0]]
-    no_estimate = delta = None
+    no_estimate = unstable = None
+    shown = None
     if measure.denominator:
         # different totals are noised independently: covariance 0
         den = sum(noisy[n].astype(float) for n in measure.denominator)
         den_var = sum(plans[n].variance() for n in measure.denominator)
         r = ratio_intervals(num, den, num_var, den_var, 0.0, complement=measure.complement)
         est, lower, upper, sd = r.estimate, r.lower, r.upper, r.sd
-        no_estimate, delta = r.no_estimate, r.delta
+        no_estimate, unstable, shown = r.no_estimate, r.unstable, r.shown
         decimals = 6
     else:
         est = num
         lower, upper = count_intervals(num, np.full(num.size, num_var))
         sd = np.full(len(num), math.sqrt(num_var))
         decimals = 2
+        shown = np.maximum(num, 0.0)
     level = ",".join(spec.group_by) or "all"
     sector = dict(spec.filters).get("sector")
     frame = pd.DataFrame({
@@ -127,6 +129,7 @@ def compute_query(con: duckdb.DuckDBPyConnection, dataset: str, plan: QueryPlan)
         "area_name": [",".join(k) for k in grouped.key_names] or ["all"],
         "sector": ",".join(sector) if sector else "all",
         "estimate": [None if not math.isfinite(v) else round(float(v), decimals) for v in est],
+        "shown": [None if not math.isfinite(v) else round(float(v), decimals) for v in shown],
         "lower": [round(float(v), decimals) if math.isfinite(v) else None for v in lower],
         "upper": [round(float(v), decimals) if math.isfinite(v) else None for v in upper],
         "sd": [round(float(v), 6) if math.isfinite(v) else None for v in sd],
@@ -134,7 +137,7 @@ def compute_query(con: duckdb.DuckDBPyConnection, dataset: str, plan: QueryPlan)
     n = len(frame)
     frame["flags"] = flags(np.array([lo is not None and lo <= 0 for lo in frame["lower"]]),
                            np.zeros(n, bool) if no_estimate is None else no_estimate,
-                           np.zeros(n, bool) if delta is None else ~delta)
+                           np.zeros(n, bool) if unstable is None else unstable)
     method = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
               "estimate": "the noisy total itself (unbiased; may be negative for tiny groups); "
                           "rates and shares: the ratio of two noisy totals",

@@ -169,10 +169,16 @@ METHOD = {"mechanism": "discrete_gaussian (OpenDP 0.16, zCDP)",
                          "across tables (absent minutes = the sum of the reasons, "
                          "enrolled = the sum of the bands), then non-negative integers "
                          "by controlled rounding",
-          "estimate": "the GLS (minimum-variance unbiased) estimate; integer_estimate: "
-                      "whole pupils that add up across levels, top-down from the country",
+          "estimate": "counts: the GLS (minimum-variance unbiased) estimate; rates and "
+                      "shares: the ratio of two GLS totals with its bias removed to "
+                      "second order, not cut to [0, 1]; shown: the value for reading "
+                      "(counts cut at 0, ratios moved into their interval)",
           "intervals": "95%: counts estimate ± 1.96 sd, cut at 0; rates and shares: "
-                       "Fieller's interval of the two reconciled totals, inside [0, 1]",
+                       "Fieller's interval of the two reconciled totals, cut to [0, 1]; "
+                       "sd: the root mean squared error of the estimate",
+          "verdicts": "higher/lower than the Netherlands: Benjamini-Hochberg over the "
+                      "areas of a level and measure (false discovery rate 5%) on "
+                      "p_vs_country (Fieller's pivot)",
           "ranks": "rank 1 = highest estimate; 95% rank range from simultaneous intervals "
                    "of the area's differences with every other area, the critical value "
                    "from 511 deterministic Sobol draws of the estimates' joint Gaussian "
@@ -191,7 +197,7 @@ class StandardSpec(ReleaseSpec):
     @classmethod
     def of(cls, school_year: str, rho: Rho, engine: Engine | None = None) -> StandardSpec:
         question = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
-                    "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 2}
+                    "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 3}
         return cls(dataset=school_year, question=question_text(question), rho=rho, engine=engine)
 
     def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:

@@ -31,20 +31,37 @@ function query(params) {
   return q.toString();
 }
 
-/** A difference: signed pupils, or signed percentage points for rates and shares. */
-function points(value, unit) {
+/** Round outward to `decimals` decimals of a percentage (or whole pupils): a printed interval
+ * never narrows the published one (the server prints its texts the same way). */
+function outward(value, unit, decimals, up) {
+  const step = unit === "pupils" ? 1 : 10 ** -(decimals + 2);
+  const k = Number((value / step).toFixed(6));
+  return (up ? Math.ceil(k) : Math.floor(k)) * step;
+}
+
+/** A difference: signed pupils, or signed percentage points for rates and shares, with the
+ * decimals the server chose so that a decided difference never prints an end at 0. */
+function points(value, unit, decimals = 1, up = null) {
   if (value === null || value === undefined) return "–";
   const locale = state.lang === "nl" ? "nl-NL" : "en-GB";
+  if (up !== null) value = outward(value, unit, decimals, up);
   if (unit === "pupils") return value.toLocaleString(locale, { maximumFractionDigits: 0, signDisplay: "exceptZero" });
-  return (value * 100).toLocaleString(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1,
+  return (value * 100).toLocaleString(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals,
     signDisplay: "exceptZero" }) + " " + t("percentPoints");
 }
 
-function number(value, unit) {
+/** A value as people read it: never a negative count (the files keep the estimate). */
+function number(value, unit, decimals = 1) {
   if (value === null || value === undefined) return "–";
   const locale = state.lang === "nl" ? "nl-NL" : "en-GB";
-  if (unit === "pupils") return value.toLocaleString(locale, { maximumFractionDigits: 0 });
-  return value.toLocaleString(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  if (unit === "pupils") return Math.max(value, 0).toLocaleString(locale, { maximumFractionDigits: 0 });
+  return value.toLocaleString(locale, { style: "percent", minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
+/** The verdict cell: the call, and beside a call the national value at the row's precision. */
+function verdictText(area, v) {
+  const nat = area.vs_national?.national_text?.[state.lang];
+  return (v.key === "higher" || v.key === "lower") && nat ? `${t(v.key)} (${t("national")} ${nat})` : t(v.key);
 }
 
 function applyTexts() {
@@ -174,8 +191,9 @@ function renderTable() {
     link.title = fill(t("downloadTitle"), { name: area.name });
     link.setAttribute("aria-label", fill(t("downloadLabel"), { name: area.name }));
     link.setAttribute("download", "");
-    const cells = [pick, rankText(area), area.code, area.name, number(area.estimate, unit),
-      area.text?.[state.lang] ?? "–", t(v.key), link];
+    const shown = area.shown_text?.[state.lang] ?? number(area.shown ?? area.estimate, unit, area.decimals ?? 1);
+    const cells = [pick, rankText(area), area.code, area.name, shown,
+      area.text?.[state.lang] ?? "–", verdictText(area, v), link];
     cells.forEach((content, i) => {
       const td = document.createElement(i === 3 ? "th" : "td");
       if (i === 3) td.scope = "row";
@@ -230,8 +248,9 @@ function differencesTable(c) {
     const pair = cell("th", `${names[d.a] ?? d.a} − ${names[d.b] ?? d.b}`);
     pair.scope = "row";
     const beyond = d.distinguishable;
-    tr.append(pair, cell("td", points(d.difference, unit), "num"), cell("td", points(d.lower, unit), "num"),
-      cell("td", points(d.upper, unit), "num"),
+    const k = d.decimals ?? 1;
+    tr.append(pair, cell("td", points(d.difference, unit, k), "num"), cell("td", points(d.lower, unit, k, false), "num"),
+      cell("td", points(d.upper, unit, k, true), "num"),
       cell("td", beyond ? t("beyondNoise") : t("same"), beyond ? "verdict beyond" : "verdict same"));
     body.append(tr);
   }
@@ -258,7 +277,8 @@ async function compareChosen() {
       const card = document.createElement("div");
       card.className = "card";
       const h = document.createElement("h3"); h.textContent = area.name;
-      const est = document.createElement("p"); est.className = "big"; est.textContent = number(area.estimate, unit);
+      const est = document.createElement("p"); est.className = "big";
+      est.textContent = area.shown_text?.[state.lang] ?? number(area.shown ?? area.estimate, unit, area.decimals ?? 1);
       const iv = document.createElement("p"); iv.textContent = area.text?.[state.lang] ?? "";
       card.append(h, est, iv);
       cards.append(card);

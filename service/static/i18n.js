@@ -32,8 +32,12 @@ export const TEXTS = {
     compareDone: "Vergelijking van {n} gebieden.",
     title: "Aanwezig: gebieden vergelijken",
     lead: "Schoolverzuim per gebied uit de standaardpublicatie. Elk getal heeft een 95%-interval: " +
-      "de privacyruis maakt kleine verschillen onzeker. Een gebied is alleen gekleurd als het " +
-      "verschil met Nederland groter is dan de ruis.",
+      "de privacyruis maakt kleine verschillen onzeker. Een gebied heet alleen hoger of lager dan " +
+      "Nederland als het verschil groter is dan de ruis, ook na correctie voor het aantal gebieden " +
+      "op dit niveau (Benjamini–Hochberg: naar verwachting hooguit 5% van deze uitspraken vals); " +
+      "zijn interval sluit de landelijke waarde dan uit. Gekozen gebieden onderling worden elk " +
+      "paar op zich vergeleken (95%). Getallen staan met zoveel decimalen als nodig om dat te " +
+      "laten zien; aantallen nooit onder 0.",
     language: "English",
     languageLabel: "Switch to English",
     measure: "Maat",
@@ -107,8 +111,12 @@ export const TEXTS = {
     compareDone: "Comparison of {n} areas.",
     title: "Aanwezig: compare areas",
     lead: "School absence by area from the standard release. Every number has a 95% interval: " +
-      "the privacy noise makes small differences uncertain. An area is coloured only when its " +
-      "difference from the Netherlands is larger than the noise.",
+      "the privacy noise makes small differences uncertain. An area is called higher or lower than " +
+      "the Netherlands only when the difference is larger than the noise after correcting for the " +
+      "number of areas at this level (Benjamini–Hochberg: at most 5% of these calls expected " +
+      "false); its interval then excludes the national value. Chosen areas are compared pair by " +
+      "pair, each on its own (95%). Numbers carry as many decimals as it takes to show that; " +
+      "counts never below 0.",
     language: "Nederlands",
     languageLabel: "Schakel naar Nederlands",
     measure: "Measure",

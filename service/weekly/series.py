@@ -326,7 +326,8 @@ def _measure_rows(noisy, plans, tabs, ranges, alpha: float = 0.05) -> pd.DataFra
                 # different streams carry independent noise: covariance 0
                 d_est, d_var = range_estimate(noisy[(den, tab)], plans[(den, tab)], *ranges[rng])
                 r = ratio_intervals(n_est, d_est, n_var, d_var, 0.0, alpha, complement=complement)
-                vals = {"estimate": r.estimate, "lower": r.lower, "upper": r.upper, "sd": r.sd}
+                # the series is read, not aggregated: the value shown (inside the interval)
+                vals = {"estimate": r.shown, "lower": r.lower, "upper": r.upper, "sd": r.sd}
             frames.append(_frame(tabs[tab], measure=name, **vals, unit=unit,
                                  noise="discrete_gaussian", scale=round(plans[(num, tab)].scale, 6)))
     out = pd.concat(frames, ignore_index=True)

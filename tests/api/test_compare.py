@@ -58,7 +58,11 @@ def test_all_areas_of_a_level_against_the_country(client):
     assert sorted(a["rank"] for a in body["areas"]) == list(range(1, 13))
     for area in body["areas"]:
         vs = area["vs_national"]
-        assert vs["distinguishable"] == (vs["lower"] > 0 or vs["upper"] < 0)
+        # against the Netherlands over a level: the false discovery rate controlled (issue 23)
+        assert vs["decision"] == "fdr_bh" and vs["compared"] == 12
+        assert vs["excludes_alone"] == (vs["lower"] > 0 or vs["upper"] < 0)
+        if vs["distinguishable"]:
+            assert vs["excludes_alone"] and vs["p_value"] <= vs["threshold"]
     counts = client.get("/v1/compare", params={"measure": "enrolled", "level": "municipality"}).json()
     assert len(counts["areas"]) == 342 and all(a["vs_national"] is None for a in counts["areas"])
 

@@ -26,12 +26,26 @@ from service.settings import Settings
 from support.paths import ROOT
 
 
-def payload(fmt: str = FORMAT) -> bytes:
+#: The columns releases had before issue 23 (the whole-pupil view, no shown value or p-value).
+OLD_COLUMNS = ("measure", "level", "area_code", "area_name", "sector", "estimate", "lower",
+               "upper", "sd", "integer_estimate", "rank", "rank_lower", "rank_upper", "unit",
+               "noise", "scale", "flags")
+
+
+def payload(fmt: str = FORMAT, old: bool = False) -> bytes:
+    if old:
+        return canonical_bytes({**json.loads(payload(fmt)), "columns": list(OLD_COLUMNS), "rows": [
+            ["enrolled", "municipality", "GM0363", "Amsterdam", "all", 120.37, 112.33, 128.41, 4.1,
+             120, 3, 1, 7, "pupils", "discrete_gaussian", 3.2, []],
+            ["chronic_share", "school", "12AB00", 'School "De Regenboog", Noord', "all", 0.15, 0.0,
+             0.4, 0.1, None, None, None, None, "share", "discrete_gaussian", 3.2,
+             ["interval_includes_0"]]]})
     rows = [
-        ["enrolled", "municipality", "GM0363", "Amsterdam", "all", 120.37, 112.33, 128.41, 4.1,
-         120, 3, 1, 7, "pupils", "discrete_gaussian", 3.2, []],
-        ["chronic_share", "school", "12AB00", 'School "De Regenboog", Noord', "all", 0.15, 0.0,
-         0.4, 0.1, None, None, None, None, "share", "discrete_gaussian", 3.2, ["interval_includes_0"]],
+        ["enrolled", "municipality", "GM0363", "Amsterdam", "all", 120.37, 120.37, 112.33, 128.41,
+         4.1, None, 3, 1, 7, "pupils", "discrete_gaussian", 3.2, []],
+        ["chronic_share", "school", "12AB00", 'School "De Regenboog", Noord', "all", -0.01, 0.0,
+         0.0, 0.4, 0.1, 0.02, None, None, None, "share", "discrete_gaussian", 3.2,
+         ["interval_includes_0"]],
     ]
     return canonical_bytes({"format": fmt, "release_id": "RABC", "kind": "standard",
                             "dataset": "2025-2026", "created_at": "2026-01-01T00:00:00Z",
@@ -108,15 +122,16 @@ def test_every_resource_carries_its_table_schema():
 
 
 def many_rows(fmt: str = FORMAT, optional: bool = True) -> bytes:
-    """A release shaped like a real one: 300 rows, whole-pupil integers (as floats, as the
-    store writes them) on the first 200 and empty after, as in a standard release; or no
-    optional column filled at all, as in a query (Parquet then has null-typed columns)."""
+    """A release shaped like a real one: 300 rows, the optional columns (p-values, ranks as
+    floats, as the store writes them) on the first 200 and empty after, as in a standard
+    release; or no optional column filled at all, as in a query (Parquet then has null-typed
+    columns)."""
     rows = []
     for i in range(300):
         filled = optional and i < 200
         rows.append(["enrolled" if i < 200 else "chronic_share", "school", f"{i:02d}AB00",
-                     f"School {i}", "all", 10.5 + i, 1.25, 20.75 + i, 4.1,
-                     float(10 + i) if filled else None, float(i + 1) if filled else None,
+                     f"School {i}", "all", 10.5 + i, 10.5 + i if filled else None, 1.25,
+                     20.75 + i, 4.1, i / 1000 if filled else None, float(i + 1) if filled else None,
                      float(i + 1) if filled else None, float(i + 3) if filled else None,
                      "pupils", "discrete_gaussian", 3.2, ["interval_includes_0"] if i % 7 else []])
     base = json.loads(payload(fmt))
@@ -157,7 +172,7 @@ def test_a_release_stored_in_format_1_gets_the_datapackage_it_was_signed_over():
     datapackage.json; it is rebuilt byte for byte (tests/assets holds it as the old code
     wrote it; only the Parquet hash depends on the installed pyarrow), so their stored
     signatures still verify."""
-    files = build_files(payload("aanwezig-release/1"))
+    files = build_files(payload("aanwezig-release/1", old=True))
     then = (ROOT / "tests" / "assets" / "datapackage-release-1.json").read_bytes()
     then = then.replace(b"PARQUET_SHA256", sha256(files["release.parquet"]).encode())
     assert files["datapackage.json"] == then

@@ -1,8 +1,11 @@
 """Verdicts agree with the intervals shown (issue 12): walking every area × measure × level
 of a published standard release (each area against the Netherlands, as the page shows them)
 and the pairs of a compare answer, no verdict says "higher" or "lower" while the area's shown
-interval contains the other value whose sd is at most a fifth of the area's, and no verdict
-says "within the noise" while the interval excludes it."""
+interval contains the other value whose sd is at most a fifth of the area's. A pair of chosen
+areas is decided on its own, so there "within the noise" also never sits beside an interval
+that excludes the other value; every area of a level against the Netherlands is decided with
+the false discovery rate controlled (issue 23), so there "within the noise" may sit beside an
+interval that excludes it taken alone (`excludes_alone`)."""
 
 from __future__ import annotations
 
@@ -31,7 +34,8 @@ def contradictions(a: dict, b: dict, verdict: dict) -> list[str]:
     for x, y, sign in ((a, b, 1), (b, a, -1)):
         if y["sd"] <= KNOWN_RATIO * x["sd"]:
             contains = x["lower"] <= y["estimate"] <= x["upper"]
-            if contains == verdict["distinguishable"]:
+            fdr = verdict.get("decision") == "fdr_bh"
+            if contains == verdict["distinguishable"] and not (fdr and not contains):
                 out.append(f"{x['level']}:{x['code']} [{x['lower']}, {x['upper']}] vs "
                            f"{y['estimate']}: distinguishable={verdict['distinguishable']}")
             if verdict["distinguishable"] and (verdict["difference"] * sign > 0) != (x["estimate"] > y["estimate"]):
