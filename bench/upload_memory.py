@@ -28,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path[:0] = [str(TESTS), str(TESTS / "system")]
 
 MB = 1024 * 1024
 
@@ -45,7 +46,7 @@ def five_million() -> None:
 
 
 def _server(db: Path, **env: str):
-    from test_live_service import free_port, start_server
+    from support.live_server import free_port, start_server
     port = free_port()
     return start_server(db, port, **env), f"http://127.0.0.1:{port}"
 
