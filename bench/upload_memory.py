@@ -28,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path[:0] = [str(TESTS), str(TESTS / "system")]
 
 MB = 1024 * 1024
 
@@ -45,7 +46,7 @@ def five_million() -> None:
 
 
 def _server(db: Path, **env: str):
-    from test_live_service import free_port, start_server
+    from support.live_server import free_port, start_server
     port = free_port()
     return start_server(db, port, **env), f"http://127.0.0.1:{port}"
 
@@ -53,9 +54,9 @@ def _server(db: Path, **env: str):
 def footer_lies(value_mib: int) -> None:
     import httpx
     from test_parquet_footer_lies import many_rows, one_huge_value
-    from parquet_lies import lie_about_rows, lie_about_sizes
-    from upload_load import many_schools_db, status
-    from ingest_fixtures import SCHOOL_PO
+    from support.parquet_lies import lie_about_rows, lie_about_sizes
+    from support.upload_load import many_schools_db, status
+    from support.tiny_register import SCHOOL_PO
     db = Path(tempfile.mkdtemp()) / "lies.duckdb"
     admin = many_schools_db(db, 0)
     lying = lie_about_sizes(one_huge_value(value_mib * MB), 1000)
@@ -97,7 +98,7 @@ def footer_lies(value_mib: int) -> None:
 
 
 def concurrent_uploads(n: int, budget_mib: int | None, pupils: int) -> None:
-    from upload_load import big_batch, many_schools_db, school_ids, status, upload_all
+    from support.upload_load import big_batch, many_schools_db, school_ids, status, upload_all
     db = Path(tempfile.mkdtemp()) / "load.duckdb"
     admin = many_schools_db(db, n)
     enrol, absent = big_batch(pupils)

@@ -2,7 +2,7 @@
 bounded for hostile input.
 
 A struct is read into a list of ``Field`` (id, wire type, value) in the order of the bytes,
-so that what was read can be written back unchanged (tests/parquet_lies.py does, to build
+so that what was read can be written back unchanged (tests/support/parquet_lies.py does, to build
 files whose footer lies). Values: integers for the integer types, ``bool``, ``float``,
 ``bytes`` for binary, a nested list of ``Field`` for a struct, ``Collection`` for a list or
 set and ``Mapping`` for a map. Every length is checked against the bytes left and nesting is

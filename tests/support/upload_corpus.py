@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from parquet_lies import lie_about_rows, lie_about_sizes
+from support.parquet_lies import lie_about_rows, lie_about_sizes
 
 ENROL = "enrolments.csv"
 ABSENT = "absences.csv"

@@ -22,8 +22,8 @@ import time
 import httpx
 import pytest
 
-from test_live_service import free_port, start_server
-from upload_load import big_batch, many_schools_db, school_ids, status, upload_all
+from support.live_server import free_port, start_server
+from support.upload_load import big_batch, many_schools_db, school_ids, status, upload_all
 
 MB = 1024 * 1024
 

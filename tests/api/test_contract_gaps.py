@@ -19,7 +19,7 @@ import gzip
 import pytest
 from fastapi.testclient import TestClient
 
-from compare_fixtures import make_database
+from support.compare_data import make_database
 from service.api.app import create_app
 from service.api.auth import create_key
 from service.api.params import AREA_CODE_PATTERN, AREA_LIST_PATTERN, MUNICIPALITY_PATTERN

@@ -18,34 +18,24 @@ from __future__ import annotations
 
 import concurrent.futures
 import io
-from pathlib import Path
 
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingest_fixtures import (ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, csv, load_tiny_register,
+from support.tiny_register import (ABSENCE_HEADER, ENROL_HEADER, SCHOOL_PO, csv, load_tiny_register,
                              school_days, valid_bsn)
-from parquet_lies import lie_about_rows, lie_about_sizes, lie_in_page_headers
+from support.parquet_lies import lie_about_rows, lie_about_sizes, lie_in_page_headers
 from service.api.auth import create_key
 from service.db import connect
 from service.settings import Settings
-from test_live_service import free_port, start_server
+from support.live_server import free_port, start_server
+from support.upload_load import status
 
 MB = 1024 * 1024
 PEAK_LIMIT = 512 * MB
 VALUE_BYTES = 256 * MB
-
-
-def status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of a process, in bytes."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(rest.split()[0]) * 1024
-    return out
 
 
 def one_huge_value(value_bytes: int) -> bytes:

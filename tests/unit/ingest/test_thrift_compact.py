@@ -1,5 +1,5 @@
 """The compact-protocol reader that walks Parquet page headers (service.ingest.thrift_compact):
-what it reads from real footers writes back byte for byte (so tests/parquet_lies.py changes
+what it reads from real footers writes back byte for byte (so tests/support/parquet_lies.py changes
 only what it means to), and any bytes give a struct or `Malformed`, never another error,
 unbounded recursion or an allocation larger than the input."""
 
@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from parquet_lies import encode_struct, footer
+from support.parquet_lies import encode_struct, footer
 from service.ingest.parquet_pages import Unreadable, chunk_pages
 from service.ingest.thrift_compact import Malformed, Reader
 

@@ -1,5 +1,5 @@
 """Large upload batches and a register of many schools, for measuring the memory of
-concurrent uploads against a real server (tests/test_upload_memory_budget.py,
+concurrent uploads against a real server (tests/system/test_upload_memory_budget.py,
 bench/upload_memory.py --concurrent).
 
 The batch is read, parsed and validated in full and then refused by its very last absence
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from ingest_fixtures import load_tiny_register, school_days, valid_bsn
+from support.tiny_register import load_tiny_register, school_days, valid_bsn
 from service.db import connect
 from service.settings import Settings
 
