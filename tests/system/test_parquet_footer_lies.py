@@ -30,7 +30,6 @@ from service.settings import Settings
 from support.live_server import free_port, start_server
 from support.parquet_lies import lie_about_rows, lie_about_sizes, lie_in_page_headers
 from support.tiny_register import (
-    ABSENCE_HEADER,
     ENROL_HEADER,
     SCHOOL_PO,
     csv,
