@@ -8,6 +8,7 @@ imports the caches above it: it only bumps a number.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import re
@@ -79,6 +80,32 @@ derived per-pupil tables (a derive committed: the data version may have moved)."
 
 _generation_lock = threading.Lock()
 _generations: dict[str, int] = {}
+
+
+@dataclass(frozen=True)
+class WriteLocks:
+    """The locks that serialise each family of writers of ONE database file in this process
+    (docs/architecture.md, "Who writes what"): uploads (two uploads of one school would both
+    replace the same earlier batch), the ledger (charges and releases), API keys."""
+
+    uploads: threading.Lock = field(default_factory=threading.Lock)
+    ledger: threading.Lock = field(default_factory=threading.Lock)
+    keys: threading.Lock = field(default_factory=threading.Lock)
+
+
+#: The write locks of every database file this process writes, by resolved path: the one
+#: registry of locks keyed by database (tests and the CLI open several files in one process).
+_WRITE_LOCKS: dict[str, WriteLocks] = {}
+_write_locks_guard = threading.Lock()
+
+
+def write_locks(path: str | Path | None) -> WriteLocks:
+    """The write locks of the database file at `path` (`database_path` of a connection);
+    a private set for an in-memory database without a path (None)."""
+    if not path:
+        return WriteLocks()
+    with _write_locks_guard:
+        return _WRITE_LOCKS.setdefault(str(Path(path).resolve()), WriteLocks())
 
 
 def changed(topic: str) -> None:

@@ -13,7 +13,6 @@ Logging: the access log has method, path and status; request bodies are never lo
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -51,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.con = db.connect(settings.db)
         app.state.db_path = db.database_path(app.state.con)  # the key of in-memory caches
+        app.state.write_lock = db.write_locks(app.state.db_path).keys   # API key writes
         # the one writer thread: derives after uploads, scheduled and standard releases;
         # jobs a crash left running go back to its queue first
         app.state.writer = Writer(app.state.con, settings)
@@ -78,7 +78,6 @@ def create_app(settings: Settings) -> FastAPI:
         dependencies=[Depends(enforce_access)],
     )
     app.state.settings = settings
-    app.state.write_lock = threading.Lock()
     app.state.upload_memory = UploadMemory(settings.upload_memory, settings.upload_wait_seconds)
     for module in routes.MODULES:
         app.include_router(module.router)

@@ -20,11 +20,9 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives import hashes, hmac
 
 import sql
-from service.db import database_path, run_file
+from service.db import database_path, run_file, write_locks
 from service.ingest.errors import IngestError, RowError
 
-_write_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -67,8 +65,8 @@ def pseudonymise(numbers: pa.Array, key: bytes) -> pa.Array:
 
 
 def write_lock(con: duckdb.DuckDBPyConnection) -> threading.Lock:
-    with _locks_guard:
-        return _write_locks.setdefault(database_path(con), threading.Lock())
+    """The upload lock of the database file behind `con` (`service.db.write_locks`)."""
+    return write_locks(database_path(con)).uploads
 
 
 def store(con: duckdb.DuckDBPyConnection, req: StoreRequest, enrol: pa.Table, absent: pa.Table,

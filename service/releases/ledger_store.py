@@ -72,16 +72,14 @@ _EVENT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
+#: Serialises the ledger's DDL when a ledger is opened (a catalog write: two at once conflict).
+_ddl_lock = threading.Lock()
 
 
 def _lock_for(path: str | None) -> threading.Lock:
-    """One lock per database file in this process (a private one for in-memory databases)."""
-    if not path:
-        return threading.Lock()
-    with _locks_guard:
-        return _locks.setdefault(str(Path(path).resolve()), threading.Lock())
+    """The ledger lock of the database file (`service.db.write_locks`; a private one for an
+    in-memory database)."""
+    return db.write_locks(path).ledger
 
 
 def _key_params(key: CapKey) -> list[str]:
@@ -125,7 +123,7 @@ class DuckDBLedger:
             self._root = duckdb.connect(str(source), config=db.config())
             self._factory = self._root.cursor
         self._max_attempts = max_attempts
-        with _locks_guard:
+        with _ddl_lock:
             con = self._factory()
             try:
                 con.execute(sql.load("ledger"))
