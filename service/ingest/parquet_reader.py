@@ -69,7 +69,10 @@ def read_parquet(name: str, content: bytes, columns: tuple[str, ...],
     errors = _check_schema(name, schema, columns)
     if errors:
         return None, errors
-    problem = _check_pages(name, content, meta, limits)
+    try:
+        problem = _check_pages(name, content, meta, limits)
+    except ValueError:      # a footer Arrow cannot decode (a column path that is not UTF-8)
+        return whole("could not be read as Parquet: its footer is damaged")
     if problem is not None:
         return None, [problem]
     texty = [c for c in columns if _texty(_value_type(schema.field(c).type))]
