@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from support.browser import ARGS, CHROMIUM
+from support.browser import CHROMIUM
 from support.live_server import serve_in_thread
 from support.paths import ASSETS
 
@@ -34,26 +34,14 @@ pytestmark = [pytest.mark.browser,
 
 
 @pytest.fixture(scope="module")
-def site(synthetic_nl):
+def site(synthetic_weeks):
     from service.releases.standard import publish_standard
-    from service.weekly import series as weekly
-    con, settings = synthetic_nl
+    con, settings = synthetic_weeks                # three weeks of the weekly series released
     publish_standard(con, settings, YEAR)          # the stored release when already published
-    for week in (1, 2, 3):
-        weekly.release_week(con, settings, YEAR, week)
     server, thread, base = serve_in_thread(settings)
     yield base
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _open(browser, url, width=1366, height=900):

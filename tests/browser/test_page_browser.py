@@ -17,7 +17,7 @@ from support.compare_data import make_database
 
 expect = pytest.importorskip("playwright.sync_api").expect
 from service.releases.files import verify_files
-from support.browser import ARGS, CHROMIUM
+from support.browser import CHROMIUM
 from support.live_server import serve_in_thread
 from support.paths import DOCS
 
@@ -36,15 +36,6 @@ def site(tmp_path_factory):
     yield base, release_id
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _download_verifies(page, link, base) -> None:
