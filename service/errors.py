@@ -107,17 +107,28 @@ class InternalError(ServiceError):
     pass
 
 
+_SCOPE_WORDS = {"principal": "your allowance", "pool": "the pool it is paid from",
+                "global": "the school year's cap", "lifetime": "the cap across school years"}
+
+
+def _rho(micro: int) -> str:
+    return f"{micro / 1_000_000:.6f}".rstrip("0").rstrip(".") or "0"
+
+
 def translate(exc: BaseException) -> ServiceError | None:
     """`exc` as a ServiceError if its message is public: itself, or the translation of an
     error from below the service; None for anything else (internal)."""
     if isinstance(exc, ServiceError):
         return exc
     if isinstance(exc, BudgetExhausted):
+        words = _SCOPE_WORDS.get(exc.scope, exc.scope)
+        text = (f"This costs ρ {_rho(exc.requested_micro)}, but {words}"
+                f"{' for ' + exc.dataset if exc.dataset else ''} has ρ "
+                f"{_rho(exc.remaining_micro)} left; nothing was spent.")
         return BudgetRefused(
-            str(exc), detail=f"the privacy budget ({exc.scope}) cannot pay for this request; "
-                             "nothing was spent",
-            scope=exc.scope, requested_rho_micro=exc.requested_micro,
-            remaining_rho_micro=exc.remaining_micro)
+            text, detail=text, scope=exc.scope, requested_rho_micro=exc.requested_micro,
+            remaining_rho_micro=exc.remaining_micro, requested_rho=exc.requested_micro / 1e6,
+            remaining_rho=exc.remaining_micro / 1e6)
     return None
 
 

@@ -5,7 +5,7 @@ call's arguments, whose allowance pays, whether a school year is known, and the 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,9 @@ from service.api.params import DimensionName, MeasureName
 from service.api.problems import InvalidInput
 from service.api.read_cache import QUERY_ANSWER_PARTS, SCHOOL_YEARS
 from service.register import lookup
+from service.releases.budget import budget_view
+from service.releases.query_accuracy import DEFAULT_MIN_GROUP, AccuracyTarget
+from service.releases.query_costs import rho_words
 
 
 class Budget(BaseModel):
@@ -26,9 +29,16 @@ class Budget(BaseModel):
 
 class Accuracy(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    half_width: Annotated[float, Field(ge=1, le=10_000, description=(
-        "95% half-width of each total, in its own unit (pupils or minutes); at most 10,000 "
-        "(finding the scale for a wider one takes OpenDP seconds to minutes: give a budget instead)"))]
+    half_width: Annotated[float, Field(gt=0, le=1e12, description=(
+        "95% half-width of every published value, in `unit`: a rate or share in "
+        "percentage_points (or as a fraction), a count in pupils. Without a unit: each "
+        "total's 95% accuracy in its own unit (pupils or minutes; `minutes` and `hours` say "
+        "so explicitly). A target the per-query cap cannot reach is a 400 naming the best "
+        "within it."))]
+    unit: Literal["percentage_points", "fraction", "pupils", "minutes", "hours"] | None = None
+    min_group: Annotated[int, Field(ge=1, le=10_000_000, description=(
+        "rates and shares: the target holds for groups of at least this many pupils "
+        "(smaller groups get wider intervals)"))] = DEFAULT_MIN_GROUP
 
 
 class QueryCreate(BaseModel):
@@ -77,7 +87,8 @@ def _parsed(record) -> bytes:
 def query_args(body: QueryCreate) -> dict:
     return dict(dataset=body.dataset, measure=body.measure, group_by=body.group_by,
                 filters=body.filters, rho=_rho(body),
-                half_width=body.accuracy.half_width if body.accuracy else None)
+                half_width=(AccuracyTarget(body.accuracy.half_width, body.accuracy.unit,
+                                           body.accuracy.min_group) if body.accuracy else None))
 
 
 def known_dataset_kept(db_path: str, dataset: str) -> bool:
@@ -101,12 +112,28 @@ def _school_year(db, dataset: str) -> bool:
 
 
 def answer(stored, budget: dict) -> bytes:
-    """The answer to a released query: its id, whether this request paid, what is left of
-    the caller's allowance, and the stored release's budget, columns, rows and link (those
-    serialised once per release: they never change)."""
+    """The answer to a released query: its id, whether this request paid and what (0 for a
+    stored answer), what is left of every scope it pays from after it, in numbers and words,
+    and the stored release's budget, columns, rows and link (those serialised once per
+    release: they never change)."""
+    micro = stored.record.micro if stored.newly_charged else 0
+    left = {"principal": budget.get("allowance", {}).get("remaining"),
+            "pool": budget.get("pools", {}).get("researcher", {}).get("remaining"),
+            "global": budget.get("global", {}).get("remaining"),
+            "lifetime": budget.get("lifetime", {}).get("remaining")}
+    left = {k: v for k, v in left.items() if v}
+    if stored.newly_charged:
+        text = f"Charged ρ {rho_words(micro)} (new on the current data)."
+    else:
+        text = f"Already answered on the current data (release {stored.record.release_id}): free."
+    if "principal" in left:
+        text += (f" Your allowance for {stored.record.dataset} has ρ "
+                 f"{rho_words(round(left['principal']['rho_decimal'] * 1_000_000))} left.")
     head = json.dumps({"release_id": stored.record.release_id, "charged": stored.newly_charged,
-                       "budget_left": budget.get("allowance", {}).get("remaining")},
-                      separators=(",", ":"))
+                       "stored": not stored.newly_charged, "cost": budget_view(micro),
+                       "budget_left": left.get("principal"), "left_after": left, "fits": True,
+                       "summary": text},
+                      separators=(",", ":"), ensure_ascii=False)
     return head[:-1].encode() + b"," + _parsed(stored.record)
 
 

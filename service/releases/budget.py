@@ -161,3 +161,35 @@ def budget_view(rho_micro: int, delta: float = DEFAULT_DELTA) -> dict:
 def _epsilon(rho_micro: int, delta: float) -> float:
     """ε at δ of a budget (OpenDP's privacy profile; a pure function, so cached)."""
     return round(Rho.from_micro(rho_micro).epsilon(delta), 4) if rho_micro else 0.0
+
+
+#: What each scope a query pays from is called in words.
+SCOPE_WORDS = {"principal": "your allowance", "pool": "the researchers' pool",
+               "global": "the school year's cap", "lifetime": "the cap across school years"}
+
+
+def room(con: duckdb.DuckDBPyConnection, dataset: str, principal: str | None, pool: str,
+         settings: Settings | None = None) -> dict[str, int]:
+    """Micro-ρ left in every scope a charge to `pool` (and `principal`'s allowance) must fit:
+    "principal", "pool", "global" and, with `settings`, "lifetime" (the worst window of school
+    years that holds `dataset`). Reads only; a scope without a row shows its opening cap."""
+    left: dict[str, int] = {}
+    for scope, row_pool, _who, cap, spent in budget_rows(con, dataset, principal, settings):
+        if scope == "global" or (scope == "pool" and row_pool == pool) or \
+                (scope == "principal" and principal):
+            left[scope] = max(cap - spent, 0)
+    if settings is not None:
+        cap = lifetime_cap(settings)
+        cur = con.cursor()
+        try:
+            spent = yearly_spent(cur)
+        except duckdb.CatalogException:
+            spent = {}
+        finally:
+            cur.close()
+        try:
+            year = int(dataset[:4])
+        except ValueError:
+            return left
+        left["lifetime"] = max(cap.cap_micro - cap.worst(spent, year), 0)
+    return left

@@ -303,6 +303,19 @@ class DuckDBLedger:
 _YEAR = re.compile(r"^([0-9]{4})-[0-9]{4}$")
 
 
+def find_stored(con: duckdb.DuckDBPyConnection, request_hash: str) -> ReleaseRecord | None:
+    """The stored release of a request hash, reading only (no DDL, no transaction): None if
+    there is none, or no release table yet."""
+    cur = con.cursor()
+    try:
+        row = cur.execute(_FIND_RELEASE, [request_hash]).fetchone()
+    except duckdb.CatalogException:
+        return None
+    finally:
+        cur.close()
+    return _record(row) if row else None
+
+
 def yearly_spent(con: duckdb.DuckDBPyConnection) -> dict[int, int]:
     """Micro-ρ spent per school year (its global cap row), keyed by the year it starts."""
     rows = con.execute("SELECT dataset, spent_micro FROM budget_cap WHERE scope = 'global'").fetchall()

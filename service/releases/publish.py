@@ -27,6 +27,7 @@ from privacy.request import request_hash
 from service import __version__, errors
 from service.db import database_path
 from service.releases import identity
+from service.releases.ledger_store import find_stored
 from service.releases.budget import (budget_view, ensure_allowance, ensure_budget, ledger,
                                      lifetime_cap)
 from service.releases.files import (COLUMNS, FORMAT, OPTIONAL_COLUMNS, build_files, canonical_bytes,
@@ -207,6 +208,18 @@ def stored_in_memory(db_path: str, release: ReleaseSpec) -> StoredRelease | None
         return None
     known = _STORED.get((db_path, request_hash(_full_spec(release, version))))
     return StoredRelease(known, newly_charged=False) if known is not None else None
+
+
+def stored_release(con: duckdb.DuckDBPyConnection, release: ReleaseSpec,
+                   db_path: str | None = None) -> ReleaseRecord | None:
+    """The release :func:`publish` would return free right now (on the current data
+    version), else None: what a dry run tells. Reads only: no caps created, nothing charged."""
+    db_path = db_path or database_path(con)
+    known = stored_in_memory(db_path, release)
+    if known is not None:
+        return known.record
+    version = identity.data_version(con, db_path, release.dataset) if release.versioned else None
+    return find_stored(con, request_hash(_full_spec(release, version)))
 
 
 def _remember(db_path: str, key: str, record: ReleaseRecord) -> None:

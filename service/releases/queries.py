@@ -28,9 +28,11 @@ import pandas as pd
 from privacy.statistics import count_intervals, ratio_intervals
 from privacy.budget import Rho
 from privacy.ledger import StoredRelease
-from privacy.mechanisms import add_noise, plan_gaussian, rho_for_half_width
+from privacy.mechanisms import add_noise, plan_gaussian
 from service.releases import aggregate
 from service.releases.catalogue import MEASURES, MONTH, QuerySpec, validate_query
+from service.releases.query_accuracy import AccuracyTarget, plan_target
+from service.releases.query_costs import cost_facts
 from service.register.dimensions import CatalogueError
 from service.releases.cells import flags
 from service.releases.publish import Computed, ReleaseSpec, publish, question_text, stored_in_memory
@@ -46,6 +48,7 @@ class QueryPlan:
 
     spec: QuerySpec
     rho_per_total: dict[str, Rho]
+    target: AccuracyTarget | None = None
 
     @property
     def rho(self) -> Rho:
@@ -66,10 +69,13 @@ class QueryPlan:
         return out
 
 
-def plan_query(spec: QuerySpec, rho: Rho | None = None, half_width: float | None = None) -> QueryPlan:
+def plan_query(spec: QuerySpec, rho: Rho | None = None,
+               half_width: float | AccuracyTarget | None = None) -> QueryPlan:
     """Split a budget over the measure's totals (equally, relative to each total's
-    sensitivity), or find the budget at which every total's 95% half-width is ≤ half_width
-    (in the total's own unit)."""
+    sensitivity), or find the budget at which the answer is as accurate as asked: an
+    `AccuracyTarget` in the unit of the measure (percentage points, a fraction, pupils), or
+    a number: every total's 95% accuracy in its own unit (pupils or minutes). A target the
+    per-query cap cannot buy is a CatalogueError naming the best within it."""
     totals = spec.totals()
     if (rho is None) == (half_width is None):
         raise CatalogueError("budget", "give either a budget (rho) or an accuracy (half_width)")
@@ -78,10 +84,11 @@ def plan_query(spec: QuerySpec, rho: Rho | None = None, half_width: float | None
             raise CatalogueError("budget", f"rho must lie in [{MIN_RHO}, {MAX_RHO}]")
         part = Rho.from_micro(max(1, rho.to_micro_floor() // len(totals)))
         return QueryPlan(spec, {t.name: part for t in totals})
-    if not (isinstance(half_width, (int, float)) and math.isfinite(half_width) and half_width >= 1):
-        raise CatalogueError("accuracy", "half_width must be a number ≥ 1 (pupils or minutes)")
-    return QueryPlan(spec, {t.name: rho_for_half_width(spec.bound(t.name), float(half_width))
-                            for t in totals})
+    target = half_width if isinstance(half_width, AccuracyTarget) else AccuracyTarget(half_width)
+    if isinstance(target.half_width, bool) or not isinstance(target.half_width, (int, float)) \
+            or not math.isfinite(target.half_width) or target.half_width <= 0:
+        raise CatalogueError("accuracy.half_width", "half_width must be a finite number > 0")
+    return QueryPlan(spec, plan_target(spec, target, MAX_RHO), target)
 
 
 def canonical_spec(dataset: str, spec: QuerySpec, plan: QueryPlan) -> dict:
@@ -190,14 +197,32 @@ def stored_query(db_path: str, *, dataset: str, measure: str, group_by, filters,
 
 
 def dry_run(con: duckdb.DuckDBPyConnection, *, dataset: str, measure: str, group_by, filters,
-            rho: Rho | None = None, half_width: float | None = None) -> dict:
-    """Cost and expected intervals without touching data or budget."""
+            rho: Rho | None = None, half_width: float | AccuracyTarget | None = None,
+            principal: str | None = None, settings: Settings | None = None,
+            db_path: str | None = None) -> dict:
+    """Cost and expected intervals without touching data or budget: whether the answer is
+    already stored on the current data (free) or new and what it costs, what is left after
+    it, whether it fits and, if not, the most accurate request that does
+    (`service.releases.query_costs`)."""
     spec = validate_query(measure, group_by, filters)
     plan = plan_query(spec, rho, half_width)
     keys = math.prod(len(k) for k in aggregate._key_sets(con, dataset, spec.group_by, spec.filters))
+    facts = cost_facts(con, settings, QueryRelease.of(dataset, plan, principal), db_path=db_path,
+                       max_rho=MAX_RHO, min_rho=MIN_RHO)
     return {"measure": spec.measure, "group_by": list(spec.group_by),
             "filters": {n: sorted(v) for n, v in spec.filters},
+            **facts,
             "cost": {"rho": str(plan.rho.value), "rho_decimal": float(plan.rho),
-                     "epsilon": round(plan.rho.epsilon(), 4)},
+                     "epsilon": round(plan.rho.epsilon(), 4), "charged_now": facts["cost"]},
             "cells": keys, "expected": plan.expected(), "unit": MEASURES[spec.measure].unit}
 
+
+def refusal_facts(con: duckdb.DuckDBPyConnection, settings: Settings, *, principal: str,
+                  dataset: str, measure: str, group_by, filters, rho: Rho | None = None,
+                  half_width: float | AccuracyTarget | None = None,
+                  db_path: str | None = None) -> dict:
+    """The dry run's facts for a request the budget refused (for its 409)."""
+    spec = validate_query(measure, group_by, filters)
+    plan = plan_query(spec, rho, half_width)
+    return cost_facts(con, settings, QueryRelease.of(dataset, plan, principal), db_path=db_path,
+                      max_rho=MAX_RHO, min_rho=MIN_RHO)

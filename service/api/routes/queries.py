@@ -7,6 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from privacy.ledger import BudgetExhausted
+from service import errors
 from service.releases import queries
 from service.api import PREFIX, roles
 from service.api.auth import Role
@@ -40,11 +42,20 @@ async def create_query(body: QueryCreate, db: DbDep, settings: SettingsDep, key:
         raise InvalidInput("unknown dataset", errors=[{"in": "body", "field": "dataset",
                                                        "message": f"no school year {body.dataset!r}"}])
     args = query_args(body)
-    if body.dry_run:
-        return {"dry_run": True, **(await run_in_threadpool(lambda: queries.dry_run(db, **args)))}
     principal = principal_of(key)
-    stored = queries.stored_query(db_path, **args) or await run_in_threadpool(
-        lambda: queries.run_query(db, settings, principal=principal, db_path=db_path, **args))
+    if body.dry_run:
+        return {"dry_run": True, **(await run_in_threadpool(lambda: queries.dry_run(
+            db, principal=principal, settings=settings, db_path=db_path, **args)))}
+    try:
+        stored = queries.stored_query(db_path, **args) or await run_in_threadpool(
+            lambda: queries.run_query(db, settings, principal=principal, db_path=db_path, **args))
+    except BudgetExhausted as exc:       # the 409 carries the dry run's facts
+        facts = await run_in_threadpool(lambda: queries.refusal_facts(
+            db, settings, principal=principal, db_path=db_path, **args))
+        problem = errors.translate(exc)
+        problem.extensions.update(facts)
+        problem.detail = facts["summary"] + " Nothing was spent."
+        raise problem from exc
     budget = (kept_budget_document(db_path, body.dataset, principal)
               or await run_in_threadpool(budget_document, db, body.dataset, principal, db_path,
                                          settings))
