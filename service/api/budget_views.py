@@ -42,4 +42,39 @@ def _budget_document(db, dataset: str, principal: str | None, settings=None) -> 
     if settings is not None:
         out["lifetime"] = releases.lifetime_view(db, dataset, releases.lifetime_cap(settings),
                                                  releases.budget_of(settings)["global"])
+    out["in_words"] = in_words(out)
+    out["summary"] = " ".join(out["in_words"])
     return out
+
+
+def _used(label: str, entry: dict, tail: str = "") -> str:
+    """'ρ 0.0101 of <label> 0.05<tail> used (ε 0.76 of 1.76 at δ 1e-08); ρ 0.0399 left.'"""
+    spent, cap, left = entry["spent"], entry["cap"], entry["remaining"]
+    return (f"ρ {_dec(spent)} of {label} {_dec(cap)}{tail} used (ε {spent['epsilon']:g} of "
+            f"{cap['epsilon']:g} at δ {cap['delta']:g}); ρ {_dec(left)} left.")
+
+
+def _dec(view: dict) -> str:
+    return f"{view['rho_decimal']:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def in_words(doc: dict) -> list[str]:
+    """The budget document in plain sentences, decimals only (the structured form stays
+    beside it for programs)."""
+    year = doc["dataset"]
+    lines = []
+    if "allowance" in doc:
+        lines.append(_used("your", doc["allowance"], f" for {year}"))
+    if "researcher" in doc.get("pools", {}):
+        lines.append("Researchers together: " + _used("their pool of", doc["pools"]["researcher"]))
+    if "global" in doc:
+        lines.append(f"School year {year} as a whole: " + _used("its cap of", doc["global"]))
+    life = doc.get("lifetime") or {}
+    if "cap" in life:
+        lines.append(
+            f"Across a school career ({life['window_years']} school years): ρ "
+            f"{_dec(life['spent_worst_window'])} of {_dec(life['cap'])} used in the worst "
+            f"window that holds {year} (ε {life['spent_worst_window']['epsilon']:g} of "
+            f"{life['cap']['epsilon']:g} at δ {life['cap']['delta']:g}); ρ "
+            f"{_dec(life['remaining'])} left.")
+    return lines
