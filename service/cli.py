@@ -67,11 +67,11 @@ def _open(db: Path):
         raise typer.Exit(code=1) from None
 
 
-def _settings(db: Path, mode: str | None = None, **options):
+def _settings(db: Path, mode: str | None = None, *, serving: bool = False, **options):
     """The settings, or one line saying what is wrong and the fix (exit 2)."""
     from service import cli_startup
 
-    return cli_startup.load(db, console, mode=mode, **options)
+    return cli_startup.load(db, console, mode=mode, serving=serving, **options)
 
 
 def _engine(settings, con):
@@ -345,7 +345,7 @@ def serve(
 
     from service.cli_startup import ready_to_serve
 
-    settings = _settings(db)
+    settings = _settings(db, serving=True)
     ready_to_serve(db, host, port, console)
     announce(db, f"http://{host}:{port}")
     try:

@@ -10,7 +10,9 @@ that would not match its data anyway.
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 from pathlib import Path
 
 import duckdb
@@ -21,17 +23,29 @@ from service.cli_remote import DatabaseBusy, open_for_writing, running_service
 from service.settings import Settings, describe_invalid
 
 
-def load(db: Path, console: Console, **overrides) -> Settings:
-    """Settings for `db` with `overrides` (None values left out), or one line and exit 2."""
+def load(db: Path, console: Console, *, serving: bool = False, **overrides) -> Settings:
+    """Settings for `db` with `overrides` (None values left out), or one line and exit 2.
+
+    A database made by `aanwezig demo` (or from `aanwezig synth` files) carries its mode: it
+    holds synthetic data only, made with the development secrets, so a command other than
+    `serve` run on it in a new shell without AANWEZIG_MODE uses demo mode and says so in one
+    line on stderr. `serve` (which listens on the network with the development admin key) and
+    an explicit AANWEZIG_MODE=production are refused with the exact command to use."""
     given = {"db": db, **{k: v for k, v in overrides.items() if v is not None}}
     try:
         return Settings(**given)
     except ValueError as exc:
         text = describe_invalid(exc)
         if "must be set" in text and holds_synthetic_data(db):
+            if not serving and "mode" not in given and not os.environ.get("AANWEZIG_MODE"):
+                Console(stderr=True).print(
+                    f"note: {db} holds synthetic data from `aanwezig demo`: using "
+                    "AANWEZIG_MODE=demo", markup=False, highlight=False, soft_wrap=True)
+                return Settings(**{**given, "mode": "demo"})
+            command = "serve --db " + str(db) if serving else " ".join(sys.argv[1:])
             text = (f"{db} holds synthetic data from `aanwezig demo` or `aanwezig synth`, made "
                     f"with the development secrets, and AANWEZIG_MODE is production. Fix: "
-                    f"AANWEZIG_MODE=demo aanwezig serve --db {db} (never for real pupils' data)")
+                    f"AANWEZIG_MODE=demo aanwezig {command} (never for real pupils' data)")
         refuse(console, text)
 
 
