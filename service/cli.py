@@ -514,9 +514,15 @@ def evaluate(
     that `aanwezig synth` or `demo` wrote (the marker in the database), never on real data."""
     from service.db import connect
 
-    from service.evaluation.figures import write_report
+    from service.evaluation.figures import ChartsNotInstalled, require_charts, write_report
     from service.evaluation.report import evaluate as run_evaluation
     from service.ingest.directory import synthetic_only
+
+    try:
+        require_charts()
+    except ChartsNotInstalled as exc:
+        console.print(f"refused: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
 
     if os.environ.get("AANWEZIG_MODE") not in ("demo", "dev"):
         console.print("[red]refused:[/red] evaluate compares with the true counts; synthetic data "

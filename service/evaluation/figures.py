@@ -13,7 +13,6 @@ from pathlib import Path
 
 import altair as alt
 import pandas as pd
-import vl_convert
 
 from service.evaluation.report import DEFAULT_RHO, Evaluation
 
@@ -57,8 +56,25 @@ def example_chart(ev: Evaluation) -> alt.Chart:
               "suppression shows nothing where red", width=420)
 
 
+class ChartsNotInstalled(RuntimeError):
+    """PNG export needs the `charts` extra, which the server's install leaves out."""
+
+    def __init__(self) -> None:
+        super().__init__("the evaluation report draws its charts with vl-convert-python, which "
+                         "the server's install leaves out. Fix: pip install 'aanwezig[charts]'")
+
+
+def require_charts():
+    """The vl_convert module, or `ChartsNotInstalled` saying which extra to install."""
+    try:
+        import vl_convert
+    except ImportError as exc:
+        raise ChartsNotInstalled() from exc
+    return vl_convert
+
+
 def png(chart: alt.Chart) -> bytes:
-    return vl_convert.vegalite_to_png(chart.to_json(), scale=1.5)
+    return require_charts().vegalite_to_png(chart.to_json(), scale=1.5)
 
 
 def _table_html(frame: pd.DataFrame) -> str:
