@@ -17,7 +17,12 @@ Flow (docs/releases.md):
    is the GLS estimate itself, and `integer_estimate` the separately labelled whole-pupil view
    (top-down controlled rounding, `privacy.consistency.controlled_round`);
 6. every area of the ranked levels gets its rank and 95% rank range, from the estimates'
-   joint distribution (`privacy.covariance`).
+   joint distribution (`privacy.covariance`);
+7. the derived levels of the structure (region × sector: the small groups, such as special
+   education per samenwerkingsverband) are not measured: each of their groups is the sum of
+   its reconciled leaves, with the exact GLS variance of that sum (`with_derived`) —
+   post-processing, no budget. Their verdicts compare with the country's value for the same
+   sector.
 `covariance_model` rebuilds step 4's covariance model from public inputs only (the structure
 and ρ), for comparisons of published values. No pandas, no database: numpy and scipy only.
 """
@@ -51,7 +56,10 @@ ROUNDING_CHAIN = ("country", "province", "swv")
 #: How much the error at each level matters to users (docs/releases.md). Municipality and
 #: samenwerkingsverband are where regions act; schools are many and small.
 LEVEL_WEIGHTS = {"school": 1.0, "municipality": 2.0, "swv": 1.5, "rmc": 1.0,
-                 "province": 0.5, "country": 0.5, "sector": 0.5}
+                 "province": 0.5, "country": 0.5, "sector": 0.5,
+                 # region × sector, when measured rather than derived (bench/sector_levels.py)
+                 "municipality_sector": 1.0, "swv_sector": 1.0, "rmc_sector": 0.5,
+                 "province_sector": 0.5}
 
 
 @dataclass
@@ -79,11 +87,24 @@ class Table:
 
 @dataclass(frozen=True)
 class Structure:
-    """The public structure of a release: the number of leaves (schools) and, per level, the
-    group of every leaf (`privacy.consistency.Level`). Codes and names stay with the caller."""
+    """The public structure of a release: the number of leaves (schools), per measured level
+    the group of every leaf (`privacy.consistency.Level`), the derived levels — groupings of
+    the leaves that are not measured (e.g. samenwerkingsverband × sector): each group the sum
+    of its reconciled leaves, with the exact GLS variance of that sum (post-processing, no
+    budget) — and, for levels whose verdicts compare with something other than the country
+    (region × sector: the country's value for the same sector), the measured level and group
+    of that reference per group. Codes and names stay with the caller."""
 
     n_leaves: int
     levels: Mapping[str, Level]
+    derived: Mapping[str, Level] = field(default_factory=dict)
+    reference: Mapping[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+
+    def cell_levels(self) -> list[str]:
+        """The levels published, in order: `CELL_LEVELS` the structure has, then its other
+        measured levels, then the derived ones."""
+        known = [lvl for lvl in CELL_LEVELS if lvl == "school" or lvl in self.levels]
+        return known + [lvl for lvl in self.levels if lvl not in CELL_LEVELS] + list(self.derived)
 
 
 class Measure(Protocol):
@@ -266,12 +287,13 @@ def _shared_variance(results: dict[str, TotalResult], a: tuple[str, ...], b: tup
 
 
 def measure_cells(measure, results: dict[str, TotalResult], level: str,
-                  alpha: float = 0.05, national: float | None = None) -> dict[str, np.ndarray]:
+                  alpha: float = 0.05, national: float | np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Estimate, sd, interval and shown value (privacy.statistics) and the whole-pupil view of
     one measure for every group of one level. The estimate is the GLS one (counts) or the
     ratio of two GLS totals with its bias removed (rates, shares); the interval belongs to it.
     `shown` is what people read: a count's estimate cut at 0 pupils, a ratio's estimate moved
-    into its interval. For a ratio and a published ``national`` value, ``p_vs_country`` is
+    into its interval. For a ratio and a published ``national`` value (one, or one per group:
+    the same sector's for a derived level), ``p_vs_country`` is
     the p-value of "this area's true value equals it" (Fieller's pivot: exact for Gaussian
     totals), which the "higher/lower than the Netherlands" calls use."""
     n_est, n_var, n_int = _sum(results, measure.numerator, level)
@@ -285,10 +307,10 @@ def measure_cells(measure, results: dict[str, TotalResult], level: str,
     cov = _shared_variance(results, measure.numerator, measure.denominator, level)
     r = ratio_intervals(n_est, d_est, n_var, d_var, cov, alpha, complement=measure.complement)
     p = np.full(n_est.size, np.nan)
-    if national is not None and np.isfinite(national):
+    if national is not None and np.isfinite(national).any():
         p = ratio_p_values(n_est, d_est, n_var, d_var, cov, national,
                            complement=measure.complement)[0]
-        p = np.where(r.no_estimate, np.nan, p)
+        p = np.where(r.no_estimate | ~np.isfinite(national), np.nan, p)
     return {"estimate": r.estimate, "shown": r.shown, "lower": r.lower, "upper": r.upper,
             "sd": r.sd, "p_vs_country": p, "integer_estimate": np.full(n_est.size, np.nan),
             "no_estimate": r.no_estimate, "unstable": r.unstable}
@@ -330,14 +352,46 @@ def rank_columns(measure, results: dict[str, TotalResult], model: MeasureModel, 
     return out
 
 
-def measure_model(results: dict[str, TotalResult]) -> MeasureModel:
+def measure_model(results: dict[str, TotalResult], structure: Structure | None = None) -> MeasureModel:
+    derived = dict(structure.derived) if structure else {}
     return MeasureModel({n: r.model for n, r in results.items() if r.model is not None},
-                        {n: r.parts for n, r in results.items()})
+                        {n: r.parts for n, r in results.items()}, derived)
 
 
 #: The levels of `ReleaseTables.cells`, in publishing order (those of the structure; then
 #: the leaves, published as 'school').
 CELL_LEVELS = ("country", "sector", "province", "rmc", "swv", "municipality", "school")
+
+
+def model_variance(model, level: Level, cache: dict | None = None) -> np.ndarray:
+    """The exact variance of every group's sum of reconciled leaves under a total's GLS model
+    (a combination ``((c, model), …)`` for a total reconciled across tables). Models that
+    share their normal matrix up to a factor (`GlsModel.scale`) share one computation, kept
+    in `cache` for the release."""
+    if isinstance(model, tuple):
+        return sum(c * model_variance(m, level, cache) for c, m in model)
+    cache = {} if cache is None else cache
+    key = (id(model.m_inv_scaled), level.name)
+    if key not in cache:
+        cache[key] = (model.group_variance(level.group_of_leaf, level.n_groups) / model.scale,
+                      model.m_inv_scaled)     # held, so that its id is not reused meanwhile
+    return cache[key][0] * model.scale
+
+
+def with_derived(result: TotalResult, derived: Mapping[str, Level],
+                 cache: dict | None = None) -> TotalResult:
+    """Add the derived levels to a reconciled total: each group the sum of its leaves' GLS
+    estimates (and integers), its variance from the total's model. Post-processing only."""
+    leaf_est, leaf_int = result.estimate["school"], result.integer["school"]
+    for name, level in derived.items():
+        groups = level.group_of_leaf
+        inside = groups >= 0
+        n = level.n_groups
+        result.estimate[name] = np.bincount(groups[inside], weights=leaf_est[inside], minlength=n)
+        result.integer[name] = np.bincount(groups[inside], weights=leaf_int[inside],
+                                           minlength=n).round().astype(np.int64)
+        result.variance[name] = np.maximum(model_variance(result.model, level, cache), 0.0)
+    return result
 
 
 def summed_totals(parts: list[TotalResult]) -> TotalResult:
@@ -384,26 +438,34 @@ def noisy_tables(leaf_totals: Mapping[str, np.ndarray], structure: Structure,
                 results[total] = noisy_total(leaf_totals[total], table, structure, plan, total)
             gains += [{"table": table.name, "total": total, "level": lvl, "median_variance_gain": g}
                       for lvl, g in results[total].gain.items()]
+    if structure.derived:
+        cache: dict = {}
+        for result in results.values():
+            with_derived(result, structure.derived, cache)
     for alias, parts_of in (sums or {}).items():
         results[alias] = summed_totals([results[b] for b in parts_of])
-    model = measure_model(results)
+    model = measure_model(results, structure)
     cells = {}
     for m in measures:
         lead = results[m.numerator[0]]
-        national = None
-        for level in CELL_LEVELS:
-            if level != "school" and level not in structure.levels:
-                continue
-            vals = measure_cells(m, results, level, alpha,
-                                 national if level not in ("country", "sector") else None)
+        national, by_level = None, {}
+        for level in structure.cell_levels():
+            reference = national if level not in ("country", "sector") else None
+            if level in structure.reference:
+                ref_level, ref_group = structure.reference[level]
+                reference = by_level[ref_level][ref_group] if ref_level in by_level else None
+            vals = measure_cells(m, results, level, alpha, reference)
+            if m.denominator:
+                # the published values, as stored (6 decimals): national references
+                by_level[level] = np.round(vals["estimate"], 6)
             if level == "country" and m.denominator:
-                # the published national value, as stored (6 decimals)
-                national = float(np.round(vals["estimate"][0], 6))
+                national = float(by_level["country"][0])
             ranked = (rank_columns(m, results, model, level, vals, rank_method)
                       if ranks and level in RANKED_LEVELS
                       else {k: np.full(vals["estimate"].size, np.nan)
                             for k in ("rank", "rank_lower", "rank_upper")})
-            plan_at = lead.plans[level]
+            # a derived level is not measured: its noise is that of the leaves it sums
+            plan_at = lead.plans["school" if level in structure.derived else level]
             cells[(m.name, level)] = MeasureCells(**vals, **ranked, noise=plan_at.mechanism,
                                                   scale=plan_at.scale)
     return ReleaseTables(cells, results, model, gains)
@@ -429,4 +491,4 @@ def covariance_model(structure: Structure, tables: Sequence[Table], rho: Rho, *,
             models[total] = relations.part_model(whole_design, part_design, n, k)
     for alias, parts_of in (sums or {}).items():
         parts[alias] = parts_of
-    return MeasureModel(models, parts)
+    return MeasureModel(models, parts, dict(structure.derived))

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from privacy import release as maths
@@ -74,7 +75,15 @@ BAND_SUMS = {"enrolled": BAND_TOTALS,
              "chronic": tuple(f"band_{k}" for k, (lo, _) in enumerate(BANDS) if lo >= 10),
              "severe": tuple(f"band_{k}" for k, (lo, _) in enumerate(BANDS) if lo >= 50)}
 
-LEVELS = ("school", "municipality", "province", "country", "rmc", "swv", "sector")
+#: Region × sector measured as levels of their own (the rest of region × sector — RMC region
+#: and province — is derived from the reconciled schools, at no budget). Chosen on 1,000,000
+#: pupils (bench/sector_levels.py, docs/benchmarks.md): measuring municipality × sector and
+#: samenwerkingsverband × sector gives those cells 0.40–0.65 of the derived sd, RMC and
+#: province × sector 0.42–0.50, at +8–13% sd for the school, province, RMC and country cells
+#: (samenwerkingsverband −8%, municipality ±2%); measuring all four costs the schools +22%.
+SECTOR_MEASURED = ("municipality_sector", "swv_sector")
+BASE_LEVELS = ("school", "municipality", "province", "country", "rmc", "swv", "sector")
+LEVELS = BASE_LEVELS + SECTOR_MEASURED
 
 
 @dataclass(frozen=True)
@@ -92,9 +101,16 @@ def _areas(school_ids: list[str], school_names: list[str],
     return reconciled_levels(school_ids, school_names, lv)
 
 
-def _structure(areas: AreaLevels) -> Structure:
-    """What the release maths sees of the areas: the leaves and every level's grouping."""
-    return Structure(len(areas.school_codes), areas.levels)
+def _structure(areas: AreaLevels, measured: tuple[str, ...] = SECTOR_MEASURED) -> Structure:
+    """What the release maths sees of the areas: the leaves, every measured level's grouping,
+    and the region × sector levels — derived from the leaves, or measured if named in
+    `measured` — each compared with the country's value for its sector."""
+    sectors = areas.codes["sector"]
+    reference = {name: ("sector", np.array([sectors.index(s) for s in areas.sectors[name]],
+                                           dtype=np.int64)) for name in areas.derived}
+    levels = {**areas.levels, **{n: areas.derived[n] for n in measured}}
+    derived = {n: lvl for n, lvl in areas.derived.items() if n not in measured}
+    return Structure(len(areas.school_codes), levels, derived, reference)
 
 
 def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
@@ -106,16 +122,19 @@ def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
 
 
 def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *, ranks: bool = True,
-                      rank_method: str = "differences",
-                      tables: tuple[Table, ...] = TABLES) -> StandardRelease:
+                      rank_method: str = "differences", tables: tuple[Table, ...] = TABLES,
+                      measured_sectors: tuple[str, ...] = SECTOR_MEASURED) -> StandardRelease:
     """The standard release from the per-school totals already read (the evidence draws many
     releases from one scan; each call draws fresh noise). ``ranks=False`` skips the rank
     ranges (post-processing only; the evidence of errors does not need them); ``rank_method``
     picks `privacy.statistics.rank_ranges`' construction (the evidence compares both);
-    ``tables`` is the layout (the benchmark's baseline passes `SEPARATE_REASON_TABLES`)."""
+    ``tables`` is the layout (the benchmark's baseline passes `SEPARATE_REASON_TABLES`);
+    ``measured_sectors`` names region × sector levels to measure instead of deriving them
+    (bench/sector_levels.py compares the two)."""
     areas = _areas(leaf.school_ids, leaf.school_names, leaf.levels)
     noisy = maths.noisy_tables({name: v.values for name, v in leaf.totals.items()},
-                               _structure(areas), tables, total_rho, levels=LEVELS,
+                               _structure(areas, measured_sectors), tables, total_rho,
+                               levels=BASE_LEVELS + measured_sectors,
                                measures=list(MEASURES.values()), sums=BAND_SUMS, ranks=ranks,
                                rank_method=rank_method)
     cells = cells_frame(list(MEASURES.values()), noisy, areas)
@@ -138,6 +157,10 @@ class ReleaseModel:
         """The model's group for a published cell, or None if the register has no such area."""
         if level == "country" and sector != "all":
             level, code = "sector", sector
+        elif sector != "all":
+            name = f"{level}_sector"
+            pairs = list(zip(self.areas.codes.get(name, []), self.areas.sectors.get(name, [])))
+            return (name, pairs.index((code, sector))) if (code, sector) in pairs else None
         codes = self.areas.school_codes if level == "school" else self.areas.codes.get(level)
         if codes is None or code not in codes:
             return None
@@ -197,7 +220,7 @@ class StandardSpec(ReleaseSpec):
     @classmethod
     def of(cls, school_year: str, rho: Rho, engine: Engine | None = None) -> StandardSpec:
         question = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
-                    "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 3}
+                    "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 4}
         return cls(dataset=school_year, question=question_text(question), rho=rho, engine=engine)
 
     def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:
