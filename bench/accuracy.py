@@ -51,6 +51,7 @@ from service.releases.standard import _areas, release_from_leaf
 COUNT_MEASURES = ("enrolled", "chronic_count", "severe_count", "long_term_count", "signal16_count")
 SECTORS = ("PO", "SBO", "SO", "VSO", "VO")
 LEVEL_ORDER = ("school", "municipality", "swv", "rmc", "province", "country", "country×sector",
+               "residence",
                *(f"{level}×{sector}" for level in ("municipality", "swv", "rmc", "province")
                  for sector in SECTORS))
 SIZE_BINS = [0, 50, 200, 500, np.inf]
@@ -78,6 +79,13 @@ def truth_table(leaf) -> pd.DataFrame:
             base.update(level="country", sector=codes, area_code="NL")
         for name, m in MEASURES.items():
             frames.append(pd.DataFrame({**base, "measure": name, "truth": m.evaluate(sums)}))
+    if leaf.residence is not None:              # by municipality of residence (leerplicht)
+        sums = {t: v.values.astype(float) for t, v in leaf.residence.totals.items()}
+        base = {"level": "residence", "sector": "all", "area_code": [k[0] for k in leaf.residence.keys],
+                "size": sums["enrolled"]}
+        for measure, m in MEASURES.items():
+            if all(t in sums for t in m.numerator + m.denominator):
+                frames.append(pd.DataFrame({**base, "measure": measure, "truth": m.evaluate(sums)}))
     for name, lv in areas.derived.items():      # region × sector (the small complex groups)
         inside = lv.group_of_leaf >= 0
         sums = {t: np.bincount(lv.group_of_leaf[inside], weights=v.values[inside].astype(float),

@@ -165,6 +165,29 @@ def plan_tables(tables: list[Table], level_names: list[str], rho: Rho) -> dict[t
     return {(t.name, lvl): split[f"{t.name}@{lvl}"] for t in tables for lvl in level_names}
 
 
+def split_between(parts: Sequence[tuple[Sequence[Table], Sequence[str]]], rho: Rho) -> list[Rho]:
+    """ρ for each of several releases made from one budget (e.g. the release by school and the
+    release by residence): the planner's split over every table × level of all of them at
+    once (the weights of `plan_tables`), summed per part. Each part's own `plan_tables` at its
+    share then gives its tables what the joint plan gives them (the rule is proportional), up
+    to rounding down to whole micro-ρ."""
+    from privacy.bounds import sensitivity
+
+    demands, owner = [], []
+    for i, (tables, levels) in enumerate(parts):
+        for t in tables:
+            l2 = sensitivity(t.bound).l2
+            for lvl in levels:
+                demands.append(LevelDemand(f"{i}:{t.name}@{lvl}",
+                                           t.weight * LEVEL_WEIGHTS[lvl] / (l2 * l2), t.bound))
+                owner.append(i)
+    split = split_budget(demands, rho, "min_weighted_variance")
+    out = [Rho.of(0)] * len(parts)
+    for demand, i in zip(demands, owner):
+        out[i] = out[i] + split[demand.name]
+    return out
+
+
 def predicted_half_widths(totals: list[Table], level_names: list[str], rho: Rho) -> list[dict]:
     """Before spending: the raw 95% half-width per total and level (reconciliation only
     narrows it), one row per table and level."""
@@ -184,7 +207,8 @@ def noisy_total(leaf: np.ndarray, total: Table, areas: Structure,
     joint table, call once per member total with the table's plan: one pupil touches one
     cell of the whole table, so the table's ρ is spent once."""
     measurements, plans = measure_total(leaf, total, areas, plan)
-    rec = reconcile(len(leaf), measurements, chain=ROUNDING_CHAIN)
+    rec = reconcile(len(leaf), measurements,
+                    chain=[lvl for lvl in ROUNDING_CHAIN if lvl in areas.levels])
     out = TotalResult(plans, {"school": rec.leaf_estimate}, {"school": rec.leaf_variance},
                       {"school": rec.leaf_integer.astype(np.int64)}, model=rec.model,
                       parts=(total_name or total.name,))
@@ -418,14 +442,18 @@ def noisy_tables(leaf_totals: Mapping[str, np.ndarray], structure: Structure,
                  tables: Sequence[Table], rho: Rho, *, levels: Sequence[str],
                  measures: Sequence[Measure], sums: Mapping[str, tuple[str, ...]] | None = None,
                  related: Mapping[str, str] = relations.RELATIONS, ranks: bool = True,
-                 rank_method: str = "differences", alpha: float = 0.05) -> ReleaseTables:
+                 rank_method: str = "differences", alpha: float = 0.05,
+                 national: Mapping[str, float] | None = None) -> ReleaseTables:
     """THE entry of the release maths: plan `rho` over `tables` × `levels`, noise every
     total at the leaves and every level, reconcile within and across tables (`related`),
     form the totals of `sums` from reconciled ones, and every measure's estimate, interval
     and (``ranks``) rank range at every level of `CELL_LEVELS` the structure has.
 
     `leaf_totals` (total -> int vector over the leaves) is private and not kept. Each call
-    draws fresh noise. ``rank_method`` picks `privacy.statistics.rank_ranges`' construction."""
+    draws fresh noise. ``rank_method`` picks `privacy.statistics.rank_ranges`' construction.
+    ``national`` (measure -> published value) is the reference of the p-values when the
+    structure has no country level of its own (the release by residence: the same pupils'
+    national value, from the release by school)."""
     plan = plan_tables(list(tables), list(levels), rho)
     results: dict[str, TotalResult] = {}
     for whole, parts in related_tables(tables, related).values():
@@ -448,9 +476,10 @@ def noisy_tables(leaf_totals: Mapping[str, np.ndarray], structure: Structure,
     cells = {}
     for m in measures:
         lead = results[m.numerator[0]]
-        national, by_level = None, {}
+        reference_value = (national or {}).get(m.name) if m.denominator else None
+        by_level: dict[str, np.ndarray] = {}
         for level in structure.cell_levels():
-            reference = national if level not in ("country", "sector") else None
+            reference = reference_value if level not in ("country", "sector") else None
             if level in structure.reference:
                 ref_level, ref_group = structure.reference[level]
                 reference = by_level[ref_level][ref_group] if ref_level in by_level else None
@@ -459,7 +488,7 @@ def noisy_tables(leaf_totals: Mapping[str, np.ndarray], structure: Structure,
                 # the published values, as stored (6 decimals): national references
                 by_level[level] = np.round(vals["estimate"], 6)
             if level == "country" and m.denominator:
-                national = float(by_level["country"][0])
+                reference_value = float(by_level["country"][0])
             ranked = (rank_columns(m, results, model, level, vals, rank_method)
                       if ranks and level in RANKED_LEVELS
                       else {k: np.full(vals["estimate"].size, np.nan)

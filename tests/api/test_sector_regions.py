@@ -75,6 +75,9 @@ def test_compare_special_education_between_samenwerkingsverbanden(synthetic_nl, 
         assert r.status_code == 200, r.text
         body = r.json()
         assert {a["code"] for a in body["areas"]} == set(so["area_code"])
-        assert body["national"]["estimate"] == pytest.approx(national_so)
+        if np.isfinite(national_so):
+            assert body["national"]["estimate"] == pytest.approx(national_so)
+        else:   # the sample's few SO pupils may leave the national SO share without estimate
+            assert body["national"]["estimate"] is None
         available = client.get("/v1/compare/options").json()
         assert "SO" in available["levels"]["swv"]["sectors"]
