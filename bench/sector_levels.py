@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import markdown, one_draw, truth_table  # noqa: E402
+from accuracy import markdown, truth_table  # noqa: E402
 
 from privacy.budget import Rho  # noqa: E402
 from service.db import connect  # noqa: E402
