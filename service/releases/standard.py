@@ -93,7 +93,7 @@ BAND_SUMS = {"enrolled": BAND_TOTALS,
 #: and province — is derived from the reconciled schools, at no budget). Chosen on 1,000,000
 #: pupils (bench/sector_levels.py, docs/benchmarks.md): measuring municipality × sector and
 #: samenwerkingsverband × sector gives those cells 0.40–0.65 of the derived sd, RMC and
-#: province × sector 0.42–0.50, at +8–13% sd for the school, province, RMC and country cells
+#: province × sector 0.42–0.50, at +8–17% sd for the school, province, RMC and country cells
 #: (samenwerkingsverband −8%, municipality ±2%); measuring all four costs the schools +22%.
 SECTOR_MEASURED = ("municipality_sector", "swv_sector")
 BASE_LEVELS = ("school", "municipality", "province", "country", "rmc", "swv", "sector")
