@@ -49,7 +49,11 @@ from service.compare import comparison as compare
 from service.releases.standard import _areas, release_from_leaf
 
 COUNT_MEASURES = ("enrolled", "chronic_count", "severe_count", "long_term_count", "signal16_count")
-LEVEL_ORDER = ("school", "municipality", "swv", "rmc", "province", "country", "country×sector")
+SECTORS = ("PO", "SBO", "SO", "VSO", "VO")
+LEVEL_ORDER = ("school", "municipality", "swv", "rmc", "province", "country", "country×sector",
+               "residence",
+               *(f"{level}×{sector}" for level in ("municipality", "swv", "rmc", "province")
+                 for sector in SECTORS))
 SIZE_BINS = [0, 50, 200, 500, np.inf]
 SIZE_LABELS = ["< 50", "50–199", "200–499", "≥ 500"]
 TOP_K = 10
@@ -75,6 +79,21 @@ def truth_table(leaf) -> pd.DataFrame:
             base.update(level="country", sector=codes, area_code="NL")
         for name, m in MEASURES.items():
             frames.append(pd.DataFrame({**base, "measure": name, "truth": m.evaluate(sums)}))
+    if leaf.residence is not None:              # by municipality of residence (leerplicht)
+        sums = {t: v.values.astype(float) for t, v in leaf.residence.totals.items()}
+        base = {"level": "residence", "sector": "all", "area_code": [k[0] for k in leaf.residence.keys],
+                "size": sums["enrolled"]}
+        for measure, m in MEASURES.items():
+            if all(t in sums for t in m.numerator + m.denominator):
+                frames.append(pd.DataFrame({**base, "measure": measure, "truth": m.evaluate(sums)}))
+    for name, lv in areas.derived.items():      # region × sector (the small complex groups)
+        inside = lv.group_of_leaf >= 0
+        sums = {t: np.bincount(lv.group_of_leaf[inside], weights=v.values[inside].astype(float),
+                               minlength=lv.n_groups) for t, v in leaf.totals.items()}
+        base = {"level": areas.base_level(name), "sector": areas.sectors[name],
+                "area_code": areas.codes[name], "size": sums["enrolled"]}
+        for measure, m in MEASURES.items():
+            frames.append(pd.DataFrame({**base, "measure": measure, "truth": m.evaluate(sums)}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -95,7 +114,10 @@ def one_draw(leaf, rho: Rho, truth: pd.DataFrame, rank_method: str = "difference
 
 
 def _level(frame: pd.DataFrame) -> pd.Series:
-    return frame["level"].where(frame["sector"] == "all", "country×sector")
+    """The level as the tables name it: 'country×sector', or e.g. 'swv×SO' for a region × sector."""
+    by_sector = (frame["level"] + "×" + frame["sector"]).where(frame["level"] != "country",
+                                                               "country×sector")
+    return frame["level"].where(frame["sector"] == "all", by_sector)
 
 
 def count_table(m: pd.DataFrame) -> pd.DataFrame:
@@ -247,7 +269,8 @@ def integer_table(m: pd.DataFrame) -> pd.DataFrame:
     """The whole-pupil view against the estimate, per level and per sector (country × sector
     cells one sector at a time), every count measure pooled."""
     c = m[m["measure"].isin(COUNT_MEASURES)].copy()
-    c["lvl"] = _level(c).where(c["sector"] == "all", "country × " + c["sector"])
+    c["lvl"] = _level(c).where((c["sector"] == "all") | (c["level"] != "country"),
+                               "country × " + c["sector"])
     rows = []
     for lvl, g in c.groupby("lvl", sort=False):
         err, ierr = g["estimate"] - g["truth"], g["integer_estimate"] - g["truth"]

@@ -190,6 +190,20 @@ class GlsModel:
             cols = cols[np.asarray(groups, dtype=np.int64)]
         return self.u_csc[:, cols]
 
+    def group_variance(self, group_of_leaf: np.ndarray, n_groups: int) -> np.ndarray:
+        """The exact variance of each group's sum of GLS leaf estimates, for any grouping of
+        the leaves (-1: in no group), measured or not: diag(Sᵀ P S) with S the leaves ×
+        groups indicator, without forming the k × k covariance."""
+        groups = np.asarray(group_of_leaf, dtype=np.int64)
+        inside = np.flatnonzero(groups >= 0)
+        out = np.bincount(groups[inside], weights=self.dinv[inside], minlength=n_groups)
+        if self.u.shape[1]:
+            s = sp.csr_matrix((self.dinv[inside], (groups[inside], inside)),
+                              shape=(n_groups, self.dinv.size))   # Sᵀ D⁻¹
+            left = np.asarray((s @ self.u).todense())
+            out = out - np.einsum("ij,ij->i", left @ self.m_inv_scaled, left) / self.scale
+        return out
+
     def covariance(self, a, b=None) -> np.ndarray:
         a = sp.csc_matrix(a)
         b = a if b is None else sp.csc_matrix(b)

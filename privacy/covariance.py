@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from privacy.consistency import GlsModel
+from privacy.consistency import GlsModel, Level
 
 #: A group of a level: ("school", i) is leaf i; (level, i) the i-th group of a measured level.
 Group = tuple[str, int]
@@ -40,20 +40,23 @@ class MeasureModel:
 
     models: dict[str, GlsModel | tuple[tuple[float, GlsModel], ...]]
     parts: dict[str, tuple[str, ...]]
+    #: unmeasured, cross-classified levels (`privacy.release.Structure.derived`): group of every leaf
+    derived: dict[str, Level] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def _components(self, total: str) -> tuple[tuple[float, GlsModel], ...]:
         model = self.models[total]
         return model if isinstance(model, tuple) else ((1.0, model),)
 
-    @staticmethod
-    def _selector(model: GlsModel, groups: list[Group]) -> sp.csc_matrix:
+    def _selector(self, model: GlsModel, groups: list[Group]) -> sp.csc_matrix:
         """Leaves × k indicator of the groups (in order), for one GLS model's structure."""
         u = model.u_csc
         rows, cols = [], []
         for j, (level, index) in enumerate(groups):
             if level == "school":
                 leaves = np.array([index])
+            elif level in self.derived:
+                leaves = np.flatnonzero(self.derived[level].group_of_leaf == index)
             else:
                 c = model.columns[level].start + index
                 leaves = u.indices[u.indptr[c]:u.indptr[c + 1]]

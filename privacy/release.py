@@ -17,7 +17,12 @@ Flow (docs/releases.md):
    is the GLS estimate itself, and `integer_estimate` the separately labelled whole-pupil view
    (top-down controlled rounding, `privacy.consistency.controlled_round`);
 6. every area of the ranked levels gets its rank and 95% rank range, from the estimates'
-   joint distribution (`privacy.covariance`).
+   joint distribution (`privacy.covariance`);
+7. the derived levels of the structure (region × sector: the small groups, such as special
+   education per samenwerkingsverband) are not measured: each of their groups is the sum of
+   its reconciled leaves, with the exact GLS variance of that sum (`with_derived`) —
+   post-processing, no budget. Their verdicts compare with the country's value for the same
+   sector.
 `covariance_model` rebuilds step 4's covariance model from public inputs only (the structure
 and ρ), for comparisons of published values. No pandas, no database: numpy and scipy only.
 """
@@ -51,7 +56,10 @@ ROUNDING_CHAIN = ("country", "province", "swv")
 #: How much the error at each level matters to users (docs/releases.md). Municipality and
 #: samenwerkingsverband are where regions act; schools are many and small.
 LEVEL_WEIGHTS = {"school": 1.0, "municipality": 2.0, "swv": 1.5, "rmc": 1.0,
-                 "province": 0.5, "country": 0.5, "sector": 0.5}
+                 "province": 0.5, "country": 0.5, "sector": 0.5,
+                 # region × sector, when measured rather than derived (bench/sector_levels.py)
+                 "municipality_sector": 1.0, "swv_sector": 1.0, "rmc_sector": 0.5,
+                 "province_sector": 0.5}
 
 
 @dataclass
@@ -79,11 +87,24 @@ class Table:
 
 @dataclass(frozen=True)
 class Structure:
-    """The public structure of a release: the number of leaves (schools) and, per level, the
-    group of every leaf (`privacy.consistency.Level`). Codes and names stay with the caller."""
+    """The public structure of a release: the number of leaves (schools), per measured level
+    the group of every leaf (`privacy.consistency.Level`), the derived levels — groupings of
+    the leaves that are not measured (e.g. samenwerkingsverband × sector): each group the sum
+    of its reconciled leaves, with the exact GLS variance of that sum (post-processing, no
+    budget) — and, for levels whose verdicts compare with something other than the country
+    (region × sector: the country's value for the same sector), the measured level and group
+    of that reference per group. Codes and names stay with the caller."""
 
     n_leaves: int
     levels: Mapping[str, Level]
+    derived: Mapping[str, Level] = field(default_factory=dict)
+    reference: Mapping[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+
+    def cell_levels(self) -> list[str]:
+        """The levels published, in order: `CELL_LEVELS` the structure has, then its other
+        measured levels, then the derived ones."""
+        known = [lvl for lvl in CELL_LEVELS if lvl == "school" or lvl in self.levels]
+        return known + [lvl for lvl in self.levels if lvl not in CELL_LEVELS] + list(self.derived)
 
 
 class Measure(Protocol):
@@ -144,6 +165,29 @@ def plan_tables(tables: list[Table], level_names: list[str], rho: Rho) -> dict[t
     return {(t.name, lvl): split[f"{t.name}@{lvl}"] for t in tables for lvl in level_names}
 
 
+def split_between(parts: Sequence[tuple[Sequence[Table], Sequence[str]]], rho: Rho) -> list[Rho]:
+    """ρ for each of several releases made from one budget (e.g. the release by school and the
+    release by residence): the planner's split over every table × level of all of them at
+    once (the weights of `plan_tables`), summed per part. Each part's own `plan_tables` at its
+    share then gives its tables what the joint plan gives them (the rule is proportional), up
+    to rounding down to whole micro-ρ."""
+    from privacy.bounds import sensitivity
+
+    demands, owner = [], []
+    for i, (tables, levels) in enumerate(parts):
+        for t in tables:
+            l2 = sensitivity(t.bound).l2
+            for lvl in levels:
+                demands.append(LevelDemand(f"{i}:{t.name}@{lvl}",
+                                           t.weight * LEVEL_WEIGHTS[lvl] / (l2 * l2), t.bound))
+                owner.append(i)
+    split = split_budget(demands, rho, "min_weighted_variance")
+    out = [Rho.of(0)] * len(parts)
+    for demand, i in zip(demands, owner):
+        out[i] = out[i] + split[demand.name]
+    return out
+
+
 def predicted_half_widths(totals: list[Table], level_names: list[str], rho: Rho) -> list[dict]:
     """Before spending: the raw 95% half-width per total and level (reconciliation only
     narrows it), one row per table and level."""
@@ -163,7 +207,8 @@ def noisy_total(leaf: np.ndarray, total: Table, areas: Structure,
     joint table, call once per member total with the table's plan: one pupil touches one
     cell of the whole table, so the table's ρ is spent once."""
     measurements, plans = measure_total(leaf, total, areas, plan)
-    rec = reconcile(len(leaf), measurements, chain=ROUNDING_CHAIN)
+    rec = reconcile(len(leaf), measurements,
+                    chain=[lvl for lvl in ROUNDING_CHAIN if lvl in areas.levels])
     out = TotalResult(plans, {"school": rec.leaf_estimate}, {"school": rec.leaf_variance},
                       {"school": rec.leaf_integer.astype(np.int64)}, model=rec.model,
                       parts=(total_name or total.name,))
@@ -266,12 +311,13 @@ def _shared_variance(results: dict[str, TotalResult], a: tuple[str, ...], b: tup
 
 
 def measure_cells(measure, results: dict[str, TotalResult], level: str,
-                  alpha: float = 0.05, national: float | None = None) -> dict[str, np.ndarray]:
+                  alpha: float = 0.05, national: float | np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Estimate, sd, interval and shown value (privacy.statistics) and the whole-pupil view of
     one measure for every group of one level. The estimate is the GLS one (counts) or the
     ratio of two GLS totals with its bias removed (rates, shares); the interval belongs to it.
     `shown` is what people read: a count's estimate cut at 0 pupils, a ratio's estimate moved
-    into its interval. For a ratio and a published ``national`` value, ``p_vs_country`` is
+    into its interval. For a ratio and a published ``national`` value (one, or one per group:
+    the same sector's for a derived level), ``p_vs_country`` is
     the p-value of "this area's true value equals it" (Fieller's pivot: exact for Gaussian
     totals), which the "higher/lower than the Netherlands" calls use."""
     n_est, n_var, n_int = _sum(results, measure.numerator, level)
@@ -285,10 +331,10 @@ def measure_cells(measure, results: dict[str, TotalResult], level: str,
     cov = _shared_variance(results, measure.numerator, measure.denominator, level)
     r = ratio_intervals(n_est, d_est, n_var, d_var, cov, alpha, complement=measure.complement)
     p = np.full(n_est.size, np.nan)
-    if national is not None and np.isfinite(national):
+    if national is not None and np.isfinite(national).any():
         p = ratio_p_values(n_est, d_est, n_var, d_var, cov, national,
                            complement=measure.complement)[0]
-        p = np.where(r.no_estimate, np.nan, p)
+        p = np.where(r.no_estimate | ~np.isfinite(national), np.nan, p)
     return {"estimate": r.estimate, "shown": r.shown, "lower": r.lower, "upper": r.upper,
             "sd": r.sd, "p_vs_country": p, "integer_estimate": np.full(n_est.size, np.nan),
             "no_estimate": r.no_estimate, "unstable": r.unstable}
@@ -330,14 +376,46 @@ def rank_columns(measure, results: dict[str, TotalResult], model: MeasureModel, 
     return out
 
 
-def measure_model(results: dict[str, TotalResult]) -> MeasureModel:
+def measure_model(results: dict[str, TotalResult], structure: Structure | None = None) -> MeasureModel:
+    derived = dict(structure.derived) if structure else {}
     return MeasureModel({n: r.model for n, r in results.items() if r.model is not None},
-                        {n: r.parts for n, r in results.items()})
+                        {n: r.parts for n, r in results.items()}, derived)
 
 
 #: The levels of `ReleaseTables.cells`, in publishing order (those of the structure; then
 #: the leaves, published as 'school').
 CELL_LEVELS = ("country", "sector", "province", "rmc", "swv", "municipality", "school")
+
+
+def model_variance(model, level: Level, cache: dict | None = None) -> np.ndarray:
+    """The exact variance of every group's sum of reconciled leaves under a total's GLS model
+    (a combination ``((c, model), …)`` for a total reconciled across tables). Models that
+    share their normal matrix up to a factor (`GlsModel.scale`) share one computation, kept
+    in `cache` for the release."""
+    if isinstance(model, tuple):
+        return sum(c * model_variance(m, level, cache) for c, m in model)
+    cache = {} if cache is None else cache
+    key = (id(model.m_inv_scaled), level.name)
+    if key not in cache:
+        cache[key] = (model.group_variance(level.group_of_leaf, level.n_groups) / model.scale,
+                      model.m_inv_scaled)     # held, so that its id is not reused meanwhile
+    return cache[key][0] * model.scale
+
+
+def with_derived(result: TotalResult, derived: Mapping[str, Level],
+                 cache: dict | None = None) -> TotalResult:
+    """Add the derived levels to a reconciled total: each group the sum of its leaves' GLS
+    estimates (and integers), its variance from the total's model. Post-processing only."""
+    leaf_est, leaf_int = result.estimate["school"], result.integer["school"]
+    for name, level in derived.items():
+        groups = level.group_of_leaf
+        inside = groups >= 0
+        n = level.n_groups
+        result.estimate[name] = np.bincount(groups[inside], weights=leaf_est[inside], minlength=n)
+        result.integer[name] = np.bincount(groups[inside], weights=leaf_int[inside],
+                                           minlength=n).round().astype(np.int64)
+        result.variance[name] = np.maximum(model_variance(result.model, level, cache), 0.0)
+    return result
 
 
 def summed_totals(parts: list[TotalResult]) -> TotalResult:
@@ -364,14 +442,18 @@ def noisy_tables(leaf_totals: Mapping[str, np.ndarray], structure: Structure,
                  tables: Sequence[Table], rho: Rho, *, levels: Sequence[str],
                  measures: Sequence[Measure], sums: Mapping[str, tuple[str, ...]] | None = None,
                  related: Mapping[str, str] = relations.RELATIONS, ranks: bool = True,
-                 rank_method: str = "differences", alpha: float = 0.05) -> ReleaseTables:
+                 rank_method: str = "differences", alpha: float = 0.05,
+                 national: Mapping[str, float] | None = None) -> ReleaseTables:
     """THE entry of the release maths: plan `rho` over `tables` × `levels`, noise every
     total at the leaves and every level, reconcile within and across tables (`related`),
     form the totals of `sums` from reconciled ones, and every measure's estimate, interval
     and (``ranks``) rank range at every level of `CELL_LEVELS` the structure has.
 
     `leaf_totals` (total -> int vector over the leaves) is private and not kept. Each call
-    draws fresh noise. ``rank_method`` picks `privacy.statistics.rank_ranges`' construction."""
+    draws fresh noise. ``rank_method`` picks `privacy.statistics.rank_ranges`' construction.
+    ``national`` (measure -> published value) is the reference of the p-values when the
+    structure has no country level of its own (the release by residence: the same pupils'
+    national value, from the release by school)."""
     plan = plan_tables(list(tables), list(levels), rho)
     results: dict[str, TotalResult] = {}
     for whole, parts in related_tables(tables, related).values():
@@ -384,26 +466,35 @@ def noisy_tables(leaf_totals: Mapping[str, np.ndarray], structure: Structure,
                 results[total] = noisy_total(leaf_totals[total], table, structure, plan, total)
             gains += [{"table": table.name, "total": total, "level": lvl, "median_variance_gain": g}
                       for lvl, g in results[total].gain.items()]
+    if structure.derived:
+        cache: dict = {}
+        for result in results.values():
+            with_derived(result, structure.derived, cache)
     for alias, parts_of in (sums or {}).items():
         results[alias] = summed_totals([results[b] for b in parts_of])
-    model = measure_model(results)
+    model = measure_model(results, structure)
     cells = {}
     for m in measures:
         lead = results[m.numerator[0]]
-        national = None
-        for level in CELL_LEVELS:
-            if level != "school" and level not in structure.levels:
-                continue
-            vals = measure_cells(m, results, level, alpha,
-                                 national if level not in ("country", "sector") else None)
+        reference_value = (national or {}).get(m.name) if m.denominator else None
+        by_level: dict[str, np.ndarray] = {}
+        for level in structure.cell_levels():
+            reference = reference_value if level not in ("country", "sector") else None
+            if level in structure.reference:
+                ref_level, ref_group = structure.reference[level]
+                reference = by_level[ref_level][ref_group] if ref_level in by_level else None
+            vals = measure_cells(m, results, level, alpha, reference)
+            if m.denominator:
+                # the published values, as stored (6 decimals): national references
+                by_level[level] = np.round(vals["estimate"], 6)
             if level == "country" and m.denominator:
-                # the published national value, as stored (6 decimals)
-                national = float(np.round(vals["estimate"][0], 6))
+                reference_value = float(by_level["country"][0])
             ranked = (rank_columns(m, results, model, level, vals, rank_method)
                       if ranks and level in RANKED_LEVELS
                       else {k: np.full(vals["estimate"].size, np.nan)
                             for k in ("rank", "rank_lower", "rank_upper")})
-            plan_at = lead.plans[level]
+            # a derived level is not measured: its noise is that of the leaves it sums
+            plan_at = lead.plans["school" if level in structure.derived else level]
             cells[(m.name, level)] = MeasureCells(**vals, **ranked, noise=plan_at.mechanism,
                                                   scale=plan_at.scale)
     return ReleaseTables(cells, results, model, gains)
@@ -429,4 +520,4 @@ def covariance_model(structure: Structure, tables: Sequence[Table], rho: Rho, *,
             models[total] = relations.part_model(whole_design, part_design, n, k)
     for alias, parts_of in (sums or {}).items():
         parts[alias] = parts_of
-    return MeasureModel(models, parts)
+    return MeasureModel(models, parts, dict(structure.derived))

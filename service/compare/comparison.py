@@ -41,7 +41,8 @@ from service.releases.standard import ReleaseModel, release_model
 #: Levels a comparison can use, with their names for people (nl, en).
 LEVELS = {"country": ("Nederland", "the Netherlands"), "province": ("provincie", "province"),
           "rmc": ("RMC-regio", "RMC region"), "swv": ("samenwerkingsverband", "samenwerkingsverband"),
-          "municipality": ("gemeente", "municipality"), "school": ("school", "school")}
+          "municipality": ("gemeente", "municipality"), "school": ("school", "school"),
+          "residence": ("woongemeente", "municipality of residence")}
 MAX_AREAS = 25
 """Most areas in one `areas=` comparison (25 areas make 300 pairs)."""
 DEFAULT_LEVEL = "province"
@@ -109,7 +110,7 @@ def load_release(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> 
     loaded = from_cells(releases.cells(record), release_id, record.dataset)
     spec = json.loads(record.payload).get("spec", {})
     if "rho" in spec:
-        model = release_model(con, record.dataset, Rho.of(spec["rho"]))
+        model = release_model(con, record.dataset, Rho.of(spec["rho"]), spec)
         loaded = Released(loaded.release_id, loaded.dataset, loaded.cells, model)
     with _LOCK:
         _CACHE[release_id] = loaded

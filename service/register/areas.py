@@ -21,6 +21,9 @@ LEAF_LEVELS = {"country": None, "province": "province_code", "rmc": "rmc_code",
                "sector": "sector"}
 #: The levels reconciled by the standard release ("swv": the PO and VO partnerships joined).
 RECONCILED = ("municipality", "province", "country", "rmc", "sector")
+#: The region levels also published by sector (the small complex groups: SO, VSO and SBO per
+#: region), as levels named "<level>_sector" (`privacy.release.Structure.derived`).
+SECTOR_LEVELS = ("province", "rmc", "swv", "municipality")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,15 @@ class AreaLevels:
     levels: dict[str, Level]
     codes: dict[str, list[str]]
     names: dict[str, list[str]]
+    #: region × sector: per derived level ("swv_sector" …) the group of every school, and per
+    #: group its region's code and name (in `codes`/`names`) and its sector (`sectors`); the
+    #: groups are the (region, sector) pairs the public register has schools for
+    derived: dict[str, Level] = field(default_factory=dict)
+    sectors: dict[str, list[str]] = field(default_factory=dict)
+
+    def base_level(self, level: str) -> str:
+        """The region level of a derived level ("swv_sector" -> "swv"), else the level."""
+        return level.removesuffix("_sector") if level in self.derived else level
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,8 @@ class AreaStructure:
 def reconciled_levels(school_ids: list[str], school_names: list[str],
                       lv: dict[str, LevelMap]) -> AreaLevels:
     """Levels for reconciliation: the register's, with the PO and VO partnerships joined into
-    one 'swv' level (every school lies in exactly one of them)."""
+    one 'swv' level (every school lies in exactly one of them), and the region × sector levels
+    (`SECTOR_LEVELS`) derived from them and the schools' sectors."""
     levels, codes, names = {}, {}, {}
     for name in RECONCILED:
         levels[name] = Level(name, lv[name].group_of_school, len(lv[name].codes))
@@ -81,7 +94,29 @@ def reconciled_levels(school_ids: list[str], school_names: list[str],
                      np.where(vo.group_of_school >= 0, vo.group_of_school + len(po.codes), -1))
     levels["swv"] = Level("swv", group, len(po.codes) + len(vo.codes))
     codes["swv"], names["swv"] = po.codes + vo.codes, po.names + vo.names
-    return AreaLevels(school_ids, school_names, levels, codes, names)
+    out = AreaLevels(school_ids, school_names, levels, codes, names)
+    if "sector" in lv:
+        for base in SECTOR_LEVELS:
+            _add_sector_level(out, base, lv["sector"])
+    return out
+
+
+def _add_sector_level(areas: AreaLevels, base: str, sector: LevelMap) -> None:
+    """The derived level `<base>_sector`: one group per (region, sector) pair that the public
+    register has schools for, in region order then sector order."""
+    region, sec = areas.levels[base].group_of_leaf, sector.group_of_school
+    inside = (region >= 0) & (sec >= 0)
+    n_sectors = len(sector.codes)
+    pairs = np.unique(region[inside] * n_sectors + sec[inside])
+    index = np.full(len(areas.codes[base]) * n_sectors, -1, dtype=np.int64)
+    index[pairs] = np.arange(pairs.size)
+    group = np.full(region.size, -1, dtype=np.int64)
+    group[inside] = index[region[inside] * n_sectors + sec[inside]]
+    name = f"{base}_sector"
+    areas.derived[name] = Level(name, group, int(pairs.size))
+    areas.codes[name] = [areas.codes[base][p // n_sectors] for p in pairs]
+    areas.names[name] = [areas.names[base][p // n_sectors] for p in pairs]
+    areas.sectors[name] = [sector.codes[p % n_sectors] for p in pairs]
 
 
 def _build(con: duckdb.DuckDBPyConnection, school_year: str) -> AreaStructure:

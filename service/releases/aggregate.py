@@ -62,6 +62,9 @@ class LeafTotals:
     school_names: list[str] = field(repr=False)
     totals: dict[str, TotalVector] = field(repr=False)
     levels: dict[str, LevelMap] = field(repr=False)
+    #: every total per municipality of residence (all of the register's, zeros included), for
+    #: the release by residence; None where not read
+    residence: GroupedTotals | None = field(default=None, repr=False)
 
     def at_level(self, total: str, level: str) -> np.ndarray:
         """A total summed to a level ('school' gives the leaves themselves)."""
@@ -135,7 +138,8 @@ def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str, *,
     ids, names, levels = register_levels(con, school_year)
     if ids != school_ids:
         raise RuntimeError("aggregate_leaf.sql and the register's schools differ")
-    return LeafTotals(school_year, school_ids, names, totals, levels)
+    residence = grouped_totals(con, school_year, ["residence"], {}, engine=engine)
+    return LeafTotals(school_year, school_ids, names, totals, levels, residence)
 
 
 def register_levels(con: duckdb.DuckDBPyConnection, school_year: str
@@ -174,9 +178,10 @@ def _key_sets(con, school_year: str, group_by: tuple[str, ...],
 
 
 def grouped_totals(con: duckdb.DuckDBPyConnection, school_year: str, group_by: list[str],
-                   filters: dict) -> GroupedTotals:
+                   filters: dict, *, engine: engines.Engine | None = None) -> GroupedTotals:
     """True totals for every key of the cross product of the group-by dimensions' public
-    keys (0 where no pupil), restricted by public filters. Raises CatalogueError."""
+    keys (0 where no pupil), restricted by public filters, read on `engine` (default:
+    `engines.current`). Raises CatalogueError."""
     group, flt = validate_dimensions(group_by, filters)
     which = period(group, flt)                  # refuses several months without group-by month
     key_sets = _key_sets(con, school_year, group, flt)
@@ -185,7 +190,7 @@ def grouped_totals(con: duckdb.DuckDBPyConnection, school_year: str, group_by: l
         raise CatalogueError("group_by", f"{n_cells} cells asked, at most {MAX_CELLS}")
     keys_sql = "".join(f"{DIMENSIONS[g].column} AS k{i}, " for i, g in enumerate(group))
     where, filter_params = filter_clause(flt)
-    engine = engines.current(con)
+    engine = engines.current(con, engine)
     if which == MONTH:
         _check_months_derived(engine, school_year)
     query = sql.load("aggregate_grouped").format(contributions=_contributions(which),

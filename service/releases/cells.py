@@ -15,7 +15,8 @@ VALUES = ("estimate", "shown", "lower", "upper", "sd", "p_vs_country", "integer_
 
 
 def cells_frame(measures: list, release: ReleaseTables, areas: AreaLevels) -> pd.DataFrame:
-    """Every measure × level × area as one tidy table (sector 'all'). The whole-pupil view
+    """Every measure × level × area as one tidy table (sector 'all'; a region × sector level
+    as its region level with the sector named). The whole-pupil view
     (`integer_estimate`) is a column of this frame but not published (`files.COLUMNS` leaves it out): measured
     in docs/benchmarks.md, it misses the truth by up to 27 sd off its rounding chain."""
     frames = []
@@ -24,8 +25,9 @@ def cells_frame(measures: list, release: ReleaseTables, areas: AreaLevels) -> pd
         codes = areas.school_codes if level == "school" else areas.codes[level]
         names = areas.school_names if level == "school" else areas.names[level]
         frame = pd.DataFrame({
-            "measure": measure, "level": level, "area_code": codes, "area_name": names,
-            "sector": "all", **{k: getattr(vals, k) for k in VALUES},
+            "measure": measure, "level": areas.base_level(level), "area_code": codes,
+            "area_name": names, "sector": areas.sectors.get(level, "all"),
+            **{k: getattr(vals, k) for k in VALUES},
             "unit": units[measure], "noise": vals.noise, "scale": vals.scale})
         frame["_no_estimate"], frame["_unstable"] = vals.no_estimate, vals.unstable
         frames.append(frame)

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from privacy import release as maths
@@ -69,12 +70,38 @@ SEPARATE_REASON_TABLES: tuple[Table, ...] = tuple(
     Table(f"{r}_minutes", (f"{r}_minutes",), TOTALS[f"{r}_minutes"].bound, REASON_WEIGHT)
     for r in REASONS)
 
+#: The release by residence (issue 26): the leerplicht view, per municipality of residence
+#: (where a leerplichtambtenaar is responsible, wherever the pupil goes to school). Noised per
+#: municipality of residence only (the release by school carries the country), from the same
+#: yearly ρ: the planner splits the standard pool over both releases' tables at once
+#: (`privacy.release.split_between`). Weights: as the release by school weighs a table at the
+#: municipality level (level weight 2), long-term absence (thuiszitters) twice that.
+RESIDENCE_TABLES: tuple[Table, ...] = (
+    Table("band", BAND_TOTALS, BAND_BOUND, weight=6.0),
+    Table("long_term", ("long_term",), TOTALS["long_term"].bound, 4.0),
+    Table("signal16", ("signal16",), TOTALS["signal16"].bound, 2.0),
+)
+#: The level name of the cells by residence.
+RESIDENCE = "residence"
+
 #: Totals published as sums of reconciled bands instead of being noised themselves.
 BAND_SUMS = {"enrolled": BAND_TOTALS,
              "chronic": tuple(f"band_{k}" for k, (lo, _) in enumerate(BANDS) if lo >= 10),
              "severe": tuple(f"band_{k}" for k, (lo, _) in enumerate(BANDS) if lo >= 50)}
 
-LEVELS = ("school", "municipality", "province", "country", "rmc", "swv", "sector")
+#: Region × sector measured as levels of their own (the rest of region × sector — RMC region
+#: and province — is derived from the reconciled schools, at no budget). Chosen on 1,000,000
+#: pupils (bench/sector_levels.py, docs/benchmarks.md): measuring municipality × sector and
+#: samenwerkingsverband × sector gives those cells 0.40–0.65 of the derived sd, RMC and
+#: province × sector 0.42–0.50, at +8–17% sd for the school, province, RMC and country cells
+#: (samenwerkingsverband −8%, municipality ±2%); measuring all four costs the schools +22%.
+SECTOR_MEASURED = ("municipality_sector", "swv_sector")
+BASE_LEVELS = ("school", "municipality", "province", "country", "rmc", "swv", "sector")
+LEVELS = BASE_LEVELS + SECTOR_MEASURED
+#: The measures published by residence: those of the residence tables' totals.
+RESIDENCE_MEASURES = [m for m in MEASURES.values()
+                      if set(m.numerator + m.denominator)
+                      <= {t for table in RESIDENCE_TABLES for t in table.totals} | set(BAND_SUMS)]
 
 
 @dataclass(frozen=True)
@@ -92,9 +119,16 @@ def _areas(school_ids: list[str], school_names: list[str],
     return reconciled_levels(school_ids, school_names, lv)
 
 
-def _structure(areas: AreaLevels) -> Structure:
-    """What the release maths sees of the areas: the leaves and every level's grouping."""
-    return Structure(len(areas.school_codes), areas.levels)
+def _structure(areas: AreaLevels, measured: tuple[str, ...] = SECTOR_MEASURED) -> Structure:
+    """What the release maths sees of the areas: the leaves, every measured level's grouping,
+    and the region × sector levels — derived from the leaves, or measured if named in
+    `measured` — each compared with the country's value for its sector."""
+    sectors = areas.codes["sector"]
+    reference = {name: ("sector", np.array([sectors.index(s) for s in areas.sectors[name]],
+                                           dtype=np.int64)) for name in areas.derived}
+    levels = {**areas.levels, **{n: areas.derived[n] for n in measured}}
+    derived = {n: lvl for n, lvl in areas.derived.items() if n not in measured}
+    return Structure(len(areas.school_codes), levels, derived, reference)
 
 
 def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
@@ -106,24 +140,51 @@ def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
 
 
 def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *, ranks: bool = True,
-                      rank_method: str = "differences",
-                      tables: tuple[Table, ...] = TABLES) -> StandardRelease:
+                      rank_method: str = "differences", tables: tuple[Table, ...] = TABLES,
+                      measured_sectors: tuple[str, ...] = SECTOR_MEASURED) -> StandardRelease:
     """The standard release from the per-school totals already read (the evidence draws many
     releases from one scan; each call draws fresh noise). ``ranks=False`` skips the rank
     ranges (post-processing only; the evidence of errors does not need them); ``rank_method``
     picks `privacy.statistics.rank_ranges`' construction (the evidence compares both);
-    ``tables`` is the layout (the benchmark's baseline passes `SEPARATE_REASON_TABLES`)."""
+    ``tables`` is the layout (the benchmark's baseline passes `SEPARATE_REASON_TABLES`);
+    ``measured_sectors`` names region × sector levels to measure instead of deriving them
+    (bench/sector_levels.py compares the two)."""
     areas = _areas(leaf.school_ids, leaf.school_names, leaf.levels)
+    levels = BASE_LEVELS + measured_sectors
+    parts = [(tables, levels)] + ([(RESIDENCE_TABLES, ("school",))] if leaf.residence else [])
+    rhos = maths.split_between(parts, total_rho)
     noisy = maths.noisy_tables({name: v.values for name, v in leaf.totals.items()},
-                               _structure(areas), tables, total_rho, levels=LEVELS,
-                               measures=list(MEASURES.values()), sums=BAND_SUMS, ranks=ranks,
-                               rank_method=rank_method)
+                               _structure(areas, measured_sectors), tables, rhos[0],
+                               levels=levels, measures=list(MEASURES.values()), sums=BAND_SUMS,
+                               ranks=ranks, rank_method=rank_method)
     cells = cells_frame(list(MEASURES.values()), noisy, areas)
+    if leaf.residence:
+        national = {name: float(np.round(c.estimate[0], 6))
+                    for (name, level), c in noisy.cells.items() if level == "country"}
+        cells = pd.concat([cells, residence_cells(leaf.residence, rhos[1], national)],
+                          ignore_index=True)
     # the 'sector' level is the country split by sector
     is_sector = cells["level"] == "sector"
     cells.loc[is_sector, "sector"] = cells.loc[is_sector, "area_code"]
     cells.loc[is_sector, ["level", "area_code", "area_name"]] = ["country", "NL", "Nederland"]
     return StandardRelease(cells, pd.DataFrame(noisy.gains), total_rho)
+
+
+def residence_cells(residence: aggregate.GroupedTotals, rho: Rho,
+                    national: dict[str, float]) -> pd.DataFrame:
+    """The cells by municipality of residence (level 'residence'): the residence tables noised
+    at the municipalities of residence (every one of the register's), reconciled across the
+    bands, at `rho`; p-values against the `national` values of the release by school (the
+    same pupils)."""
+    codes = [k[0] for k in residence.keys]
+    names = [n[0] for n in residence.key_names]
+    noisy = maths.noisy_tables({name: v.values for name, v in residence.totals.items()},
+                               Structure(len(codes), {}), RESIDENCE_TABLES, rho,
+                               levels=("school",), measures=RESIDENCE_MEASURES, sums=BAND_SUMS,
+                               ranks=False, national=national)
+    frame = cells_frame(RESIDENCE_MEASURES, noisy, AreaLevels(codes, names, {}, {}, {}))
+    frame["level"] = RESIDENCE
+    return frame
 
 
 @dataclass(frozen=True)
@@ -138,17 +199,30 @@ class ReleaseModel:
         """The model's group for a published cell, or None if the register has no such area."""
         if level == "country" and sector != "all":
             level, code = "sector", sector
+        elif sector != "all":
+            name = f"{level}_sector"
+            pairs = list(zip(self.areas.codes.get(name, []), self.areas.sectors.get(name, [])))
+            return (name, pairs.index((code, sector))) if (code, sector) in pairs else None
         codes = self.areas.school_codes if level == "school" else self.areas.codes.get(level)
         if codes is None or code not in codes:
             return None
         return (level, codes.index(code))
 
 
-def release_model(con: duckdb.DuckDBPyConnection, school_year: str, rho: Rho) -> ReleaseModel:
-    """The covariance model of the standard release of `school_year` at ρ (public inputs)."""
+def release_model(con: duckdb.DuckDBPyConnection, school_year: str, rho: Rho,
+                  spec: dict | None = None) -> ReleaseModel:
+    """The covariance model of the standard release of `school_year` at ρ (public inputs), as
+    its `spec` (the stored question) says it was made: its levels, and whether the release
+    by residence shared the ρ (today's layout when no spec is given)."""
+    spec = spec or {"levels": list(LEVELS), "residence_tables": [t.name for t in RESIDENCE_TABLES]}
+    levels = tuple(spec.get("levels", BASE_LEVELS))
+    parts = [(TABLES, levels)] + ([(RESIDENCE_TABLES, ("school",))]
+                                  if "residence_tables" in spec else [])
     areas = area_structure(con, school_year).reconciled
-    return ReleaseModel(areas, maths.covariance_model(_structure(areas), TABLES, rho,
-                                                      levels=LEVELS, sums=BAND_SUMS))
+    structure = _structure(areas, tuple(lvl for lvl in levels if lvl in SECTOR_MEASURED))
+    return ReleaseModel(areas, maths.covariance_model(structure, TABLES,
+                                                      maths.split_between(parts, rho)[0],
+                                                      levels=levels, sums=BAND_SUMS))
 
 
 def plan_table(con: duckdb.DuckDBPyConnection, school_year: str,
@@ -157,8 +231,12 @@ def plan_table(con: duckdb.DuckDBPyConnection, school_year: str,
     and raw 95% half-width per table and level (reconciliation narrows the upper levels
     further)."""
     rho = rho if rho is not None else pool_cap(con, school_year, "standard", settings)
-    frame = pd.DataFrame(maths.predicted_half_widths(list(TABLES), list(LEVELS), rho))
-    members = {t.name: len(t.totals) for t in TABLES}
+    by_school, by_residence = maths.split_between([(TABLES, LEVELS), (RESIDENCE_TABLES, ("school",))], rho)
+    frame = pd.DataFrame(maths.predicted_half_widths(list(TABLES), list(LEVELS), by_school))
+    residence = pd.DataFrame(maths.predicted_half_widths(list(RESIDENCE_TABLES), ["school"], by_residence))
+    residence["level"] = RESIDENCE
+    frame = pd.concat([frame, residence], ignore_index=True)
+    members = {t.name: len(t.totals) for t in TABLES + RESIDENCE_TABLES}
     frame.insert(1, "totals", frame["total"].map(members))    # a joint table: one ρ for all
     return frame.rename(columns={"total": "table"})
 
@@ -197,7 +275,8 @@ class StandardSpec(ReleaseSpec):
     @classmethod
     def of(cls, school_year: str, rho: Rho, engine: Engine | None = None) -> StandardSpec:
         question = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
-                    "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 3}
+                    "residence_tables": [t.name for t in RESIDENCE_TABLES],
+                    "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 4}
         return cls(dataset=school_year, question=question_text(question), rho=rho, engine=engine)
 
     def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:

@@ -205,7 +205,8 @@ def test_rates_and_shares_make_sense(published):
     """Issue 12: no rate or share has a zero-width interval or one outside [0, 1]; a cell
     without an estimate says why (its denominator may be zero) and shows [0, 1]. Issue 23:
     the value shown lies in the interval; the estimate is not cut (some lie below 0); every
-    cell has a p-value against the country but the country's own."""
+    cell has a p-value against the country but the country's own (issue 26: a region × sector
+    cell against the country's value for its sector, none where that has no estimate)."""
     frame = cells(published.record)
     ratios = frame[frame.unit != "pupils"]
     assert len(ratios) > 80_000
@@ -217,8 +218,12 @@ def test_rates_and_shares_make_sense(published):
     shown = ratios.shown[has].astype(float)
     assert ((lower[has] <= shown) & (shown <= upper[has])).all()
     assert (ratios.estimate[has].astype(float) < 0).any()
-    areas = ratios[has & (ratios.level != "country")]
+    national = ratios[ratios.level == "country"].set_index(["measure", "sector"])["estimate"]
+    reference = pd.Series([national.get((m, s)) for m, s in zip(ratios.measure, ratios.sector)],
+                          index=ratios.index)
+    areas = ratios[has & (ratios.level != "country") & reference.notna()]
     assert areas.p_vs_country.notna().all()
+    assert ratios[has & (ratios.level != "country") & reference.isna()].p_vs_country.isna().all()
     assert ((areas.p_vs_country.astype(float) > 0) & (areas.p_vs_country.astype(float) <= 1)).all()
     none = ratios[~has]
     assert none["flags"].map(lambda f: "no_estimate_denominator_may_be_zero" in f).all()
