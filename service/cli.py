@@ -140,10 +140,16 @@ def ingest(
         return
     settings = _settings(db, engine=engine, spark_master=spark_master, lake=lake)
     con = _open(db)
+    _ensure_register(con)
     years: set[str] = set()
     if directory is not None:
-        _ingest_folder(con, settings, directory, replace_with_empty)
+        if not directory.is_dir():
+            console.print(f"refused: {directory} is not a folder", markup=False, highlight=False)
+            raise typer.Exit(code=2)
+        report = _ingest_folder(con, settings, directory, replace_with_empty)
         years = {r[0] for r in con.execute("SELECT DISTINCT school_year FROM batch").fetchall()}
+        if report.refused and not sum(report.statuses.values()):
+            raise typer.Exit(code=1)        # nothing stored: nothing to derive
     elif school and files:
         unreadable = [p for p in files if not p.is_file()]
         if unreadable:
@@ -168,6 +174,19 @@ def ingest(
         raise typer.Exit(code=2)
     with _engine(settings, con):
         _derive(con, years)
+    if directory is not None and report.refused:
+        raise typer.Exit(code=1)            # any refused batch: exit 1 (docs/upload-format.md)
+
+
+def _ensure_register(con) -> None:
+    """Load the public register shipped with the package into a database that lacks it (a
+    fresh file), so `aanwezig ingest` works on it as the README shows; a database that has a
+    register keeps it (`load_register` only fills an empty `area` table)."""
+    from service.register.source import load_register
+
+    if not con.execute("SELECT count(*) FROM area").fetchone()[0]:
+        load_register(con)
+        console.print("loaded the public register (a fresh database)")
 
 
 def _ingest_remote(client, files, school, directory, school_year,
@@ -224,10 +243,20 @@ def _ingest_folder(con, settings, directory: Path, replace_with_empty: bool = Fa
                                   progress=lambda n: bar.advance(task, n),
                                   replace_with_empty=replace_with_empty)
     # counts of batches only: totals of rows across schools would be un-noised aggregates
-    console.print(f"batches: {dict(report.statuses)}; refused: {len(report.refused)}")
     for school, problem in list(report.refused.items())[:5]:
         console.print(f"{school}: {problem}", markup=False, highlight=False, soft_wrap=True)
+    console.print(_folder_summary(report, total), markup=False, highlight=False, soft_wrap=True)
     return report
+
+
+def _folder_summary(report, total: int) -> str:
+    """One line: how many of the folder's batches were stored, unchanged, refused."""
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
+    if not report.refused:
+        return f"batches: {counts or 'none'}; refused: 0 of {total}"
+    return (f"refused: {len(report.refused)} of {total} batches"
+            + (f" ({counts}; the others are kept)" if counts else " (nothing stored)")
+            + (f"; the first 5 are listed above" if len(report.refused) > 5 else ""))
 
 
 def _derive(con, years) -> None:
