@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -89,7 +90,7 @@ def parse_file(f: UploadFile, columns: tuple[str, ...],
     table, errors = _normalise(name, table, columns, limits)
     if errors:
         return None, errors
-    row_no = pa.array(range(1, table.num_rows + 1), type=pa.int64())
+    row_no = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
     return table.add_column(0, "row_no", row_no), []
 
 
