@@ -31,7 +31,7 @@ from service.ingest.bulk_store import BulkBatch, store_many
 from service.ingest.errors import IngestError, RowError, UnknownSchool
 from service.ingest.limits import UploadLimits
 from service.ingest.parsing import (ABSENCE_COLUMNS, ENROLMENT_COLUMNS, ParsedBatch, UploadFile,
-                                    parse_batch)
+                                    parse_batch, parse_batches)
 from service.ingest.storing import BatchReport, StoreRequest, pseudonymise, store, write_lock
 from service.settings import Settings
 
@@ -130,8 +130,11 @@ def _ingest_many(cur, settings, batches, school_year, replace_with_empty, bulk=T
                  synthetic=False):
     schools, years, minutes = _register_rows(cur)
     limits = UploadLimits.from_settings(settings)
-    work = [_Batch(school_id.strip().upper(), parse_batch(files, limits))
-            for school_id, files in batches]
+    if bulk:        # the CSV files of many batches read by one Arrow parse per table
+        parsed = parse_batches([files for _, files in batches], limits)
+    else:
+        parsed = [parse_batch(files, limits) for _, files in batches]
+    work = [_Batch(school_id.strip().upper(), p) for (school_id, _), p in zip(batches, parsed)]
     valid: list[_Batch] = []
     for b in work:
         if b.school_id not in schools:
