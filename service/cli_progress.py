@@ -11,6 +11,7 @@ The estimate is linear in what is done: elapsed / done × what is left.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from typing import Callable, Iterator
 
@@ -45,7 +46,8 @@ def line(what: str, done: int, total: int | None, elapsed: float) -> str:
 def steps(console: Console, what: str, total: int | None = None,
           every: float = EVERY) -> Iterator[Callable[..., None]]:
     """A progress reporter for `what`: yields `advance(n=1, total=None)` (the total may be
-    learnt on the way; `to=` sets what is done instead of adding). A bar on a terminal; else a line every `every` seconds and at the end."""
+    learnt on the way; `to=` sets what is done instead of adding). A bar on a terminal; else a
+    line every `every` seconds (also while one long step runs) and one at the end."""
     start = time.monotonic()
     state = {"done": 0, "total": total, "printed": start}
     if console.is_terminal:
@@ -65,16 +67,34 @@ def steps(console: Console, what: str, total: int | None = None,
             yield advance
         return
 
-    def advance(n: int = 1, total: int | None = None, to: int | None = None) -> None:
-        state["done"] = to if to is not None else state["done"] + n
-        if total is not None:
-            state["total"] = total
-        now = time.monotonic()
-        if now - state["printed"] >= every:
-            state["printed"] = now
-            console.print(line(what, state["done"], state["total"], now - start),
-                          markup=False, highlight=False)
+    lock = threading.Lock()
+    stop = threading.Event()
 
-    yield advance
+    def report(force: bool = False) -> None:
+        with lock:
+            now = time.monotonic()
+            if force or now - state["printed"] >= every:
+                state["printed"] = now
+                console.print(line(what, state["done"], state["total"], now - start),
+                              markup=False, highlight=False)
+
+    def advance(n: int = 1, total: int | None = None, to: int | None = None) -> None:
+        with lock:
+            state["done"] = to if to is not None else state["done"] + n
+            if total is not None:
+                state["total"] = total
+        report()
+
+    def heartbeat() -> None:          # a line every `every` s even while one step runs long
+        while not stop.wait(every / 4):
+            report()
+
+    beat = threading.Thread(target=heartbeat, daemon=True)
+    beat.start()
+    try:
+        yield advance
+    finally:
+        stop.set()
+        beat.join()
     console.print(line(what, state["done"], state["total"], time.monotonic() - start)
                   .split(", about")[0] + " (done)", markup=False, highlight=False)

@@ -22,12 +22,12 @@ def test_a_line_says_how_far_and_estimates_the_time_left_linearly():
 def test_without_a_terminal_it_prints_a_line_every_interval_and_at_the_end():
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, width=200)
-    with steps(console, "ingesting batches", 4, every=0.05) as advance:
+    with steps(console, "deriving", 4, every=0.05) as advance:
         advance(1)                       # too soon for a line
-        time.sleep(0.06)
-        advance(1)                       # a line: 2 of 4, about as long again left
+        time.sleep(0.3)                  # one long step: lines keep coming meanwhile
         advance(total=5, to=3)           # the total learnt on the way
     lines = out.getvalue().splitlines()
-    assert len(lines) == 2, lines
-    assert lines[0].startswith("ingesting batches: 2/4 (50%), 0 s, about 0 s left")
-    assert lines[1] == "ingesting batches: 3/5 (60%), 0 s (done)"
+    waiting = [x for x in lines if x.startswith("deriving: 1/4 (25%), 0 s, about ")]
+    assert 3 <= len(waiting) <= 7, lines
+    assert lines[-1] == "deriving: 3/5 (60%), 0 s (done)"
+    assert all(x.startswith("deriving: ") for x in lines)
