@@ -5,7 +5,8 @@
 Generates the synthetic Netherlands once (timed), then runs, side by side and alternating,
 (a) the baseline: a bare DuckDB `COPY` of every upload file into tables of the same columns,
     one COPY per file, no validation, no pseudonymisation, no derivation;
-(b) this service: `ingest_directory` (validate, pseudonymise, one transaction per batch) and
+(b) this service: `ingest_directory` (validate, pseudonymise; one transaction per chunk of
+    batches since issue 24, bench/bulk_ingest.py) and
     `derive.rebuild` (per-pupil tables),
 each in a fresh subprocess on a fresh database file, and reports medians, the ratio, rows per
 second and peak memory (max RSS of the subprocess). Results go to bench/out/ingest.json.

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from service.cli_console import console   # never wraps a message nor cuts a table (cli_console.py)
 
@@ -38,11 +37,6 @@ DEFAULT_YEAR = "2025-2026"
 SchoolsOption = Annotated[str, typer.Option(
     help="every: fill every school at pupils/2.5M of its national size; sample: a subset of "
     "schools at national size (a small quick demo)")]
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
 
 
 def _remote(db: Path, url: str | None):
@@ -95,14 +89,12 @@ def synth(
     """Write synthetic upload files for every school of the register (test data only)."""
     from service.synth.uploads import write_synthetic
 
-    with _progress() as bar:
-        task = bar.add_task("generating schools", total=None)
+    from service.cli_progress import steps
 
-        def tick(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with steps(console, "generating schools") as advance:
         summary = write_synthetic(out, pupils=pupils, seed=seed, school_year=school_year,
-                                  fmt=fmt, progress=tick, schools=schools)
+                                  fmt=fmt, progress=lambda d, t: advance(total=t, to=d),
+                                  schools=schools)
     console.print(_written(summary, out), soft_wrap=True)
 
 
@@ -140,10 +132,16 @@ def ingest(
         return
     settings = _settings(db, engine=engine, spark_master=spark_master, lake=lake)
     con = _open(db)
+    _ensure_register(con)
     years: set[str] = set()
     if directory is not None:
-        _ingest_folder(con, settings, directory, replace_with_empty)
+        if not directory.is_dir():
+            console.print(f"refused: {directory} is not a folder", markup=False, highlight=False)
+            raise typer.Exit(code=2)
+        report = _ingest_folder(con, settings, directory, replace_with_empty)
         years = {r[0] for r in con.execute("SELECT DISTINCT school_year FROM batch").fetchall()}
+        if report.refused and not sum(report.statuses.values()):
+            raise typer.Exit(code=1)        # nothing stored: nothing to derive
     elif school and files:
         unreadable = [p for p in files if not p.is_file()]
         if unreadable:
@@ -168,6 +166,19 @@ def ingest(
         raise typer.Exit(code=2)
     with _engine(settings, con):
         _derive(con, years)
+    if directory is not None and report.refused:
+        raise typer.Exit(code=1)            # any refused batch: exit 1 (docs/upload-format.md)
+
+
+def _ensure_register(con) -> None:
+    """Load the public register shipped with the package into a database that lacks it (a
+    fresh file), so `aanwezig ingest` works on it as the README shows; a database that has a
+    register keeps it (`load_register` only fills an empty `area` table)."""
+    from service.register.source import load_register
+
+    if not con.execute("SELECT count(*) FROM area").fetchone()[0]:
+        load_register(con)
+        console.print("loaded the public register (a fresh database)")
 
 
 def _ingest_remote(client, files, school, directory, school_year,
@@ -217,33 +228,45 @@ def _ingest_remote(client, files, school, directory, school_year,
 def _ingest_folder(con, settings, directory: Path, replace_with_empty: bool = False):
     from service.ingest.directory import batch_folders, ingest_directory
 
+    from service.cli_progress import steps
+
     total = len(batch_folders(directory))
-    with _progress() as bar:
-        task = bar.add_task("ingesting batches", total=total)
-        report = ingest_directory(con, settings, directory,
-                                  progress=lambda n: bar.advance(task, n),
+    with steps(console, "ingesting batches", total) as advance:
+        report = ingest_directory(con, settings, directory, progress=advance,
                                   replace_with_empty=replace_with_empty)
     # counts of batches only: totals of rows across schools would be un-noised aggregates
-    console.print(f"batches: {dict(report.statuses)}; refused: {len(report.refused)}")
     for school, problem in list(report.refused.items())[:5]:
         console.print(f"{school}: {problem}", markup=False, highlight=False, soft_wrap=True)
+    console.print(_folder_summary(report, total), markup=False, highlight=False, soft_wrap=True)
     return report
 
 
+def _folder_summary(report, total: int) -> str:
+    """One line: how many of the folder's batches were stored, unchanged, refused."""
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
+    if not report.refused:
+        return f"batches: {counts or 'none'}; refused: 0 of {total}"
+    return (f"refused: {len(report.refused)} of {total} batches"
+            + (f" ({counts}; the others are kept)" if counts else " (nothing stored)")
+            + (f"; the first 5 are listed above" if len(report.refused) > 5 else ""))
+
+
 def _derive(con, years) -> None:
+    from service.cli_progress import steps
     from service.ingest.derive import rebuild
 
     for year in sorted(years):
-        with console.status(f"deriving per-pupil tables for {year}"):
+        with steps(console, f"deriving the per-pupil tables of {year} (chunks)") as advance:
             start = time.perf_counter()
-            rebuild(con, year)
+            rebuild(con, year, progress=lambda done, total: advance(1, total))
         # no counts: the number of pupil-years is an un-noised aggregate
         console.print(f"derived the per-pupil tables of {year} in {time.perf_counter() - start:.1f} s")
 
 
 @app.command()
 def demo(
-    pupils: Annotated[int, typer.Option(help="synthetic pupils (national: 2500000)")] = 250_000,
+    pupils: Annotated[int, typer.Option(help="synthetic pupils (the default is the country at "
+                                              "true size; e.g. 25000 for a quick demo)")] = 2_500_000,
     seed: Annotated[int, typer.Option(help="seed of the synthetic data")] = 1,
     schools: SchoolsOption = "every",
     weeks: Annotated[int, typer.Option(min=0, max=40, help="weeks of the weekly series to publish")] = 12,
@@ -252,44 +275,62 @@ def demo(
     host: Annotated[str, typer.Option(help="address to serve on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
 ) -> None:
-    """Build a synthetic Netherlands in a DuckDB file, ingest it, derive, publish, serve."""
-    from service.db import connect
+    """Build a synthetic Netherlands (2.5 million pupils in all 8,420 schools by default) in a
+    DuckDB file, ingest it, derive, publish, serve. Run again on its database, it serves what
+    is there."""
+    from service import errors
+    from service.cli_progress import steps
     from service.register.source import load_register
     from service.synth.uploads import write_synthetic
 
     os.environ.setdefault("AANWEZIG_MODE", "demo")
     settings = _settings(db, mode="demo")
+    if serve:           # the port and the database first, not after minutes of work
+        from service.cli_startup import ready_to_serve
+
+        ready_to_serve(db, host, port, console)
     con = _open(db)
     load_register(con)
     in_register = con.execute("SELECT count(*) FROM school").fetchone()[0]
     console.print(f"register: {in_register} schools in {db}")
     data = db.parent / f"{db.stem}-uploads"
     already = con.execute("SELECT count(*) FROM batch").fetchone()[0]
+    rebuild_hint = f"to rebuild: delete {db} and run aanwezig demo again"
     if already:
-        console.print(f"{already} batches already ingested: skipping generation")
+        console.print(f"{already} batches already ingested: serving what is there "
+                      f"({rebuild_hint})", soft_wrap=True)
+        if not _derived(con, DEFAULT_YEAR):
+            _derive(con, [DEFAULT_YEAR])
     else:
         if data.exists():
             shutil.rmtree(data)
-        with _progress() as bar:
-            task = bar.add_task(f"generating {pupils:,} pupils", total=None)
+        with steps(console, f"generating {pupils:,} pupils (schools)") as advance:
             summary = write_synthetic(data, pupils=pupils, seed=seed, school_year=DEFAULT_YEAR,
-                                      schools=schools, progress=lambda d, t: bar.update(task, completed=d, total=t))
+                                      schools=schools,
+                                      progress=lambda d, t: advance(total=t, to=d))
         console.print(_written(summary, data), soft_wrap=True)
         _ingest_folder(con, settings, data)
         shutil.rmtree(data)
-    _derive(con, [DEFAULT_YEAR])
+        _derive(con, [DEFAULT_YEAR])
     from service.releases.standard import publish_standard
 
-    with console.status("publishing the standard release (noise, consistency, signature)"):
-        stored = publish_standard(con, settings, DEFAULT_YEAR)
-    state = "published" if stored.newly_charged else "already published"
-    console.print(f"standard release {stored.record.release_id} {state}")
-    _demo_weeks(con, settings, weeks)
+    release_id = None
+    try:
+        with console.status("publishing the standard release (noise, consistency, signature)"):
+            stored = publish_standard(con, settings, DEFAULT_YEAR)
+        release_id = stored.record.release_id
+        state = "published" if stored.newly_charged else "already published"
+        console.print(f"standard release {release_id} {state}")
+        _demo_weeks(con, settings, weeks)
+    except errors.PUBLIC as exc:            # e.g. the budget spent by an earlier demo
+        console.print(f"not published: {errors.public(exc)}; serving what is there "
+                      f"({rebuild_hint})", markup=False, highlight=False, soft_wrap=True)
     keys = _demo_keys(con, settings)
     con.close()
     base = f"http://{host}:{port}"
     console.print(f"\npage:     {base}/\nAPI:      {base}/v1/catalog\nOpenAPI:  {base}/v1/openapi.json")
-    console.print(f"release:  {base}/v1/releases/{stored.record.release_id}?format=csv")
+    if release_id is not None:
+        console.print(f"release:  {base}/v1/releases/{release_id}?format=csv")
     for role, secret in keys.items():
         console.print(f"demo key ({role}): {secret}", soft_wrap=True)
     console.print('send a key as header "X-API-Key"; e.g. curl -H "X-API-Key: <key>" '
@@ -298,14 +339,25 @@ def demo(
         from service.api.app import serve as run_server
         from service.cli_remote import announce, withdraw
 
-        from service.cli_startup import ready_to_serve
-
-        ready_to_serve(db, host, port, console)
         announce(db, f"http://{host}:{port}")     # the writing commands use its API meanwhile
         try:
             run_server(settings, host, port)
         finally:
             withdraw(db)
+
+
+def _derived(con, school_year: str) -> bool:
+    """Whether `school_year`'s derived tables are there and nothing is pending for them."""
+    import duckdb
+
+    try:
+        version = con.execute("SELECT count(*) FROM derived_version WHERE school_year = ?",
+                              [school_year]).fetchone()[0]
+        pending = con.execute("SELECT count(*) FROM derive_pending_batch WHERE school_year = ?",
+                              [school_year]).fetchone()[0]
+    except duckdb.CatalogException:         # never derived
+        return False
+    return bool(version) and not pending
 
 
 def _demo_weeks(con, settings, weeks: int) -> None:
@@ -314,9 +366,12 @@ def _demo_weeks(con, settings, weeks: int) -> None:
         from service.weekly import series as weekly
     except ImportError:  # pragma: no cover - the weekly series is optional in the demo
         return
-    with console.status(f"publishing weeks 1-{weeks} of the weekly series"):
+    from service.cli_progress import steps
+
+    with steps(console, f"publishing weeks 1-{weeks} of the weekly series", weeks) as advance:
         for week in range(1, weeks + 1):
             weekly.release_week(con, settings, DEFAULT_YEAR, week)
+            advance()
 
 
 def _demo_keys(con, settings) -> dict[str, str]:

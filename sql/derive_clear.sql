@@ -21,6 +21,8 @@ WHERE school_year = $school_year
   AND ($every_pupil OR (school_id IN (SELECT school_id FROM d_scope_school)
                         AND pupil_key IN (SELECT pupil_key FROM d_scope)));
 
+-- (pupil_year.school_id is the main school d_scope_school was read from: the same rows go)
 DELETE FROM pupil_year
 WHERE school_year = $school_year
-  AND ($every_pupil OR pupil_key IN (SELECT pupil_key FROM d_scope));
+  AND ($every_pupil OR (school_id IN (SELECT school_id FROM d_scope_school)
+                        AND pupil_key IN (SELECT pupil_key FROM d_scope)));

@@ -69,7 +69,10 @@ JOIN school_year y ON y.school_year = $school_year
 JOIN d_day f ON f.holiday_region = s.holiday_region AND f.day = greatest(e.enrolled_from, y.first_day)
 JOIN d_day t ON t.holiday_region = s.holiday_region AND t.day = least(e.enrolled_to, y.last_day)
 WHERE e.school_year = $school_year AND t.upto - f.before > 0
-  AND ($every_pupil OR e.pupil_key IN (SELECT pupil_key FROM d_scope));
+  -- the batches first: they hold every enrolment of the pupils in scope (d_scope_batch), and
+  -- a batch's rows lie together, so a few pupils' derive reads a few row groups, not the year
+  AND ($every_pupil OR (e.batch_id IN (SELECT batch_id FROM d_scope_batch)
+                        AND e.pupil_key IN (SELECT pupil_key FROM d_scope)));
 
 -- d_pupil: one row per pupil with at least one possible school day (pid: a dense integer id
 -- for fast grouping below, local to this rebuild): the main school (most

@@ -22,14 +22,16 @@ from pathlib import Path
 from typing import Sequence
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 import sql
 from service.ingest import lake
+from service.ingest.bulk_store import BulkBatch, store_many
 from service.ingest.errors import IngestError, RowError, UnknownSchool
 from service.ingest.limits import UploadLimits
 from service.ingest.parsing import (ABSENCE_COLUMNS, ENROLMENT_COLUMNS, ParsedBatch, UploadFile,
-                                    parse_batch)
+                                    parse_batch, parse_batches)
 from service.ingest.storing import BatchReport, StoreRequest, pseudonymise, store, write_lock
 from service.settings import Settings
 
@@ -72,7 +74,7 @@ def _register_rows(con: duckdb.DuckDBPyConnection) -> tuple[dict, dict, dict]:
 
 
 def _with_batch_no(table: pa.Table, batch_no: int) -> pa.Table:
-    return table.add_column(0, "batch_no", pa.array([batch_no] * table.num_rows, type=pa.int64()))
+    return table.add_column(0, "batch_no", pa.array(np.full(table.num_rows, batch_no, np.int64)))
 
 
 def _infer_years(con: duckdb.DuckDBPyConnection, known: dict) -> dict[int, str]:
@@ -106,23 +108,33 @@ def _validate(con: duckdb.DuckDBPyConnection, batches: list[_Batch], max_errors:
 
 def ingest_many(con: duckdb.DuckDBPyConnection, settings: Settings,
                 batches: Sequence[tuple[str, Sequence[UploadFile]]],
-                school_year: str | None = None, *,
-                replace_with_empty: bool = False) -> list[BatchReport | IngestError | UnknownSchool]:
-    """Validate several batches together (one SQL pass) and store each valid one in its own
-    transaction. Returns, per batch in order, its report or the error that refused it.
-    `replace_with_empty` lets a batch without enrolment rows replace a stored one."""
+                school_year: str | None = None, *, replace_with_empty: bool = False,
+                bulk: bool = True, synthetic: bool = False
+                ) -> list[BatchReport | IngestError | UnknownSchool]:
+    """Validate several batches together (one SQL pass) and store the valid ones: with `bulk`
+    all in one transaction, one statement per table (service.ingest.bulk_store), else each in
+    its own transaction (service.ingest.storing.store); the same rows and batch ids either way.
+    Returns, per batch in order, its report or the error that refused it.
+    `replace_with_empty` lets a batch without enrolment rows replace a stored one;
+    `synthetic` (bulk only) records the stored and unchanged batches as synthetic test data in
+    the same transaction."""
     cur = con.cursor()
     try:
-        return _ingest_many(cur, settings, batches, school_year, replace_with_empty)
+        return _ingest_many(cur, settings, batches, school_year, replace_with_empty, bulk,
+                            synthetic)
     finally:
         cur.close()
 
 
-def _ingest_many(cur, settings, batches, school_year, replace_with_empty):
+def _ingest_many(cur, settings, batches, school_year, replace_with_empty, bulk=True,
+                 synthetic=False):
     schools, years, minutes = _register_rows(cur)
     limits = UploadLimits.from_settings(settings)
-    work = [_Batch(school_id.strip().upper(), parse_batch(files, limits))
-            for school_id, files in batches]
+    if bulk:        # the CSV files of many batches read by one Arrow parse per table
+        parsed = parse_batches([files for _, files in batches], limits)
+    else:
+        parsed = [parse_batch(files, limits) for _, files in batches]
+    work = [_Batch(school_id.strip().upper(), p) for (school_id, _), p in zip(batches, parsed)]
     valid: list[_Batch] = []
     for b in work:
         if b.school_id not in schools:
@@ -168,11 +180,49 @@ def _ingest_many(cur, settings, batches, school_year, replace_with_empty):
             if i in errors:
                 b.result = IngestError(errors[i][: settings.max_errors],
                                        len(errors[i]) > settings.max_errors)
-        _store_valid(cur, settings, [b for b in valid if b.result is None], replace_with_empty)
+        store = _store_bulk if bulk else _store_valid
+        store(cur, settings, [b for b in valid if b.result is None], replace_with_empty,
+              synthetic)
     return [b.result for b in work]
 
 
-def _store_valid(cur, settings: Settings, valid: list[_Batch], replace_with_empty: bool) -> None:
+def _keys(settings: Settings, tables: list[pa.Table]) -> pa.Array:
+    """The pupil keys of every row of `tables`, in order (one HMAC per distinct number)."""
+    numbers = pa.chunked_array([t.column("pupil_number").combine_chunks() for t in tables],
+                               type=pa.string())
+    return pseudonymise(numbers.combine_chunks(), settings.hmac_key.encode("utf-8"))
+
+
+def _store_bulk(cur, settings: Settings, valid: list[_Batch], replace_with_empty: bool,
+                synthetic: bool) -> None:
+    """Every valid batch in one transaction (two of one school and year: consecutive ones)."""
+    if not valid:
+        return
+    enrol = pa.concat_tables([_with_batch_no(b.parsed.enrolment, i) for i, b in enumerate(valid)])
+    absent = pa.concat_tables([_with_batch_no(b.parsed.absence, i) for i, b in enumerate(valid)])
+    keys = _keys(settings, [enrol, absent])
+
+    def clean(table: pa.Table, keys: pa.Array) -> pa.Table:
+        return table.drop_columns(["pupil_number", "row_no"]).append_column("pupil_key", keys)
+
+    enrol, absent = (clean(enrol, keys.slice(0, enrol.num_rows)),
+                     clean(absent, keys.slice(enrol.num_rows)))
+    requests = [BulkBatch(StoreRequest(b.school_id, b.year, b.last_day, b.parsed.content_hash(),
+                                       b.parsed.names["enrolment"], replace_with_empty),
+                          b.parsed.enrolment.num_rows, b.parsed.absence.num_rows)
+                for b in valid]
+    results = store_many(cur, requests, enrol, absent, write_lock(cur), synthetic=synthetic)
+    for b, result in zip(valid, results):
+        b.result = result
+        if settings.lake is not None and isinstance(result, BatchReport) \
+                and result.status != "unchanged":
+            lake.write_batch(cur, settings.lake, result.batch_id, b.school_id, b.year)
+
+
+def _store_valid(cur, settings: Settings, valid: list[_Batch], replace_with_empty: bool,
+                 synthetic: bool = False) -> None:
+    """Each valid batch in its own transaction (`storing.store`). `synthetic` is marked by
+    the caller (service.ingest.directory), after each batch's transaction."""
     if not valid:
         return
     enrol_tables = [b.parsed.enrolment for b in valid]
@@ -209,7 +259,7 @@ def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, school_id: 
     listing every problem (file, row, field, expectation) when anything is wrong.
     """
     result = ingest_many(con, settings, [(school_id, files)], school_year,
-                         replace_with_empty=replace_with_empty)[0]
+                         replace_with_empty=replace_with_empty, bulk=False)[0]
     if isinstance(result, Exception):
         raise result
     return result

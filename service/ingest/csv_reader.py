@@ -47,8 +47,19 @@ def read_csv(name: str, content: bytes, columns: tuple[str, ...],
              limits: UploadLimits) -> tuple[pa.Table | None, list[RowError]]:
     """The file's rows as a table of string columns named `columns` (in that order), or the
     problems that stop it from being read."""
-    def whole(message: str, row: int = 0, field: str = "file") -> tuple[None, list[RowError]]:
-        return None, [RowError(name, row, field, message)]
+    checked = check_bytes(name, content, columns, limits)
+    if isinstance(checked, list):
+        return None, checked
+    body, found = checked
+    return _rows(name, body, found, columns, limits)
+
+
+def check_bytes(name: str, content: bytes, columns: tuple[str, ...], limits: UploadLimits
+                ) -> tuple[memoryview, list[str]] | list[RowError]:
+    """Checks 1-4 (everything before Arrow parses the rows): the file's text without a
+    byte-order mark and trailing blank lines, and its header's names; or the problems."""
+    def whole(message: str, row: int = 0, field: str = "file") -> list[RowError]:
+        return [RowError(name, row, field, message)]
 
     for magic, message in _MAGIC:
         if content.startswith(magic):
@@ -80,8 +91,8 @@ def read_csv(name: str, content: bytes, columns: tuple[str, ...],
     found, errors = _header(name, content[start:header_end].decode("utf-8").rstrip("\r"),
                             columns, limits)
     if errors:
-        return None, errors
-    return _rows(name, body, found, columns, limits)
+        return errors
+    return body, found
 
 
 def _wide_text(content: bytes) -> str | None:
@@ -179,3 +190,53 @@ def _rows(name: str, body: memoryview, found: list[str], columns: tuple[str, ...
         return None, [RowError(name, r + 1, "row", "an empty line inside the data") for r in rows]
     return table.select(list(columns)), []
 
+
+
+def read_many(files: list[tuple[memoryview, list[str]]], columns: tuple[str, ...],
+              limits: UploadLimits) -> list[pa.Table] | None:
+    """Many files that passed :func:`check_bytes` with the SAME header (`found`), each with at
+    least one data row, parsed by ONE Arrow call over their data rows joined; per file its
+    table of string columns named `columns`. None when anything is unusual (a row with the
+    wrong number of fields, a blank line, a line break in a quoted value, a parse error): the
+    caller then reads those files one by one with :func:`read_csv`, whose messages name the
+    file, row and field."""
+    if not files:
+        return []
+    found = files[0][1]
+    parts, lines = [], []
+    for body, _ in files:
+        data = bytes(body[bytes(body[:MAX_HEADER_BYTES + 1]).find(b"\n") + 1:])
+        parts.append(data)
+        lines.append(data.count(b"\n") + 1)
+    invalid = []
+
+    def invalid_row(row: pacsv.InvalidRow) -> str:
+        invalid.append(row.number)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(b"\n".join(parts)),
+            read_options=pacsv.ReadOptions(column_names=found, use_threads=False,
+                                           block_size=1 << 26),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=invalid_row,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in found},
+                                                 strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowException, OSError, ValueError):
+        return None
+    if invalid or table.num_rows != sum(lines):
+        return None
+    empty = pc.equal(pc.binary_length(table.column(0)), 0)
+    for c in found[1:]:
+        empty = pc.and_(empty, pc.equal(pc.binary_length(table.column(c)), 0))
+    if pc.any(empty).as_py():
+        return None
+    table = table.select(list(columns))
+    out, offset = [], 0
+    for n in lines:
+        out.append(table.slice(offset, n))
+        offset += n
+    return out

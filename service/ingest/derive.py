@@ -32,7 +32,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -137,15 +137,16 @@ def derive_code() -> str:
 
 def rebuild(con: duckdb.DuckDBPyConnection, school_year: str,
             chunk_pupils: int | None = CHUNK_PUPILS, *,
-            engine: engines.Engine | None = None) -> DeriveSummary:
+            engine: engines.Engine | None = None,
+            progress: Callable[[int, int], None] | None = None) -> DeriveSummary:
     """Replace `school_year`'s rows of pupil_year, pupil_week and pupil_month, in one
     transaction, together with the data version they were built from (`derived_version`: the
     set of active batches); nothing of the year stays pending. On DuckDB the pupils are
     derived in chunks of about `chunk_pupils` by main school (None: all in one pass; Spark
     always does one pass). Announces `db.DATA` after commit or rollback. `engine`: where it
-    runs (default: `engines.current`)."""
+    runs (default: `engines.current`). `progress(done, total)`: after each chunk."""
     return _derive(con, school_year, every_pupil=True, chunk_pupils=chunk_pupils,
-                   engine=engines.current(con, engine))
+                   engine=engines.current(con, engine), progress=progress)
 
 
 def rederive(con: duckdb.DuckDBPyConnection, school_year: str,
@@ -163,7 +164,8 @@ def rederive(con: duckdb.DuckDBPyConnection, school_year: str,
 
 
 def _derive(con: duckdb.DuckDBPyConnection, school_year: str, every_pupil: bool,
-            chunk_pupils: int | None, engine: engines.Engine) -> DeriveSummary:
+            chunk_pupils: int | None, engine: engines.Engine,
+            progress: Callable[[int, int], None] | None = None) -> DeriveSummary:
     check_calendar(con, school_year)
     params = {"school_year": school_year, "derive_code": derive_code(), **derive_parameters()}
     seconds: dict[str, float] = {}
@@ -195,12 +197,14 @@ def _derive(con: duckdb.DuckDBPyConnection, school_year: str, every_pupil: bool,
                 run(engine, "pupil_chunks", {"chunk_pupils": chunk_pupils})
                 chunks = engine.fetch(sql.load("pupil_chunk_ids"), {})["chunk"]
                 with _memory_limit(con, CHUNK_MEMORY_LIMIT):
-                    for chunk in (int(c) for c in chunks):
+                    for done, chunk in enumerate((int(c) for c in chunks), 1):
                         part = {**params, "every_pupil": False, "chunk": chunk}
                         run(engine, "pupil_chunk_scope", part)
                         run(engine, "scope_batches", part)
                         for name in _PASS:
                             run(engine, name, part)
+                        if progress:
+                            progress(done, len(chunks))
             else:
                 for name in _PASS:
                     run(engine, name, params)

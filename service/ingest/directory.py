@@ -34,11 +34,14 @@ def batch_folders(root: Path) -> list[Path]:
 
 def ingest_directory(con: duckdb.DuckDBPyConnection, settings: Settings, root: Path,
                      progress: Callable[[int], None] | None = None,
-                     chunk: int = 200, *, replace_with_empty: bool = False) -> DirectoryReport:
+                     chunk: int = 200, *, replace_with_empty: bool = False,
+                     bulk: bool = True) -> DirectoryReport:
     """Ingest every school folder under `root` (one batch each; validated `chunk` batches at
-    a time in one SQL pass, each stored in its own transaction). A refused batch is reported
-    and skipped; the others are stored. A folder that `aanwezig synth` wrote (its marker file
-    at the root) has its batches recorded as synthetic (see :func:`synthetic_only`).
+    a time in one SQL pass, and stored in ONE transaction per chunk with one statement per
+    table: service.ingest.bulk_store; with `bulk=False` each batch in its own transaction, the
+    path one upload takes). A refused batch is reported and skipped; the others are stored.
+    A folder that `aanwezig synth` wrote (its marker file at the root) has its batches
+    recorded as synthetic (see :func:`synthetic_only`), in the chunk's transaction.
     `replace_with_empty` lets a folder without enrolment rows replace its school's stored
     batch (refused otherwise, docs/upload-format.md)."""
     report = DirectoryReport()
@@ -48,13 +51,14 @@ def ingest_directory(con: duckdb.DuckDBPyConnection, settings: Settings, root: P
         part = folders[start:start + chunk]
         batches = [(f.name, files_from_paths([p for p in sorted(f.iterdir())
                                               if p.suffix in (".csv", ".parquet")])) for f in part]
-        for folder, result in zip(part, ingest_many(con, settings, batches,
-                                                        replace_with_empty=replace_with_empty)):
+        results = ingest_many(con, settings, batches, replace_with_empty=replace_with_empty,
+                              bulk=bulk, synthetic=synthetic and bulk)
+        for folder, result in zip(part, results):
             if isinstance(result, Exception):
                 report.refused[folder.name] = str(result)
             else:
                 report.statuses[result.status] += 1
-                if synthetic:
+                if synthetic and not bulk:
                     run_file(con, "synthetic_batch_mark", {"batch_id": result.batch_id})
                 report.enrolment_rows += result.enrolment_rows
                 report.absence_rows += result.absence_rows
