@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from privacy import statistics
 from privacy.statistics import _difference_ranges, rank_ranges
 
 
@@ -99,3 +100,23 @@ def test_rank_ranges_of_ratios_equal_the_loop():
     np.testing.assert_array_equal(got.lower, np.minimum(lower, rank))
     np.testing.assert_array_equal(got.upper, np.maximum(upper, rank))
     assert (got.upper - got.lower > 0).any()
+
+
+def naive_worst(dev_t: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """max_j |dev_t[j] − dev_t[i]| · inv[i, j], one area at a time."""
+    return np.stack([(np.abs(dev_t - dev_t[i][None, :]) * inv[i][:, None]).max(axis=0)
+                     for i in range(dev_t.shape[0])])
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 64, 300])
+def test_both_worst_paths_equal_the_naive_maximum(k):
+    """The symmetric path (each pair once) and the general one give the naive maximum to the
+    bit; the general one also for an inverse-sd matrix that is not symmetric."""
+    rng = np.random.default_rng(k)
+    dev_t = rng.normal(size=(k, 511)).astype(np.float32)
+    a = rng.uniform(0.1, 2.0, size=(k, k)).astype(np.float32)
+    sym = np.minimum(a, a.T)
+    np.fill_diagonal(sym, 0.0)
+    assert np.array_equal(statistics._worst_symmetric(dev_t, sym), naive_worst(dev_t, sym))
+    assert np.array_equal(statistics._worst(dev_t, sym), naive_worst(dev_t, sym))
+    assert np.array_equal(statistics._worst(dev_t, a), naive_worst(dev_t, a))
