@@ -44,8 +44,9 @@ import threading
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 from scipy.linalg import cho_factor, cho_solve
+
+from privacy.blas_threads import one_blas_thread
 
 __all__ = [
     "ConsistencyError",
@@ -345,7 +346,7 @@ def _inverse(u: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, dinv: np.ndar
     with _INVERSES_LOCK:
         found = _INVERSES.get(key)
     if found is None:
-        with threadpool_limits(1, user_api="blas"):  # a ~600² solve: threads only add contention
+        with one_blas_thread():  # a ~600² solve: threads only add contention
             found = _solve(u, dinv / scale, group_var / scale)
         with _INVERSES_LOCK:
             _INVERSES[key] = found

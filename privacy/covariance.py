@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
+from privacy.blas_threads import one_blas_thread
 from privacy.consistency import GlsModel, Level
 
 #: A group of a level: ("school", i) is leaf i; (level, i) the i-th group of a measured level.
@@ -87,7 +87,7 @@ class MeasureModel:
         if unit is None:
             sel_a = self._selector(model, groups_a)
             sel_b = sel_a if groups_b == groups_a else self._selector(model, groups_b)
-            with threadpool_limits(1, user_api="blas"):
+            with one_blas_thread():
                 unit = model.covariance(sel_a, sel_b) / model.scale
             if len(self._cache) > 64:
                 self._cache.clear()

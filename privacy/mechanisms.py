@@ -209,12 +209,18 @@ def plan_gaussian(spec: BoundSpec, rho: Rho) -> NoisePlan:
     """Discrete Gaussian plan: smallest σ with OpenDP's zCDP map at ``Δ2`` at most ``rho``.
 
     Closed form start ``σ = Δ2 / sqrt(2ρ)`` (CKS20), then checked and nudged against OpenDP.
+    The search is deterministic in (spec, ρ), so its result is kept (a release plans some
+    hundred table × level pairs from a handful of distinct ones).
     """
     if not isinstance(rho, Rho) or rho.value <= 0:
         raise MechanismError(f"a discrete Gaussian needs a positive Rho, got {rho!r}")
-    start = sensitivity(spec).l2 / math.sqrt(2 * float(rho.value))
-    scale = _smallest_scale("discrete_gaussian", spec, rho.value, start)
-    return NoisePlan("discrete_gaussian", scale, spec, rho=rho)
+    return NoisePlan("discrete_gaussian", _gaussian_scale(spec, rho.value), spec, rho=rho)
+
+
+@functools.lru_cache(maxsize=4096)
+def _gaussian_scale(spec: BoundSpec, rho: Fraction) -> float:
+    start = sensitivity(spec).l2 / math.sqrt(2 * float(rho))
+    return _smallest_scale("discrete_gaussian", spec, rho, start)
 
 
 def plan_laplace(spec: BoundSpec, epsilon: Fraction) -> NoisePlan:
@@ -245,16 +251,18 @@ def rho_for_half_width(spec: BoundSpec, half_width: float, alpha: float = 0.05) 
     return Rho.from_micro(micro)
 
 
-def _as_i64(values: Sequence[int] | np.ndarray) -> list[int]:
+def _as_i64(values: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The aggregates as a contiguous int64 buffer (handed to OpenDP as it is, without a
+    Python list), after checking they are integers with ``|v| <= 2**53``."""
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise AggregateRangeError(f"expected a 1-d vector, got shape {arr.shape}")
     if arr.size == 0:
-        return []
+        return np.zeros(0, dtype=np.int64)
     if np.issubdtype(arr.dtype, np.integer):
         if int(arr.min()) < -MAX_ABS_AGGREGATE or int(arr.max()) > MAX_ABS_AGGREGATE:
             raise AggregateRangeError("values must satisfy |v| <= 2**53")
-        return arr.tolist()
+        return np.ascontiguousarray(arr, dtype=np.int64)
     if arr.dtype != object:
         raise AggregateRangeError(f"expected integers, got dtype {arr.dtype}")
     out = arr.tolist()
@@ -262,25 +270,29 @@ def _as_i64(values: Sequence[int] | np.ndarray) -> list[int]:
         raise AggregateRangeError("values must be integers")
     if any(abs(v) > MAX_ABS_AGGREGATE for v in out):
         raise AggregateRangeError("values must satisfy |v| <= 2**53")
-    return out
+    return np.asarray(out, dtype=np.int64)
 
 
 def checked_measurement(plan: NoisePlan) -> Any:
     """The OpenDP measurement for ``plan`` after checking its privacy map against its budget."""
     stated = plan.rho.value if plan.rho is not None else plan.epsilon
-    actual = _privacy_cost(plan.mechanism, plan.scale, plan.spec)
+    meas = make_measurement(plan.mechanism, plan.scale)
+    sens = sensitivity(plan.spec)
+    actual = float(meas.map(sens.l2 if plan.mechanism == "discrete_gaussian" else sens.l1))
     if Fraction(actual) > stated:
         raise PlanMismatchError(plan.mechanism, plan.scale, stated, actual)
-    return make_measurement(plan.mechanism, plan.scale)
+    return meas
 
 
 def add_noise(values: Sequence[int] | np.ndarray, plan: NoisePlan) -> np.ndarray:
     """Release ``values`` (true integer aggregates of one table) with the noise of ``plan``.
 
-    Returns an int64 array of the same length. The true values are not kept or logged.
+    Returns an int64 array of the same length. The true values are not kept or logged. The
+    vector goes to OpenDP's sampler in one call, as an int64 buffer (OpenDP 0.16 reads a
+    numpy array directly; a Python list costs a conversion per cell).
     """
     data = _as_i64(values)
     meas = checked_measurement(plan)
-    if not data:
+    if not data.size:
         return np.zeros(0, dtype=np.int64)
     return np.asarray(meas(data), dtype=np.int64)

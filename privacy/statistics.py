@@ -40,7 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cholesky
 from scipy.stats import norm, qmc
-from threadpoolctl import threadpool_limits
+
+from privacy.blas_threads import one_blas_thread
 
 __all__ = [
     "KNOWN_RATIO",
@@ -404,7 +405,7 @@ def rank_ranges(mean, cov, *, transform: Callable[[np.ndarray], np.ndarray] | No
     if k == 0:
         empty = np.empty(0, dtype=np.int64)
         return RankRanges(empty, empty, empty)
-    with threadpool_limits(1, user_api="blas"):   # matrices of a few hundred: threads only contend
+    with one_blas_thread():   # matrices of a few hundred: threads only contend
         root = _root((cov + cov.T) / 2.0)
         draws = mean + normal_quantiles(n_draws, mean.size) @ root.T
     values = np.asarray(transform(draws), dtype=np.float64)
@@ -419,32 +420,81 @@ def rank_ranges(mean, cov, *, transform: Callable[[np.ndarray], np.ndarray] | No
                       np.maximum(upper, rank).astype(np.int64))
 
 
-def _difference_ranges(point: np.ndarray, dev: np.ndarray, alpha: float,
-                       block: int = 32) -> tuple[np.ndarray, np.ndarray]:
+#: Bytes of the working block of `_difference_ranges` (areas × areas × draws in float32): small
+#: enough to stay in a core's cache, so each pass over it does not go out to memory.
+_BLOCK_BYTES = 1 << 20
+
+
+def _difference_ranges(point: np.ndarray, dev: np.ndarray,
+                       alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Rank bounds from simultaneous intervals of each area's differences (see rank_ranges);
-    ``dev``: draws of the errors (n × k). Areas in blocks to keep memory to n × block × k."""
+    ``dev``: draws of the errors (n × k).
+
+    For area i and draw s the largest standardised error of its differences is
+    ``worst[i, s] = max_j |dev[s, j] − dev[s, i]| / sd(θ_j − θ_i)`` (j ≠ i, twins left out),
+    computed in float32 (the quantile of a maximum: single precision is ample) over blocks of
+    areas in one preallocated buffer, laid out draws-last so that every pass is contiguous.
+    The arithmetic per element is the same as the former per-area loop's (difference,
+    absolute value, times the inverse sd, maximum), so the bounds are the same to the bit
+    (tests/unit/privacy/test_rank_ranges_vectorised.py keeps that loop as the reference)."""
     n, k = dev.shape
-    dev = dev.astype(np.float32)            # the quantile of a maximum: single precision is ample
-    with threadpool_limits(1, user_api="blas"):
+    dev = dev.astype(np.float32)
+    with one_blas_thread():
         c_dev = (dev.T @ dev).astype(np.float64) / n
     var = np.diag(c_dev)
-    sd_all = np.sqrt(np.maximum(var[:, None] + var[None, :] - 2 * c_dev, 0.0))   # k × k
-    lower, upper = np.ones(k, dtype=np.int64), np.full(k, k, dtype=np.int64)
+    sd = np.sqrt(np.maximum(var[:, None] + var[None, :] - 2 * c_dev, 0.0))   # k × k
+    own = sd <= 1e-12 * (1.0 + np.abs(point[None, :]))        # j = i (or an identical twin)
+    inv = np.where(own, 0.0, 1.0 / np.where(own, 1.0, sd)).astype(np.float32)
+    dev_t = np.ascontiguousarray(dev.T)                        # k × n
+    if np.array_equal(inv, inv.T):
+        worst = _worst_symmetric(dev_t, inv)
+    else:
+        worst = _worst(dev_t, inv)
+    c = np.quantile(worst, 1.0 - alpha, axis=1, method="inverted_cdf")
+    diff = point[None, :] - point[:, None]                     # k × k: θ̂_j − θ̂_i
+    half = c[:, None] * sd
+    above = ((diff - half > 0) & ~own).sum(axis=1)
+    below = ((diff + half < 0) & ~own).sum(axis=1)
+    return (1 + above).astype(np.int64), (k - below).astype(np.int64)
+
+
+def _worst(dev_t: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """``worst[i, s] = max_j |dev_t[j, s] − dev_t[i, s]| · inv[i, j]`` (k × n, float32), over
+    blocks of areas i in one preallocated buffer."""
+    k, n = dev_t.shape
+    worst = np.empty((k, n), dtype=np.float32)
+    block = max(1, _BLOCK_BYTES // (4 * n * k))
+    buffer = np.empty((min(block, k), k, n), dtype=np.float32)
     for start in range(0, k, block):
-        idx = np.arange(start, min(start + block, k))
-        sd = sd_all[idx]                                         # b × k
-        own = sd <= 1e-12 * (1.0 + np.abs(point[None, :]))       # j = i (or an identical twin)
-        inv = np.where(own, 0.0, 1.0 / np.where(own, 1.0, sd)).astype(np.float32)
-        d = np.abs(dev[:, None, :] - dev[:, idx, None])          # n × b × k: θ_j − θ_i errors
-        d *= inv[None]
-        worst = d.max(axis=2)                                    # n × b
-        c = np.quantile(worst, 1.0 - alpha, axis=0, method="inverted_cdf")
-        diff = point[None, :] - point[idx, None]                 # b × k: θ̂_j − θ̂_i
-        half = c[:, None] * sd
-        above = ((diff - half > 0) & ~own).sum(axis=1)
-        below = ((diff + half < 0) & ~own).sum(axis=1)
-        lower[idx], upper[idx] = 1 + above, k - below
-    return lower, upper
+        stop = min(start + block, k)
+        d = buffer[:stop - start]                              # b × k × n: θ_j − θ_i errors
+        np.subtract(dev_t[None, :, :], dev_t[start:stop, None, :], out=d)
+        np.abs(d, out=d)
+        d *= inv[start:stop, :, None]
+        d.max(axis=1, out=worst[start:stop])
+    return worst
+
+
+def _worst_symmetric(dev_t: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """`_worst` when ``inv`` is symmetric (as it is unless twins sit at the edge of the
+    tolerance): the standardised size of θ_j − θ_i is, to the bit, that of θ_i − θ_j (IEEE
+    subtraction is exactly antisymmetric), so each pair is computed once and counts for both
+    areas: the rows i of a block take the maximum over j ≥ i, and the areas j ≥ i the
+    maximum over the block's i. The same values enter each maximum, so the result is
+    identical; half the arithmetic."""
+    k, n = dev_t.shape
+    worst = np.zeros((k, n), dtype=np.float32)
+    block = max(1, _BLOCK_BYTES // (4 * n * k))
+    buffer = np.empty((min(block, k), k, n), dtype=np.float32)
+    for start in range(0, k, block):
+        stop = min(start + block, k)
+        d = buffer[:stop - start, :k - start]                  # b × (k − start) × n
+        np.subtract(dev_t[None, start:, :], dev_t[start:stop, None, :], out=d)
+        np.abs(d, out=d)
+        d *= inv[start:stop, start:, None]
+        np.maximum(worst[start:stop], d.max(axis=1), out=worst[start:stop])
+        np.maximum(worst[start:], d.max(axis=0), out=worst[start:])
+    return worst
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
