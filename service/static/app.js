@@ -6,9 +6,11 @@
 // number; results of an action are announced or receive focus; the newest choice wins.
 import { TEXTS, fill } from "./i18n.js";
 import { clearChart, showChart } from "./embed.js";
+import { readView, writeView } from "./view.js";
 
 const LEVEL_ORDER = ["municipality", "swv", "rmc", "province"];
-const state = { lang: "nl", options: null, comparison: null, chosen: new Set(), renders: 0 };
+const state = { lang: "nl", options: null, comparison: null, chosen: new Set(), names: new Map(),
+  renders: 0, compared: false };
 const $ = (id) => document.getElementById(id);
 
 function t(key) { return TEXTS[state.lang][key]; }
@@ -64,7 +66,7 @@ function verdictText(area, v) {
   return (v.key === "higher" || v.key === "lower") && nat ? `${t(v.key)} (${t("national")} ${nat})` : t(v.key);
 }
 
-function applyTexts() {
+function applyTexts(want = {}) {
   document.documentElement.lang = state.lang;
   document.title = t("title");
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
@@ -75,8 +77,12 @@ function applyTexts() {
   $("statement").href = t("statementHref");
   if (state.options) {
     const o = state.options;
-    $("release").textContent = fill(t("release"), { id: o.release_id, dataset: o.dataset });
-    fillSelects();
+    let text = fill(t("release"), { id: o.release_id, dataset: o.dataset });
+    if (state.linkedRelease && state.linkedRelease !== o.release_id) {
+      text += " " + fill(t("otherRelease"), { linked: state.linkedRelease, id: o.release_id });
+    }
+    $("release").textContent = text;
+    fillSelects(want);
   }
 }
 
@@ -86,17 +92,24 @@ function option(select, value, text, selected) {
   select.append(el);
 }
 
-function fillSelects() {
+/** Fill the three selects; `want` (from the URL) wins over the current choice where the
+ * release has it, otherwise the page's defaults. */
+function fillSelects(want = {}) {
   const { measures, levels } = state.options;
   const m = $("measure"), l = $("level"), s = $("sector");
-  const current = { measure: m.value, level: l.value, sector: s.value };
+  const has = (list, value) => value && list.includes(value);
+  const measureNames = measures.map((item) => item.name);
+  const levelNames = LEVEL_ORDER.filter((x) => x in levels);
+  const current = {
+    measure: [want.measure, m.value, "absence_rate"].find((v) => has(measureNames, v)) || measureNames[0],
+    level: [want.level, l.value, "municipality"].find((v) => has(levelNames, v)) || levelNames[0],
+  };
+  const sectors = levels[current.level]?.sectors || ["all"];
+  current.sector = [want.sector, s.value, "all"].find((v) => has(sectors, v)) || sectors[0];
   m.replaceChildren(); l.replaceChildren(); s.replaceChildren();
-  for (const item of measures) option(m, item.name, item.label[state.lang], current.measure || "absence_rate");
-  for (const level of LEVEL_ORDER.filter((x) => x in levels)) {
-    option(l, level, t("levels")[level], current.level || "municipality");
-  }
-  const sectors = levels[l.value]?.sectors || ["all"];
-  for (const sector of sectors) option(s, sector, sector === "all" ? t("allSectors") : sector, current.sector || "all");
+  for (const item of measures) option(m, item.name, item.label[state.lang], current.measure);
+  for (const level of levelNames) option(l, level, t("levels")[level], current.level);
+  for (const sector of sectors) option(s, sector, sector === "all" ? t("allSectors") : sector, current.sector);
   s.disabled = sectors.length < 2;
   $("sector-hint").textContent = s.disabled ? t("noSectorLevels") : "";
 }
@@ -120,6 +133,7 @@ async function render() {
   const level = state.options.levels[choice.level];
   $("status").textContent = t("loading");
   $("charts").setAttribute("aria-busy", "true");
+  if (state.compared) $("compare-result").dataset.ready = "false";   // redrawn after the charts
   const common = { ...choice, lang: state.lang };
   try {
     const jobs = [
@@ -136,12 +150,14 @@ async function render() {
     const [comparison] = await Promise.all(jobs);
     if (!isCurrent()) return;
     state.comparison = comparison;
-    state.chosen.clear();
+    keepChosen(comparison);
     renderTable();
     updateChosen();
-    $("compare-result").replaceChildren();
     $("status").textContent = "";
     $("charts").setAttribute("aria-busy", "false");
+    if (state.compared && state.chosen.size >= 2) await compareChosen(false);
+    else if (state.compared) { state.compared = false; $("compare-result").replaceChildren(); saveView(false); }
+    else $("compare-result").replaceChildren();
   } catch (error) {
     if (!isCurrent()) return;
     $("status").textContent = fill(t("error"), { detail: error.message });
@@ -181,6 +197,7 @@ function renderTable() {
     pick.setAttribute("aria-label", area.name);
     pick.addEventListener("change", () => {
       if (pick.checked) state.chosen.add(key); else state.chosen.delete(key);
+      state.names.set(key, area.name);
       updateChosen();
     });
     const v = verdict(area);
@@ -209,8 +226,51 @@ function renderTable() {
 
 function updateChosen() {
   const n = state.chosen.size;
-  $("chosen").textContent = fill(t("chosen"), { n });
+  const names = [...state.chosen].map((key) => state.names.get(key) ?? key);
+  $("chosen").textContent = fill(t("chosen"), { n }) + (n ? `: ${names.join(", ")}` : "");
   $("compare").disabled = n < 2 || n > 25;
+}
+
+/** After a new measure, level or sector: chosen areas stay chosen where they still exist.
+ * An area of the level on screen that the release lacks is dropped; areas of other levels
+ * stay (the comparison of chosen areas may mix levels, and the API says when one is missing). */
+function keepChosen(comparison) {
+  const here = new Set();
+  for (const area of comparison.areas) {
+    const key = `${area.level}:${area.code}`;
+    here.add(key);
+    state.names.set(key, area.name);
+  }
+  for (const key of [...state.chosen]) {
+    if (key.split(":")[0] === comparison.level && !here.has(key)) state.chosen.delete(key);
+  }
+}
+
+/** Write the view on screen into the URL; `push`: the user made a choice (back undoes it).
+ * The areas written are the ones compared on screen (ticking alone is not yet a view). */
+function saveView(push) {
+  writeView({ lang: state.lang, measure: $("measure").value, level: $("level").value,
+    sector: $("sector").value || "all", areas: state.compared ? [...state.chosen] : [] }, push);
+}
+
+/** Put the page in the state a URL describes (on load and on back/forward). */
+function applyView(view) {
+  state.lang = view.lang === "en" ? "en" : "nl";
+  state.chosen = new Set(view.areas.slice(0, 25));
+  state.compared = state.chosen.size >= 2;
+  applyTexts(view);
+  updateChosen();
+  document.dispatchEvent(new CustomEvent("aanwezig:view", { detail: view }));
+}
+
+async function copyLink() {
+  const url = window.location.href;
+  try {
+    await navigator.clipboard.writeText(url);
+    $("copy-status").textContent = t("linkCopied");
+  } catch {
+    $("copy-status").textContent = fill(t("linkCopyHere"), { url });   // no clipboard: show it
+  }
 }
 
 function cell(tag, text, cls) {
@@ -260,14 +320,17 @@ function differencesTable(c) {
   return details;
 }
 
-async function compareChosen() {
+async function compareChosen(focus = true) {
   const choice = currentChoice();
   const areas = [...state.chosen].join(",");
   const out = $("compare-result");
+  out.dataset.ready = "false";
   try {
     const params = { measure: choice.measure, areas, sector: choice.sector };
     const c = await getJSON(`/v1/compare?${query(params)}`);
     const unit = c.measure.unit;
+    for (const area of c.areas) state.names.set(`${area.level}:${area.code}`, area.name);
+    updateChosen();
     const heading = cell("h3", fill(t("compareDone"), { n: c.areas.length }));
     heading.id = "compare-heading";
     heading.tabIndex = -1;
@@ -297,7 +360,7 @@ async function compareChosen() {
     const summary = cell("p", "", "summary");
     summary.id = "differences-chart-summary";
     out.replaceChildren(heading, cards, title, list, chart, summary, differencesTable(c));
-    heading.focus();
+    if (focus) heading.focus();
     await embed("differences-chart", `/v1/charts/differences?${query({ ...params, lang: state.lang })}`);
     out.dataset.ready = "true";
   } catch (error) {
@@ -307,6 +370,9 @@ async function compareChosen() {
 }
 
 async function start() {
+  const view = readView();
+  state.lang = view.lang === "en" ? "en" : "nl";
+  state.linkedRelease = view.release || null;
   applyTexts();
   try {
     state.options = await getJSON("/v1/compare/options");
@@ -314,18 +380,40 @@ async function start() {
     $("status").textContent = error.status === 404 ? t("noRelease") : fill(t("error"), { detail: error.message });
     return;
   }
-  applyTexts();
-  for (const id of ["measure", "sector"]) $(id).addEventListener("change", render);
-  $("level").addEventListener("change", () => { $("sector").value = "all"; fillSelects(); render(); });
+  applyView(view);
+  saveView(false);
+  writeView({ release: state.options.release_id });
+  $("measure").addEventListener("change", () => { saveView(true); render(); });
+  $("sector").addEventListener("change", () => { saveView(true); render(); });
+  $("level").addEventListener("change", () => {
+    fillSelects({ sector: "all" });
+    saveView(true);
+    render();
+  });
   $("controls").addEventListener("submit", (e) => { e.preventDefault(); render(); });
   $("lang").addEventListener("click", () => {
     state.lang = state.lang === "nl" ? "en" : "nl";
     applyTexts();
+    saveView(true);
     render();
   });
+  window.addEventListener("popstate", () => { applyView(readView()); render(); });
   $("filter").addEventListener("input", renderTable);
-  $("compare").addEventListener("click", () => { $("compare-result").dataset.ready = "false"; compareChosen(); });
-  $("clear").addEventListener("click", () => { state.chosen.clear(); renderTable(); updateChosen(); });
+  $("copy-link").addEventListener("click", copyLink);
+  $("compare").addEventListener("click", () => {
+    $("compare-result").dataset.ready = "false";
+    state.compared = true;
+    saveView(true);
+    compareChosen();
+  });
+  $("clear").addEventListener("click", () => {
+    state.chosen.clear();
+    state.compared = false;
+    $("compare-result").replaceChildren();
+    saveView(true);
+    renderTable();
+    updateChosen();
+  });
   await render();
   document.body.dataset.ready = "true";
 }

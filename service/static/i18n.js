@@ -79,6 +79,10 @@ export const TEXTS = {
     loading: "Laden…",
     error: "Er ging iets mis: {detail}",
     noRelease: "Er is nog geen standaardpublicatie.",
+    otherRelease: "Deze link noemde publicatie {linked}; getoond wordt de nieuwste, {id}.",
+    copyLink: "Kopieer link naar deze weergave",
+    linkCopied: "Link gekopieerd: wie hem opent, ziet deze weergave.",
+    linkCopyHere: "Kopieer deze link: {url}",
   },
   en: {
     seriesTitle: "Weekly signal",
@@ -158,6 +162,10 @@ export const TEXTS = {
     loading: "Loading…",
     error: "Something went wrong: {detail}",
     noRelease: "No standard release has been published yet.",
+    otherRelease: "This link named release {linked}; shown is the newest, {id}.",
+    copyLink: "Copy link to this view",
+    linkCopied: "Link copied: whoever opens it sees this view.",
+    linkCopyHere: "Copy this link: {url}",
   },
 };
 
