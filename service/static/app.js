@@ -8,7 +8,8 @@ import { TEXTS, fill } from "./i18n.js";
 import { clearChart, showChart } from "./embed.js";
 import { readView, writeView } from "./view.js";
 
-const LEVEL_ORDER = ["municipality", "swv", "rmc", "province"];
+const LEVEL_ORDER = ["municipality", "swv", "rmc", "province", "school"];
+const SORTS = ["rank", "estimate", "name", "verdict"];
 const state = { lang: "nl", options: null, comparison: null, chosen: new Set(), names: new Map(),
   renders: 0, compared: false };
 const $ = (id) => document.getElementById(id);
@@ -47,9 +48,13 @@ function points(value, unit, decimals = 1, up = null) {
   if (value === null || value === undefined) return "–";
   const locale = state.lang === "nl" ? "nl-NL" : "en-GB";
   if (up !== null) value = outward(value, unit, decimals, up);
-  if (unit === "pupils") return value.toLocaleString(locale, { maximumFractionDigits: 0, signDisplay: "exceptZero" });
+  // the minus sign U+2212, as in the sentences (service/compare/comparison.py)
+  if (unit === "pupils") {
+    return value.toLocaleString(locale, { maximumFractionDigits: 0, signDisplay: "exceptZero" })
+      .replace("-", "\u2212") + " " + t("pupilsWord");
+  }
   return (value * 100).toLocaleString(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals,
-    signDisplay: "exceptZero" }) + " " + t("percentPoints");
+    signDisplay: "exceptZero" }).replace("-", "\u2212") + " " + t("percentPoints");
 }
 
 /** A value as people read it: never a negative count (the files keep the estimate). */
@@ -83,7 +88,36 @@ function applyTexts(want = {}) {
     }
     $("release").textContent = text;
     fillSelects(want);
+    showContext();
   }
+}
+
+/** What the chosen measure means, when the release was published, where the method is. */
+function showContext() {
+  const o = state.options;
+  const m = o.measures.find((item) => item.name === $("measure").value);
+  if (m) {
+    $("definition").textContent = `${t("definitionLabel")} ${m.label[state.lang]}: ` +
+      `${t("definitions")[m.name] ?? m.definition}.`;
+  }
+  const date = o.created_at ? new Date(o.created_at) : null;
+  $("published").textContent = date ? fill(t("published"), {
+    date: date.toLocaleDateString(state.lang === "nl" ? "nl-NL" : "en-GB", { day: "numeric", month: "long", year: "numeric" }),
+    dataset: o.dataset }) : "";
+  $("method").textContent = t("method");
+  const quick = $("quick");
+  quick.replaceChildren(cell("span", `${t("quickLinks")}: `));
+  const links = [["thuiszittersSwv", { measure: "long_term_count", level: "swv" }],
+    ["thuiszittersGm", { measure: "long_term_count", level: "municipality" }],
+    ["school", { level: "school" }]];
+  links.forEach(([key, view], i) => {
+    if (!(view.level in o.levels) || (view.measure && !o.measures.some((x) => x.name === view.measure))) return;
+    const a = document.createElement("a");
+    a.href = `/?${query({ lang: state.lang, ...view })}`;
+    a.textContent = t("quick")[key];
+    if (quick.children.length > 1) quick.append(" · ");
+    quick.append(a);
+  });
 }
 
 function option(select, value, text, selected) {
@@ -110,6 +144,10 @@ function fillSelects(want = {}) {
   for (const item of measures) option(m, item.name, item.label[state.lang], current.measure);
   for (const level of levelNames) option(l, level, t("levels")[level], current.level);
   for (const sector of sectors) option(s, sector, sector === "all" ? t("allSectors") : sector, current.sector);
+  const sort = $("sort");
+  const by = [want.sort, sort.value, "rank"].find((v) => SORTS.includes(v));
+  sort.replaceChildren();
+  for (const key of SORTS) option(sort, key, t("sorts")[key], by);
   s.disabled = sectors.length < 2;
   $("sector-hint").textContent = s.disabled ? t("noSectorLevels") : "";
 }
@@ -166,6 +204,7 @@ async function render() {
 }
 
 function verdict(area) {
+  if (area.estimate == null) return { key: "noEstimate", cls: "not-compared" };
   const vs = area.vs_national;
   if (!vs || vs.distinguishable === undefined || vs.distinguishable === null) {
     return { key: "notCompared", cls: "not-compared" };
@@ -174,18 +213,45 @@ function verdict(area) {
   return vs.difference > 0 ? { key: "higher", cls: "higher" } : { key: "lower", cls: "lower" };
 }
 
-function rankText(area) {
-  // the 95% rank range published with the release (post-processing of the estimates)
+/** The rank cell: "3 (1–9)" (1 = highest, with the published 95% rank range), or "–" and
+ * why the area is not ranked (no estimate, or a rank range over half the areas). */
+function rankCell(area) {
+  if (area.ranked === false) {
+    const wrap = document.createElement("span");
+    const why = cell("span", area.rank_note?.[state.lang] ?? "", "why");
+    wrap.append("\u2013", why);
+    return wrap;
+  }
+  if (area.rank == null) return "\u2013";
   if (area.rank_lower == null || area.rank_upper == null) return String(area.rank);
   if (area.rank_lower === area.rank_upper) return String(area.rank);
   return `${area.rank} (${area.rank_lower}\u2013${area.rank_upper})`;
+}
+
+const VERDICT_ORDER = { higher: 0, lower: 1, same: 2, notCompared: 3, noEstimate: 4 };
+const collator = () => new Intl.Collator(state.lang === "nl" ? "nl" : "en");
+
+/** The table's order: by rank (ranked areas first, then the unranked by estimate), by
+ * estimate, by name, or by verdict (higher, lower, within the noise, then by estimate). */
+function sorted(areas, by) {
+  const est = (a) => (a.estimate == null ? -Infinity : a.estimate);
+  const byEstimate = (a, b) => est(b) - est(a) || a.code.localeCompare(b.code);
+  const rows = [...areas];
+  if (by === "name") return rows.sort((a, b) => collator().compare(a.name, b.name));
+  if (by === "estimate") return rows.sort(byEstimate);
+  if (by === "verdict") {
+    return rows.sort((a, b) => VERDICT_ORDER[verdict(a).key] - VERDICT_ORDER[verdict(b).key] || byEstimate(a, b));
+  }
+  return rows.sort((a, b) => (a.ranked === false) - (b.ranked === false) || byEstimate(a, b));
 }
 
 function renderTable() {
   const c = state.comparison;
   const unit = c.measure.unit;
   const body = document.querySelector("#areas tbody");
-  const rows = [...c.areas].sort((a, b) => a.rank - b.rank);
+  const rows = sorted(c.areas, $("sort").value);
+  const r = c.ranking;
+  $("rank-note").textContent = r ? fill(t("rankExplain"), { n: r.with_estimate, ranked: r.ranked }) : "";
   const filter = $("filter").value.trim().toLowerCase();
   body.replaceChildren();
   for (const area of rows) {
@@ -209,19 +275,21 @@ function renderTable() {
     link.setAttribute("aria-label", fill(t("downloadLabel"), { name: area.name }));
     link.setAttribute("download", "");
     const shown = area.shown_text?.[state.lang] ?? number(area.shown ?? area.estimate, unit, area.decimals ?? 1);
-    const cells = [pick, rankText(area), area.code, area.name, shown,
+    const pupils = area.pupils == null ? "\u2013" : number(area.pupils, "pupils");
+    const cells = [pick, rankCell(area), area.code, area.name, pupils, shown,
       area.text?.[state.lang] ?? "–", verdictText(area, v), link];
     cells.forEach((content, i) => {
       const td = document.createElement(i === 3 ? "th" : "td");
       if (i === 3) td.scope = "row";
-      if (i === 4) td.className = "num";
-      if (i === 6) td.className = `verdict ${v.cls}`;
+      if (i === 4 || i === 5) td.className = "num";
+      if (i === 7) td.className = `verdict ${v.cls}`;
       td.append(content);
       tr.append(td);
     });
     body.append(tr);
   }
   $("download-all").href = `/v1/releases/${encodeURIComponent(c.release_id)}?format=csv`;
+  $("download-view").href = `/v1/compare?${query({ measure: c.measure.name, level: c.level, sector: c.sector, format: "csv" })}`;
 }
 
 function updateChosen() {
@@ -250,7 +318,8 @@ function keepChosen(comparison) {
  * The areas written are the ones compared on screen (ticking alone is not yet a view). */
 function saveView(push) {
   writeView({ lang: state.lang, measure: $("measure").value, level: $("level").value,
-    sector: $("sector").value || "all", areas: state.compared ? [...state.chosen] : [] }, push);
+    sector: $("sector").value || "all", sort: $("sort").value,
+    areas: state.compared ? [...state.chosen] : [] }, push);
 }
 
 /** Put the page in the state a URL describes (on load and on back/forward). */
@@ -309,9 +378,10 @@ function differencesTable(c) {
     pair.scope = "row";
     const beyond = d.distinguishable;
     const k = d.decimals ?? 1;
+    const [word, cls] = beyond === null || beyond === undefined ? [t("noDifference"), "verdict not-compared"]
+      : beyond ? [t("beyondNoise"), "verdict beyond"] : [t("same"), "verdict same"];
     tr.append(pair, cell("td", points(d.difference, unit, k), "num"), cell("td", points(d.lower, unit, k, false), "num"),
-      cell("td", points(d.upper, unit, k, true), "num"),
-      cell("td", beyond ? t("beyondNoise") : t("same"), beyond ? "verdict beyond" : "verdict same"));
+      cell("td", points(d.upper, unit, k, true), "num"), cell("td", word, cls));
     body.append(tr);
   }
   table.append(thead, body);
@@ -359,7 +429,15 @@ async function compareChosen(focus = true) {
     chart.id = "differences-chart"; chart.className = "chart";
     const summary = cell("p", "", "summary");
     summary.id = "differences-chart-summary";
-    out.replaceChildren(heading, cards, title, list, chart, summary, differencesTable(c));
+    const csv = document.createElement("p");
+    const link = document.createElement("a");
+    link.className = "button secondary small";
+    link.id = "download-differences";
+    link.href = `/v1/compare?${query({ ...params, format: "csv", table: "differences" })}`;
+    link.textContent = t("downloadDifferences");
+    link.setAttribute("download", "");
+    csv.append(link);
+    out.replaceChildren(heading, cards, title, list, chart, summary, differencesTable(c), csv);
     if (focus) heading.focus();
     await embed("differences-chart", `/v1/charts/differences?${query({ ...params, lang: state.lang })}`);
     out.dataset.ready = "true";
@@ -383,7 +461,7 @@ async function start() {
   applyView(view);
   saveView(false);
   writeView({ release: state.options.release_id });
-  $("measure").addEventListener("change", () => { saveView(true); render(); });
+  $("measure").addEventListener("change", () => { saveView(true); showContext(); render(); });
   $("sector").addEventListener("change", () => { saveView(true); render(); });
   $("level").addEventListener("change", () => {
     fillSelects({ sector: "all" });
@@ -399,6 +477,7 @@ async function start() {
   });
   window.addEventListener("popstate", () => { applyView(readView()); render(); });
   $("filter").addEventListener("input", renderTable);
+  $("sort").addEventListener("change", () => { saveView(true); renderTable(); });
   $("copy-link").addEventListener("click", copyLink);
   $("compare").addEventListener("click", () => {
     $("compare-result").dataset.ready = "false";

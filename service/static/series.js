@@ -48,7 +48,7 @@ async function fillAreas(want = null) {
 }
 
 function format(value, unit) {
-  if (value === null || value === undefined) return "–";
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
   const locale = lang() === "nl" ? "nl-NL" : "en-GB";
   if (unit === "pupils") return value.toLocaleString(locale, { maximumFractionDigits: 0 });
   return value.toLocaleString(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
@@ -63,10 +63,16 @@ function fillTable(points, measureLabel, areaLabel) {
     const week = document.createElement("th");
     week.scope = "row"; week.textContent = String(p.week);
     tr.append(week);
-    for (const value of [p.estimate, p.lower, p.upper]) {
-      const td = document.createElement("td");
-      td.className = "num"; td.textContent = format(value, p.unit);
+    if (p.estimate === null || p.estimate === undefined) {
+      const td = document.createElement("td");           // the reason, not an empty number
+      td.colSpan = 3; td.textContent = t("seriesTooFew");
       tr.append(td);
+    } else {
+      for (const value of [p.estimate, p.lower, p.upper]) {
+        const td = document.createElement("td");
+        td.className = "num"; td.textContent = format(value, p.unit);
+        tr.append(td);
+      }
     }
     body.append(tr);
   }
@@ -80,6 +86,7 @@ async function draw() {
   const measure = $("series-measure").value;
   const params = new URLSearchParams({ measure, level, area, lang: lang() });
   const rows = new URLSearchParams({ measure, level, area });
+  $("series-csv").href = `/v1/weekly/${YEAR}/series?${rows}&format=csv`;
   const [chart, series] = await Promise.all([
     fetch(`/v1/weekly/${YEAR}/chart?${params}`), fetch(`/v1/weekly/${YEAR}/series?${rows}`)]);
   if (token !== draws) return;
@@ -119,6 +126,7 @@ async function start() {
     $("series").textContent = t("seriesNone");
     $("series-measure").disabled = true; $("series-area").disabled = true;
     $("series-details").hidden = true;
+    $("series-csv").hidden = true;
     $("series-section").setAttribute("aria-busy", "false");
     return;
   }

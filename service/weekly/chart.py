@@ -19,6 +19,9 @@ LABELS = {
     "nl": {"week": "schoolweek", "estimate": "schatting", "interval": "95%-interval",
            "title": "{measure}: {area} per week (band: 95%-interval)",
            "none": "{measure}: {area}, nog geen gepubliceerde week met een schatting.",
+           "too_few": "{measure}: {area}: te weinig leerlingen voor een wekelijkse schatting in de "
+                      "gepubliceerde weken.",
+           "missing": "In {k} van de {n} weken te weinig leerlingen voor een schatting.",
            "shown": "{measure}: {area}, {n} gepubliceerde weken (week {first} tot {last}).",
            "latest": "Laatste week {week}: {estimate} (95%-interval {lower} tot {upper}).",
            "range": "Hoogste: week {high} ({high_value}); laagste: week {low} ({low_value}).",
@@ -26,6 +29,8 @@ LABELS = {
     "en": {"week": "school week", "estimate": "estimate", "interval": "95% interval",
            "title": "{measure}: {area} by week (band: 95% interval)",
            "none": "{measure}: {area}, no published week with an estimate yet.",
+           "too_few": "{measure}: {area}: too few pupils for a weekly estimate in the published weeks.",
+           "missing": "In {k} of the {n} weeks too few pupils for an estimate.",
            "shown": "{measure}: {area}, {n} published weeks (week {first} to {last}).",
            "latest": "Latest week {week}: {estimate} (95% interval {lower} to {upper}).",
            "range": "Highest: week {high} ({high_value}); lowest: week {low} ({low_value}).",
@@ -65,9 +70,10 @@ def describe(rows: list[dict], measure: str, area_name: str, unit: str, lang: st
     """The text alternative of the series chart."""
     text = LABELS["en" if lang == "en" else "nl"]
     lang = "en" if lang == "en" else "nl"
-    shown = [r for r in rows if r.get("estimate") is not None]
+    shown = [r for r in rows if r.get("estimate") is not None and r["estimate"] == r["estimate"]]
     if not shown:
-        return text["none"].format(measure=measure, area=area_name)
+        return text["too_few" if rows else "none"].format(measure=measure, area=area_name)
+    missing = len(rows) - len(shown)
     last = shown[-1]
     high = max(shown, key=lambda r: r["estimate"])
     low = min(shown, key=lambda r: r["estimate"])
@@ -79,6 +85,7 @@ def describe(rows: list[dict], measure: str, area_name: str, unit: str, lang: st
                               upper=_number(last["upper"], unit, lang)),
         text["range"].format(high=high["week"], high_value=_number(high["estimate"], unit, lang),
                              low=low["week"], low_value=_number(low["estimate"], unit, lang)),
+        *([text["missing"].format(k=missing, n=len(rows))] if missing else []),
         text["table"]])
 
 
@@ -87,8 +94,13 @@ def series_chart(points: list[dict], measure: str, area_name: str, unit: str,
     """A line with an interval band per released week."""
     text = LABELS["en" if lang == "en" else "nl"]
     measure = measure_label(measure, lang)
-    rows = [{"week": p["week"], "estimate": p["estimate"], "lower": p["lower"], "upper": p["upper"]}
-            for p in points if p.get("lower") is not None and p.get("upper") is not None]
+    def known(value) -> bool:
+        return value is not None and value == value
+
+    # a week without an estimate (too few pupils) has no band either: not a solid 0–100%
+    everything = [{"week": p["week"], "estimate": p["estimate"], "lower": p["lower"], "upper": p["upper"]}
+                  for p in points]
+    rows = [r for r in everything if known(r["estimate"]) and known(r["lower"]) and known(r["upper"])]
     fmt = ",.0f" if unit == "pupils" else ".1%"
     base = alt.Chart(alt.Data(values=rows)).encode(
         x=alt.X("week:Q", title=text["week"], axis=alt.Axis(tickMinStep=1, format="d")))
@@ -110,5 +122,5 @@ def series_chart(points: list[dict], measure: str, area_name: str, unit: str,
     spec = chart.configure(aria=False).configure_axis(labelColor=INK, titleColor=INK, domainColor=LINE, tickColor=LINE,
                                 labelFontSize=11, titleFontSize=12).configure_title(
         color=INK).configure_mark(aria=False).to_dict()
-    spec["description"] = describe(rows, measure, area_name, unit, lang)
+    spec["description"] = describe(everything, measure, area_name, unit, lang)
     return spec

@@ -222,10 +222,12 @@ def test_keyboard_alone_chooses_picks_compares_and_downloads(site, browser):
     _settled(page)
     label = page.eval_on_selector("#measure", "s => s.options[s.selectedIndex].textContent")
     expect(page.locator("#dotplot")).to_have_attribute("aria-label", label)
-    # the ranking's scrollable region takes the focus, and the arrow keys scroll it
+    # the ranking's scrollable region takes the focus, and the arrow keys scroll it when it
+    # overflows (it holds the ranked areas only: on this small release it may be short)
     _tab_to(page, ".chart-scroll")
     page.keyboard.press("PageDown")
-    page.wait_for_function("() => document.querySelector('.chart-scroll').scrollTop > 0")
+    if page.evaluate("(e => e.scrollHeight > e.clientHeight + 1)(document.querySelector('.chart-scroll'))"):
+        page.wait_for_function("() => document.querySelector('.chart-scroll').scrollTop > 0")
     # pick two areas: type in the search field, tab to the row's checkbox, press space
     for name, code in (("Amsterdam", "GM0363"), ("Rotterdam", "GM0599")):
         _tab_to(page, "#filter", back=page.evaluate("document.activeElement.type === 'checkbox'"))
@@ -269,7 +271,7 @@ def _download_verifies_file(page, download, base) -> None:
 
 def test_a_charts_tooltip_closes_with_escape(site, browser):
     """WCAG 1.4.13: content shown on hover can be dismissed without moving the pointer."""
-    page, errors = _open(browser, site + "/")
+    page, errors = _open(browser, site + "/?measure=enrolled&level=province")   # ranked areas
     _settled(page)
     page.hover("#dotplot g.area_points_marks path >> nth=0", force=True)
     tooltip = page.locator("#vg-tooltip-element")

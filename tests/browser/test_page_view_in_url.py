@@ -134,7 +134,7 @@ def test_copy_link_copies_the_view(site, browser):
     page.goto(site + "/?level=province&measure=severe_share")
     _settled(page)
     page.click("#copy-link")
-    page.wait_for_function("document.getElementById('copy-status').textContent !== ''")
+    page.wait_for_function("() => document.getElementById('copy-status').textContent !== ''")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == page.url and "measure=severe_share" in copied and "level=province" in copied
     context.close()
