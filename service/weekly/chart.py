@@ -90,8 +90,9 @@ def describe(rows: list[dict], measure: str, area_name: str, unit: str, lang: st
 
 
 def series_chart(points: list[dict], measure: str, area_name: str, unit: str,
-                 lang: str = "nl") -> dict[str, Any]:
-    """A line with an interval band per released week."""
+                 lang: str = "nl", national: list[dict] | None = None) -> dict[str, Any]:
+    """A line with an interval band per released week; with `national` (the country's series
+    of the same measure, rates and shares only) a dashed grey line for reference."""
     text = LABELS["en" if lang == "en" else "nl"]
     measure = measure_label(measure, lang)
     def known(value) -> bool:
@@ -115,12 +116,30 @@ def series_chart(points: list[dict], measure: str, area_name: str, unit: str,
         y=alt.Y("estimate:Q"),
         tooltip=[alt.Tooltip("week:Q", title=text["week"]),
                  alt.Tooltip("estimate:Q", title=text["estimate"], format=fmt)])
-    chart = alt.layer(band.properties(name="series_band"), line.properties(name="series_line")).properties(
+    layers = [band.properties(name="series_band"), line.properties(name="series_line")]
+    reference = [{"week": p["week"], "national": p["estimate"]} for p in (national or [])
+                 if known(p.get("estimate"))] if unit != "pupils" else []
+    if reference:
+        label = "Nederland" if lang != "en" else "the Netherlands"
+        layers.append(alt.Chart(alt.Data(values=reference)).mark_line(
+            color=LINE, strokeDash=[4, 3], strokeWidth=1.5).encode(
+            x="week:Q", y="national:Q",
+            tooltip=[alt.Tooltip("week:Q", title=text["week"]),
+                     alt.Tooltip("national:Q", title=label, format=fmt)]).properties(name="national_line"))
+    subtitle = ({"nl": "stippellijn: Nederland", "en": "dashed line: the Netherlands"}["en" if lang == "en" else "nl"]
+                if reference else None)
+    chart = alt.layer(*layers).properties(
         width="container", height=220,
-        title=text["title"].format(measure=measure, area=area_name))
+        title=alt.Title(text["title"].format(measure=measure, area=area_name),
+                        **({"subtitle": subtitle} if subtitle else {})))
     # configure() replaces the whole config, so it comes first
     spec = chart.configure(aria=False).configure_axis(labelColor=INK, titleColor=INK, domainColor=LINE, tickColor=LINE,
                                 labelFontSize=11, titleFontSize=12).configure_title(
-        color=INK).configure_mark(aria=False).to_dict()
+        color=INK, subtitleColor=INK).configure_mark(aria=False).to_dict()
     spec["description"] = describe(everything, measure, area_name, unit, lang)
+    if reference:
+        last = reference[-1]
+        spec["description"] += " " + (
+            f"Nederland in week {last['week']}: {_number(last['national'], unit, 'nl')}." if lang != "en" else
+            f"The Netherlands in week {last['week']}: {_number(last['national'], unit, 'en')}.")
     return spec

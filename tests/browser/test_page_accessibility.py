@@ -27,7 +27,7 @@ AXE_VERSION = "4.14.1"
 AXE = ASSETS / "axe" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 YEAR = "2025-2026"
-LEVELS = ["municipality", "swv", "rmc", "province"]
+LEVELS = ["municipality", "swv", "rmc", "province", "school"]
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")]
@@ -156,6 +156,15 @@ def test_axe_finds_no_violation_in_any_state(site, browser):
         for level in ("rmc", "swv", "municipality"):
             page.select_option("#level", level)
             _check(page, f"{lang} {level} absence_rate", found)
+        # the table sorted by verdict; schools found by name (8,400 rows: searched, as a user would)
+        page.select_option("#sort", "verdict")
+        _check(page, f"{lang} sorted by verdict", found)
+        page.select_option("#level", "school")
+        _settled(page)
+        page.fill("#filter", page.text_content("#areas tbody tr th")[:6])
+        _check(page, f"{lang} school search", found)
+        page.fill("#filter", "")
+        page.select_option("#sort", "rank")
     # a phone (320 CSS pixels: WCAG 1.4.10 reflow), the page as it opens: one column, no
     # sideways scrolling
     page.set_viewport_size({"width": 320, "height": 720})

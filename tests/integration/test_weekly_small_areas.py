@@ -32,3 +32,15 @@ def test_an_area_without_any_weekly_estimate_says_too_few_pupils():
         assert _values(spec) == [] and words in spec["description"]
         assert "nan" not in spec["description"].lower()
     assert "no published week" in describe([], "Attendance", "Utrecht", "rate", "en")
+
+
+def test_the_national_series_is_drawn_for_reference_on_rates_only():
+    national = [{"week": 1, "estimate": 0.948}, {"week": 2, "estimate": 0.941},
+                {"week": 3, "estimate": None}]
+    spec = series_chart(WEEKS, "attendance_rate_4wk", "Vlieland", "rate", "nl", national=national)
+    line = next(layer for layer in spec["layer"] if layer.get("name") == "national_line")
+    assert [r["week"] for r in line["data"]["values"]] == [1, 2]
+    assert line["mark"]["strokeDash"] and spec["title"]["subtitle"] == "stippellijn: Nederland"
+    assert "Nederland in week 2: 94,1%." in spec["description"]
+    counts = series_chart(WEEKS, "new_long_term_ytd", "Vlieland", "pupils", "en", national=national)
+    assert not any(layer.get("name") == "national_line" for layer in counts["layer"])
