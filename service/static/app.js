@@ -149,7 +149,10 @@ function fillSelects(want = {}) {
   sort.replaceChildren();
   for (const key of SORTS) option(sort, key, t("sorts")[key], by);
   s.disabled = sectors.length < 2;
-  $("sector-hint").textContent = s.disabled ? t("noSectorLevels") : "";
+  // honest about what the release holds: which sectors exist, and only for the whole country
+  const national = (levels.country?.sectors || []).filter((x) => x !== "all");
+  $("sector-hint").textContent = !s.disabled ? "" : national.length
+    ? fill(t("sectorsCountryOnly"), { sectors: national.join(", ") }) : t("noSectors");
 }
 
 function currentChoice() {
