@@ -74,7 +74,7 @@ def _rows(comparison: dict, lang: str) -> list[dict[str, Any]]:
                      "estimate": area.get("shown", area["estimate"]),
                      "lower": lower, "upper": upper, "rank": area["rank"],
                      "status": STATUS_LABELS[lang][status], "interval": area["text"][lang],
-                     "width": upper - lower})
+                     "width": upper - lower, "ranked": area.get("ranked", True)})
     return rows
 
 
@@ -88,9 +88,10 @@ def dot_plot(comparison: dict, lang: str = "nl") -> dict:
     the scale of an area's). Points are coloured only where the interval of the difference
     with the national value excludes 0."""
     t = TEXT[lang]
-    rows = _rows(comparison, lang)
+    rows = [r for r in _rows(comparison, lang) if r["ranked"]]   # too uncertain: table only
     fmt = _axis_format(comparison)
     step = 14 if len(rows) > 40 else 22
+    domain = _fitted_domain(comparison, rows)
     labels = STATUS_LABELS[lang]
     colour = alt.Color("status:N", title=t["status"],
                        scale=alt.Scale(domain=[labels[s] for s in STATUS_COLOURS],
@@ -105,9 +106,9 @@ def dot_plot(comparison: dict, lang: str = "nl") -> dict:
                alt.Tooltip("estimate:Q", title=t["estimate"], format=fmt),
                alt.Tooltip("interval:N", title=t["interval"]),
                alt.Tooltip("status:N", title=t["status"])]
-    bars = base.mark_rule(strokeWidth=2).encode(
+    bars = base.mark_rule(strokeWidth=2, clip=True).encode(
         x=alt.X("lower:Q", title=f"{_title(comparison, lang)} ({t['estimate']}, {t['interval']})",
-                axis=alt.Axis(format=fmt, orient="top")),
+                axis=alt.Axis(format=fmt, orient="top"), scale=alt.Scale(domain=domain, nice=False)),
         x2="upper:Q", color=colour)
     points = base.mark_point(filled=True, size=60, opacity=1).encode(
         x="estimate:Q", color=colour, shape=shape, tooltip=tooltip).properties(name="area_points")
@@ -120,7 +121,7 @@ def dot_plot(comparison: dict, lang: str = "nl") -> dict:
         nat_tip = [alt.Tooltip("label:N", title=t["area"]),
                    alt.Tooltip("estimate:Q", title=t["estimate"], format=fmt),
                    alt.Tooltip("interval:N", title=t["interval"])]
-        layers = [nat.mark_rect(color="#000000", opacity=0.08).encode(x="lower:Q", x2="upper:Q"),
+        layers = [nat.mark_rect(color="#000000", opacity=0.08, clip=True).encode(x="lower:Q", x2="upper:Q"),
                   nat.mark_rule(color="#000000", strokeDash=[4, 3], strokeWidth=1.5).encode(
                       x="estimate:Q", tooltip=nat_tip).properties(name="national_line"),
                   *layers]
@@ -131,12 +132,42 @@ def dot_plot(comparison: dict, lang: str = "nl") -> dict:
     return _finish(chart, lang, summary.ranking(comparison, lang))
 
 
-def _subtitle(comparison: dict, lang: str) -> str:
+def _fitted_domain(comparison: dict, rows: list[dict]) -> list[float]:
+    """The axis fits the ranked estimates and the national interval (not 0–100% because one
+    small area's interval is that wide): their span plus 8% each side, never below 0 nor (for
+    rates and shares) above 100%. Intervals reaching beyond it are cut at the edge; the table
+    has them whole."""
+    percent = comparison["measure"]["unit"] != "pupils"
+    values = [r["estimate"] for r in rows]
+    national = comparison["national"]
+    if percent and national.get("estimate") is not None:
+        values += [national["lower"], national["upper"]]
+    if not values:
+        return [0.0, 1.0] if percent else [0.0, 1.0]
+    lo, hi = min(values), max(values)
+    pad = max((hi - lo) * 0.08, 0.002 if percent else 1.0)
+    lo, hi = max(lo - pad, 0.0), hi + pad
+    return [lo, min(hi, 1.0) if percent else hi]
+
+
+def _subtitle(comparison: dict, lang: str) -> list[str]:
+    """The subtitle's lines: how to read the ranking, and how many areas are not ranked."""
     n = comparison["national"]
+    nl = lang == "nl"
     if comparison["measure"]["unit"] == "pupils":
-        return {"nl": "rangorde met 95%-intervallen", "en": "ranked, with 95% intervals"}[lang]
-    return {"nl": f"rangorde met 95%-intervallen; stippellijn: Nederland ({n['text']['nl']})",
-            "en": f"ranked, with 95% intervals; dashed line: the Netherlands ({n['text']['en']})"}[lang]
+        lines = ["rang 1 = hoogste; met 95%-intervallen" if nl else "rank 1 = highest; with 95% intervals"]
+    else:
+        lines = [f"rang 1 = hoogste; stippellijn: Nederland ({n['text']['nl']})" if nl else
+                 f"rank 1 = highest; dashed line: the Netherlands ({n['text']['en']})"]
+    areas = comparison["areas"]
+    none = sum(1 for a in areas if a.get("unranked") == "no_estimate")
+    unsure = sum(1 for a in areas if a.get("unranked") == "too_uncertain")
+    if none or unsure:
+        lines.append(f"niet gerangschikt (zie de tabel): {unsure} te onzeker, {none} zonder schatting"
+                     if nl else f"not ranked (see the table): {unsure} too uncertain, {none} without estimate")
+    lines.append("intervallen die buiten de as lopen zijn afgekapt" if nl else
+                 "intervals running off the axis are cut at its edge")
+    return lines
 
 
 def choropleth(comparison: dict, lang: str = "nl") -> dict:
@@ -186,12 +217,16 @@ def differences(comparison: dict, lang: str = "nl") -> dict:
     line; coloured where the interval excludes 0."""
     t = TEXT[lang]
     names = {f"{a['level']}:{a['code']}": a["name"] for a in comparison["areas"]}
-    rows = [{"pair": f"{names[d['a']]} − {names[d['b']]}", "difference": d["difference"],
-             "lower": d["lower"], "upper": d["upper"], "text": d["text"][lang],
+    # rates and shares: differences in percentage points (×100, "procentpunt"), not "%"
+    scale = 1.0 if comparison["measure"]["unit"] == "pupils" else 100.0
+    rows = [{"pair": f"{names[d['a']]} − {names[d['b']]}", "difference": d["difference"] * scale,
+             "lower": d["lower"] * scale, "upper": d["upper"] * scale, "text": d["text"][lang],
              "status": "higher" if d["distinguishable"] and d["difference"] > 0 else
              "lower" if d["distinguishable"] else "same"}
             for d in comparison["differences"] if d["difference"] is not None]
-    fmt = _axis_format(comparison)
+    fmt = ",.0f" if scale == 1.0 else "+.1f"
+    unit_words = {"nl": "leerlingen" if scale == 1.0 else "procentpunt",
+                  "en": "pupils" if scale == 1.0 else "percentage points"}[lang]
     colour = alt.Color("status:N", scale=alt.Scale(domain=list(STATUS_COLOURS),
                                                    range=list(STATUS_COLOURS.values())), legend=None)
     base = alt.Chart(alt.Data(values=rows)).encode(y=alt.Y("pair:N", title=None, sort=None,
@@ -202,7 +237,7 @@ def differences(comparison: dict, lang: str = "nl") -> dict:
     chart = alt.layer(
         zero,
         base.mark_rule(strokeWidth=2).encode(
-            x=alt.X("lower:Q", title=f"{t['difference']} ({t['interval']})",
+            x=alt.X("lower:Q", title=f"{t['difference']} ({unit_words}, {t['interval']})",
                     axis=alt.Axis(format=fmt)), x2="upper:Q", color=colour),
         base.mark_point(filled=True, size=70, opacity=1).encode(
             x="difference:Q", color=colour, shape=shape,

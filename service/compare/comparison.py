@@ -47,6 +47,18 @@ MAX_AREAS = 25
 """Most areas in one `areas=` comparison (25 areas make 300 pairs)."""
 DEFAULT_LEVEL = "province"
 """The level compared when no areas are named and no level is given."""
+RANK_SPAN_LIMIT = 0.5
+"""An area of a level is *too uncertain to rank* when its published 95% rank range spans more
+than this share of the level's areas with an estimate: the data cannot even say whether it
+lies in the upper or the lower half (docs/page.md, "Rankings")."""
+RANK_NOTES = {
+    "no_estimate": {"nl": "te weinig leerlingen voor een schatting",
+                    "en": "too few pupils for an estimate"},
+    "level_not_ranked": {"nl": "scholen worden niet gerangschikt (te veel, te klein)",
+                         "en": "schools are not ranked (too many, too small)"},
+    "too_uncertain": {"nl": "te onzeker om te rangschikken (95%-rangbereik {lo}\u2013{hi} van {n})",
+                      "en": "too uncertain to rank (95% rank range {lo}\u2013{hi} of {n})"},
+}
 
 
 class CompareError(service_errors.InvalidInput, ValueError):
@@ -233,11 +245,13 @@ def value_text(value: float | None, unit: str, decimals: int = 1) -> dict[str, s
     return {lang: _number(value, unit, lang, decimals=decimals) for lang in ("nl", "en")}
 
 
-def difference_text(name_a: str, name_b: str, diff: float, lower: float, upper: float,
+def difference_text(name_a: str | dict, name_b: str | dict, diff: float, lower: float, upper: float,
                     unit: str, distinguishable: bool, decimals: int = 1,
                     note: dict[str, str] | None = None) -> dict[str, str]:
     """The verdict in plain Dutch and English; `note` (optional) says how the call was made."""
     counts = unit == "pupils"
+    names_a = name_a if isinstance(name_a, dict) else {"nl": name_a, "en": name_a}
+    names_b = name_b if isinstance(name_b, dict) else {"nl": name_b, "en": name_b}
     pts = {"nl": " leerlingen" if counts else " procentpunt",
            "en": " pupils" if counts else " percentage points"}
 
@@ -249,18 +263,19 @@ def difference_text(name_a: str, name_b: str, diff: float, lower: float, upper: 
             "en": f"95% sure between {signed(lower, 'en')} and {signed(upper, 'en')}{pts['en']}"}
     tail = {lang: (f" {note[lang]}" if note else "") for lang in ("nl", "en")}
     if not distinguishable:
-        return {"nl": f"Het verschil tussen {name_a} en {name_b} valt binnen de ruis ({span['nl']})."
-                      + tail["nl"],
-                "en": f"The difference between {name_a} and {name_b} is within the noise "
-                      f"({span['en']})." + tail["en"]}
+        return {"nl": f"Het verschil tussen {names_a['nl']} en {names_b['nl']} valt binnen de ruis "
+                      f"({span['nl']})." + tail["nl"],
+                "en": f"The difference between {names_a['en']} and {names_b['en']} is within the "
+                      f"noise ({span['en']})." + tail["en"]}
     size = {lang: _number(abs(diff), unit, lang, decimals=decimals).rstrip("%") for lang in ("nl", "en")}
+    a_nl, a_en, b_nl, b_en = names_a["nl"], names_a["en"], names_b["nl"], names_b["en"]
     if counts:
-        nl = f"{name_a} heeft {size['nl']} leerlingen {'meer' if diff > 0 else 'minder'} dan {name_b}"
-        en = f"{name_a} has {size['en']} {'more' if diff > 0 else 'fewer'} pupils than {name_b}"
+        nl = f"{a_nl} heeft {size['nl']} leerlingen {'meer' if diff > 0 else 'minder'} dan {b_nl}"
+        en = f"{a_en} has {size['en']} {'more' if diff > 0 else 'fewer'} pupils than {b_en}"
     else:
-        nl = f"{name_a} ligt {size['nl']} procentpunt {'hoger' if diff > 0 else 'lager'} dan {name_b}"
-        en = (f"{name_a} is {size['en']} percentage points {'higher' if diff > 0 else 'lower'} "
-              f"than {name_b}")
+        nl = f"{a_nl} ligt {size['nl']} procentpunt {'hoger' if diff > 0 else 'lager'} dan {b_nl}"
+        en = (f"{a_en} is {size['en']} percentage points {'higher' if diff > 0 else 'lower'} "
+              f"than {b_en}")
     return {"nl": f"{nl} ({span['nl']}); dit verschil is groter dan de ruis." + tail["nl"],
             "en": f"{en} ({span['en']}); this difference is larger than the noise." + tail["en"]}
 
@@ -280,6 +295,66 @@ def _cell(row, level: str, code: str) -> dict:
     return out
 
 
+def too_uncertain_to_rank(rank_lower: float | None, rank_upper: float | None, n: int) -> bool:
+    """The rule (RANK_SPAN_LIMIT): the 95% rank range covers more than half of the `n` areas
+    with an estimate. Without a published rank range (older releases) an area is ranked."""
+    if rank_lower is None or rank_upper is None or n < 2:
+        return False
+    return (rank_upper - rank_lower + 1) > RANK_SPAN_LIMIT * n
+
+
+def _rank(picked: list[dict], level_wide: bool) -> dict:
+    """Rank 1 = the highest estimate, among the areas with one; an area without an estimate
+    has no rank, and (every area of a level) one whose rank range is too wide is not ranked:
+    `ranked`, `unranked` ("no_estimate" / "too_uncertain") and `rank_note` say which and why."""
+    known = sorted((a for a in picked if a["estimate"] is not None),
+                   key=lambda a: (-a["estimate"], a["code"]))
+    n = len(known)
+    for position, area in enumerate(known, start=1):
+        area["rank"] = position
+    for area in picked:
+        reason = None
+        if area["estimate"] is None:
+            area["rank"] = None
+            reason = "no_estimate"
+        elif level_wide and area["level"] == "school":
+            reason = "level_not_ranked"       # the release gives schools no rank ranges
+        elif level_wide and too_uncertain_to_rank(area.get("rank_lower"), area.get("rank_upper"), n):
+            reason = "too_uncertain"
+        area["ranked"] = reason is None
+        area["unranked"] = reason
+        area["rank_note"] = None if reason is None else {
+            lang: text.format(lo=int(area.get("rank_lower") or 0), hi=int(area.get("rank_upper") or 0), n=n)
+            for lang, text in RANK_NOTES[reason].items()}
+    return {"with_estimate": n, "ranked": sum(1 for a in picked if a["ranked"]),
+            "rule": f"ranked when the 95% rank range spans at most {RANK_SPAN_LIMIT:.0%} of the "
+                    f"{n} areas with an estimate; 1 = highest"}
+
+
+def _pupils(released: "Released", sector: str, areas: list[dict]) -> None:
+    """Each area's released number of pupils (the `enrolled` count as shown: public, noisy,
+    never below 0), so a reader sees how many pupils a value rests on."""
+    by_level: dict[str, dict] = {}
+    for level in {a["level"] for a in areas}:
+        try:
+            frame = released.cells.loc[("enrolled", sector, level)]
+        except KeyError:
+            by_level[level] = {}
+            continue
+        values = frame["shown"] if "shown" in frame else frame["estimate"]
+        by_level[level] = values.to_dict()
+    for area in areas:
+        value = by_level[area["level"]].get(area["code"])
+        area["pupils"] = None if value is None or pd.isna(value) else int(round(max(float(value), 0.0)))
+
+
+def _names(area: dict) -> str | dict:
+    """An area's name in a sentence: the country's in each language ("the Netherlands")."""
+    if area["level"] == "country":
+        return {"nl": LEVELS["country"][0], "en": LEVELS["country"][1]}
+    return area["name"]
+
+
 def _compare_pair(a: dict, b: dict, unit: str, nested: bool, cov: float | None) -> dict:
     """One comparison on its own (95%, per comparison): the pairs of chosen areas."""
     out = {"a": f"{a['level']}:{a['code']}", "b": f"{b['level']}:{b['code']}", "nested": nested,
@@ -294,7 +369,7 @@ def _compare_pair(a: dict, b: dict, unit: str, nested: bool, cov: float | None) 
     side = (1 if v["lower"] > 0 else -1) if v["distinguishable"] else 0
     decimals = _pair_decimals(v["lower"], v["upper"], unit, side)
     return {**out, **v, "decimals": decimals,
-            "text": difference_text(a["name"], b["name"], v["difference"], v["lower"],
+            "text": difference_text(_names(a), _names(b), v["difference"], v["lower"],
                                     v["upper"], unit, v["distinguishable"], decimals)}
 
 
@@ -351,7 +426,7 @@ def _national_calls(areas: list[dict], national: dict, unit: str, level: str) ->
             "p_value": p_value, "fdr": FDR, "threshold": threshold, "compared": len(usable),
             "excludes_alone": side != 0, "decimals": decimals,
             "national_text": value_text(nat, unit, decimals),
-            "text": difference_text(a["name"], national["name"], diff, lower, upper, unit,
+            "text": difference_text(a["name"], _names(national), diff, lower, upper, unit,
                                     called, decimals, note)}
         a["decimals"] = decimals
         a["text"] = interval_text(a["lower"], a["upper"], unit, decimals)
@@ -442,7 +517,8 @@ def compare(released: Released | pd.DataFrame, measure: str, *,
         area["decimals"] = 1
         area["text"] = (interval_text(area["lower"], area["upper"], unit)
                         if area["estimate"] is not None else
-                        {"nl": "geen schatting", "en": "no estimate"})
+                        {"nl": "geen schatting (te weinig leerlingen)",
+                         "en": "no estimate (too few pupils)"})
         area["shown_text"] = value_text(area["shown"], unit)
         area["vs_national"] = None if unit == "pupils" or level is not None else pair(area, national)
         if area["vs_national"] is not None and area["vs_national"]["distinguishable"]:
@@ -453,15 +529,14 @@ def compare(released: Released | pd.DataFrame, measure: str, *,
             area["vs_national"]["national_text"] = value_text(national["estimate"], unit, d)
     if level is not None and unit != "pupils":
         _national_calls(picked, national, unit, level)
-    ranked = sorted(picked, key=lambda a: (a["estimate"] is None, -(a["estimate"] or 0), a["code"]))
-    for rank, area in enumerate(ranked, start=1):
-        area["rank"] = rank
+    ranking = _rank(picked, level is not None)
+    _pupils(released, sector, picked)
     national["text"] = interval_text(national["lower"], national["upper"], unit)
     national["shown_text"] = value_text(national["shown"], unit)
     pairs = [pair(a, b) for a, b in itertools.combinations(picked, 2)] if areas is not None else []
     return {"release_id": released.release_id, "dataset": released.dataset,
             "measure": measure_info(measure), "sector": sector, "level": level,
-            "national": national, "areas": picked, "differences": pairs,
+            "national": national, "areas": picked, "differences": pairs, "ranking": ranking,
             "cost": {"rho": "0", "note": "comparing uses only released values: no budget"},
             "method": METHOD}
 

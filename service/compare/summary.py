@@ -61,9 +61,16 @@ def ranking(comparison: dict, lang: str = "nl", chart: str = "dot_plot") -> str:
     parts = [head]
     parts.append(f"{len(known)} van de {len(areas)} gebieden hebben een schatting." if nl else
                  f"{len(known)} of the {len(areas)} areas have an estimate.")
-    if known:
-        top = max(known, key=lambda a: a["estimate"])
-        bottom = min(known, key=lambda a: a["estimate"])
+    ranked = known if chart == "map" else [a for a in known if a.get("ranked", True)]
+    if chart != "map" and len(ranked) < len(known):
+        unsure = len(known) - len(ranked)
+        parts.append(f"{unsure} daarvan {'is' if unsure == 1 else 'zijn'} te onzeker om te "
+                     f"rangschikken en {'staat' if unsure == 1 else 'staan'} alleen in de tabel." if nl else
+                     f"{unsure} of them {'is' if unsure == 1 else 'are'} too uncertain to rank and "
+                     f"{'is' if unsure == 1 else 'are'} in the table only.")
+    if ranked:
+        top = max(ranked, key=lambda a: a["estimate"])
+        bottom = min(ranked, key=lambda a: a["estimate"])
         parts.append(
             f"Hoogste: {top['name']} ({number(top.get('shown', top['estimate']), unit, lang)}); laagste: "
             f"{bottom['name']} ({number(bottom.get('shown', bottom['estimate']), unit, lang)})." if nl else
@@ -95,10 +102,12 @@ def differences(comparison: dict, lang: str = "nl") -> str:
     beyond = sum(1 for d in pairs if d.get("distinguishable"))
     nl = lang == "nl"
     text = (f"{label}, verschillen tussen de gekozen gebieden met 95%-intervallen: "
-            f"{beyond} van de {len(pairs)} verschillen zijn groter dan de ruis, "
-            f"{len(pairs) - beyond} vallen erbinnen." if nl else
+            f"{beyond} van de {len(pairs)} verschillen {'is' if beyond == 1 else 'zijn'} groter "
+            f"dan de ruis, {len(pairs) - beyond} {'valt' if len(pairs) - beyond == 1 else 'vallen'} "
+            f"erbinnen." if nl else
             f"{label}, differences between the chosen areas with 95% intervals: "
-            f"{beyond} of the {len(pairs)} differences are larger than the noise, "
-            f"{len(pairs) - beyond} are within it.")
+            f"{beyond} of the {len(pairs)} differences {'is' if beyond == 1 else 'are'} larger "
+            f"than the noise, {len(pairs) - beyond} {'is' if len(pairs) - beyond == 1 else 'are'} "
+            f"within it.")
     return text + (" Elk verschil staat in woorden in de lijst." if nl else
                    " The list says each difference in words.")

@@ -6,9 +6,12 @@
 // number; results of an action are announced or receive focus; the newest choice wins.
 import { TEXTS, fill } from "./i18n.js";
 import { clearChart, showChart } from "./embed.js";
+import { readView, writeView } from "./view.js";
 
-const LEVEL_ORDER = ["municipality", "swv", "rmc", "province"];
-const state = { lang: "nl", options: null, comparison: null, chosen: new Set(), renders: 0 };
+const LEVEL_ORDER = ["municipality", "swv", "rmc", "province", "school"];
+const SORTS = ["rank", "estimate", "name", "verdict"];
+const state = { lang: "nl", options: null, comparison: null, chosen: new Set(), names: new Map(),
+  renders: 0, compared: false };
 const $ = (id) => document.getElementById(id);
 
 function t(key) { return TEXTS[state.lang][key]; }
@@ -45,9 +48,13 @@ function points(value, unit, decimals = 1, up = null) {
   if (value === null || value === undefined) return "–";
   const locale = state.lang === "nl" ? "nl-NL" : "en-GB";
   if (up !== null) value = outward(value, unit, decimals, up);
-  if (unit === "pupils") return value.toLocaleString(locale, { maximumFractionDigits: 0, signDisplay: "exceptZero" });
+  // the minus sign U+2212, as in the sentences (service/compare/comparison.py)
+  if (unit === "pupils") {
+    return value.toLocaleString(locale, { maximumFractionDigits: 0, signDisplay: "exceptZero" })
+      .replace("-", "\u2212") + " " + t("pupilsWord");
+  }
   return (value * 100).toLocaleString(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals,
-    signDisplay: "exceptZero" }) + " " + t("percentPoints");
+    signDisplay: "exceptZero" }).replace("-", "\u2212") + " " + t("percentPoints");
 }
 
 /** A value as people read it: never a negative count (the files keep the estimate). */
@@ -64,7 +71,7 @@ function verdictText(area, v) {
   return (v.key === "higher" || v.key === "lower") && nat ? `${t(v.key)} (${t("national")} ${nat})` : t(v.key);
 }
 
-function applyTexts() {
+function applyTexts(want = {}) {
   document.documentElement.lang = state.lang;
   document.title = t("title");
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
@@ -75,9 +82,42 @@ function applyTexts() {
   $("statement").href = t("statementHref");
   if (state.options) {
     const o = state.options;
-    $("release").textContent = fill(t("release"), { id: o.release_id, dataset: o.dataset });
-    fillSelects();
+    let text = fill(t("release"), { id: o.release_id, dataset: o.dataset });
+    if (state.linkedRelease && state.linkedRelease !== o.release_id) {
+      text += " " + fill(t("otherRelease"), { linked: state.linkedRelease, id: o.release_id });
+    }
+    $("release").textContent = text;
+    fillSelects(want);
+    showContext();
   }
+}
+
+/** What the chosen measure means, when the release was published, where the method is. */
+function showContext() {
+  const o = state.options;
+  const m = o.measures.find((item) => item.name === $("measure").value);
+  if (m) {
+    $("definition").textContent = `${t("definitionLabel")} ${m.label[state.lang]}: ` +
+      `${t("definitions")[m.name] ?? m.definition}.`;
+  }
+  const date = o.created_at ? new Date(o.created_at) : null;
+  $("published").textContent = date ? fill(t("published"), {
+    date: date.toLocaleDateString(state.lang === "nl" ? "nl-NL" : "en-GB", { day: "numeric", month: "long", year: "numeric" }),
+    dataset: o.dataset }) : "";
+  $("method").textContent = t("method");
+  const quick = $("quick");
+  quick.replaceChildren(cell("span", `${t("quickLinks")}: `));
+  const links = [["thuiszittersSwv", { measure: "long_term_count", level: "swv" }],
+    ["thuiszittersGm", { measure: "long_term_count", level: "municipality" }],
+    ["school", { level: "school" }]];
+  links.forEach(([key, view], i) => {
+    if (!(view.level in o.levels) || (view.measure && !o.measures.some((x) => x.name === view.measure))) return;
+    const a = document.createElement("a");
+    a.href = `/?${query({ lang: state.lang, ...view })}`;
+    a.textContent = t("quick")[key];
+    if (quick.children.length > 1) quick.append(" · ");
+    quick.append(a);
+  });
 }
 
 function option(select, value, text, selected) {
@@ -86,19 +126,33 @@ function option(select, value, text, selected) {
   select.append(el);
 }
 
-function fillSelects() {
+/** Fill the three selects; `want` (from the URL) wins over the current choice where the
+ * release has it, otherwise the page's defaults. */
+function fillSelects(want = {}) {
   const { measures, levels } = state.options;
   const m = $("measure"), l = $("level"), s = $("sector");
-  const current = { measure: m.value, level: l.value, sector: s.value };
+  const has = (list, value) => value && list.includes(value);
+  const measureNames = measures.map((item) => item.name);
+  const levelNames = LEVEL_ORDER.filter((x) => x in levels);
+  const current = {
+    measure: [want.measure, m.value, "absence_rate"].find((v) => has(measureNames, v)) || measureNames[0],
+    level: [want.level, l.value, "municipality"].find((v) => has(levelNames, v)) || levelNames[0],
+  };
+  const sectors = levels[current.level]?.sectors || ["all"];
+  current.sector = [want.sector, s.value, "all"].find((v) => has(sectors, v)) || sectors[0];
   m.replaceChildren(); l.replaceChildren(); s.replaceChildren();
-  for (const item of measures) option(m, item.name, item.label[state.lang], current.measure || "absence_rate");
-  for (const level of LEVEL_ORDER.filter((x) => x in levels)) {
-    option(l, level, t("levels")[level], current.level || "municipality");
-  }
-  const sectors = levels[l.value]?.sectors || ["all"];
-  for (const sector of sectors) option(s, sector, sector === "all" ? t("allSectors") : sector, current.sector || "all");
+  for (const item of measures) option(m, item.name, item.label[state.lang], current.measure);
+  for (const level of levelNames) option(l, level, t("levels")[level], current.level);
+  for (const sector of sectors) option(s, sector, sector === "all" ? t("allSectors") : sector, current.sector);
+  const sort = $("sort");
+  const by = [want.sort, sort.value, "rank"].find((v) => SORTS.includes(v));
+  sort.replaceChildren();
+  for (const key of SORTS) option(sort, key, t("sorts")[key], by);
   s.disabled = sectors.length < 2;
-  $("sector-hint").textContent = s.disabled ? t("noSectorLevels") : "";
+  // honest about what the release holds: which sectors exist, and only for the whole country
+  const national = (levels.country?.sectors || []).filter((x) => x !== "all");
+  $("sector-hint").textContent = !s.disabled ? "" : national.length
+    ? fill(t("sectorsCountryOnly"), { sectors: national.join(", ") }) : t("noSectors");
 }
 
 function currentChoice() {
@@ -120,6 +174,7 @@ async function render() {
   const level = state.options.levels[choice.level];
   $("status").textContent = t("loading");
   $("charts").setAttribute("aria-busy", "true");
+  if (state.compared) $("compare-result").dataset.ready = "false";   // redrawn after the charts
   const common = { ...choice, lang: state.lang };
   try {
     const jobs = [
@@ -136,12 +191,14 @@ async function render() {
     const [comparison] = await Promise.all(jobs);
     if (!isCurrent()) return;
     state.comparison = comparison;
-    state.chosen.clear();
+    keepChosen(comparison);
     renderTable();
     updateChosen();
-    $("compare-result").replaceChildren();
     $("status").textContent = "";
     $("charts").setAttribute("aria-busy", "false");
+    if (state.compared && state.chosen.size >= 2) await compareChosen(false);
+    else if (state.compared) { state.compared = false; $("compare-result").replaceChildren(); saveView(false); }
+    else $("compare-result").replaceChildren();
   } catch (error) {
     if (!isCurrent()) return;
     $("status").textContent = fill(t("error"), { detail: error.message });
@@ -150,6 +207,7 @@ async function render() {
 }
 
 function verdict(area) {
+  if (area.estimate == null) return { key: "noEstimate", cls: "not-compared" };
   const vs = area.vs_national;
   if (!vs || vs.distinguishable === undefined || vs.distinguishable === null) {
     return { key: "notCompared", cls: "not-compared" };
@@ -158,18 +216,45 @@ function verdict(area) {
   return vs.difference > 0 ? { key: "higher", cls: "higher" } : { key: "lower", cls: "lower" };
 }
 
-function rankText(area) {
-  // the 95% rank range published with the release (post-processing of the estimates)
+/** The rank cell: "3 (1–9)" (1 = highest, with the published 95% rank range), or "–" and
+ * why the area is not ranked (no estimate, or a rank range over half the areas). */
+function rankCell(area) {
+  if (area.ranked === false) {
+    const wrap = document.createElement("span");
+    const why = cell("span", area.rank_note?.[state.lang] ?? "", "why");
+    wrap.append("\u2013", why);
+    return wrap;
+  }
+  if (area.rank == null) return "\u2013";
   if (area.rank_lower == null || area.rank_upper == null) return String(area.rank);
   if (area.rank_lower === area.rank_upper) return String(area.rank);
   return `${area.rank} (${area.rank_lower}\u2013${area.rank_upper})`;
+}
+
+const VERDICT_ORDER = { higher: 0, lower: 1, same: 2, notCompared: 3, noEstimate: 4 };
+const collator = () => new Intl.Collator(state.lang === "nl" ? "nl" : "en");
+
+/** The table's order: by rank (ranked areas first, then the unranked by estimate), by
+ * estimate, by name, or by verdict (higher, lower, within the noise, then by estimate). */
+function sorted(areas, by) {
+  const est = (a) => (a.estimate == null ? -Infinity : a.estimate);
+  const byEstimate = (a, b) => est(b) - est(a) || a.code.localeCompare(b.code);
+  const rows = [...areas];
+  if (by === "name") return rows.sort((a, b) => collator().compare(a.name, b.name));
+  if (by === "estimate") return rows.sort(byEstimate);
+  if (by === "verdict") {
+    return rows.sort((a, b) => VERDICT_ORDER[verdict(a).key] - VERDICT_ORDER[verdict(b).key] || byEstimate(a, b));
+  }
+  return rows.sort((a, b) => (a.ranked === false) - (b.ranked === false) || byEstimate(a, b));
 }
 
 function renderTable() {
   const c = state.comparison;
   const unit = c.measure.unit;
   const body = document.querySelector("#areas tbody");
-  const rows = [...c.areas].sort((a, b) => a.rank - b.rank);
+  const rows = sorted(c.areas, $("sort").value);
+  const r = c.ranking;
+  $("rank-note").textContent = r ? fill(t("rankExplain"), { n: r.with_estimate, ranked: r.ranked }) : "";
   const filter = $("filter").value.trim().toLowerCase();
   body.replaceChildren();
   for (const area of rows) {
@@ -181,6 +266,7 @@ function renderTable() {
     pick.setAttribute("aria-label", area.name);
     pick.addEventListener("change", () => {
       if (pick.checked) state.chosen.add(key); else state.chosen.delete(key);
+      state.names.set(key, area.name);
       updateChosen();
     });
     const v = verdict(area);
@@ -192,25 +278,71 @@ function renderTable() {
     link.setAttribute("aria-label", fill(t("downloadLabel"), { name: area.name }));
     link.setAttribute("download", "");
     const shown = area.shown_text?.[state.lang] ?? number(area.shown ?? area.estimate, unit, area.decimals ?? 1);
-    const cells = [pick, rankText(area), area.code, area.name, shown,
+    const pupils = area.pupils == null ? "\u2013" : number(area.pupils, "pupils");
+    const cells = [pick, rankCell(area), area.code, area.name, pupils, shown,
       area.text?.[state.lang] ?? "–", verdictText(area, v), link];
     cells.forEach((content, i) => {
       const td = document.createElement(i === 3 ? "th" : "td");
       if (i === 3) td.scope = "row";
-      if (i === 4) td.className = "num";
-      if (i === 6) td.className = `verdict ${v.cls}`;
+      if (i === 4 || i === 5) td.className = "num";
+      if (i === 7) td.className = `verdict ${v.cls}`;
       td.append(content);
       tr.append(td);
     });
     body.append(tr);
   }
   $("download-all").href = `/v1/releases/${encodeURIComponent(c.release_id)}?format=csv`;
+  $("download-view").href = `/v1/compare?${query({ measure: c.measure.name, level: c.level, sector: c.sector, format: "csv" })}`;
 }
 
 function updateChosen() {
   const n = state.chosen.size;
-  $("chosen").textContent = fill(t("chosen"), { n });
+  const names = [...state.chosen].map((key) => state.names.get(key) ?? key);
+  $("chosen").textContent = fill(t("chosen"), { n }) + (n ? `: ${names.join(", ")}` : "");
   $("compare").disabled = n < 2 || n > 25;
+}
+
+/** After a new measure, level or sector: chosen areas stay chosen where they still exist.
+ * An area of the level on screen that the release lacks is dropped; areas of other levels
+ * stay (the comparison of chosen areas may mix levels, and the API says when one is missing). */
+function keepChosen(comparison) {
+  const here = new Set();
+  for (const area of comparison.areas) {
+    const key = `${area.level}:${area.code}`;
+    here.add(key);
+    state.names.set(key, area.name);
+  }
+  for (const key of [...state.chosen]) {
+    if (key.split(":")[0] === comparison.level && !here.has(key)) state.chosen.delete(key);
+  }
+}
+
+/** Write the view on screen into the URL; `push`: the user made a choice (back undoes it).
+ * The areas written are the ones compared on screen (ticking alone is not yet a view). */
+function saveView(push) {
+  writeView({ lang: state.lang, measure: $("measure").value, level: $("level").value,
+    sector: $("sector").value || "all", sort: $("sort").value,
+    areas: state.compared ? [...state.chosen] : [] }, push);
+}
+
+/** Put the page in the state a URL describes (on load and on back/forward). */
+function applyView(view) {
+  state.lang = view.lang === "en" ? "en" : "nl";
+  state.chosen = new Set(view.areas.slice(0, 25));
+  state.compared = state.chosen.size >= 2;
+  applyTexts(view);
+  updateChosen();
+  document.dispatchEvent(new CustomEvent("aanwezig:view", { detail: view }));
+}
+
+async function copyLink() {
+  const url = window.location.href;
+  try {
+    await navigator.clipboard.writeText(url);
+    $("copy-status").textContent = t("linkCopied");
+  } catch {
+    $("copy-status").textContent = fill(t("linkCopyHere"), { url });   // no clipboard: show it
+  }
 }
 
 function cell(tag, text, cls) {
@@ -249,9 +381,10 @@ function differencesTable(c) {
     pair.scope = "row";
     const beyond = d.distinguishable;
     const k = d.decimals ?? 1;
+    const [word, cls] = beyond === null || beyond === undefined ? [t("noDifference"), "verdict not-compared"]
+      : beyond ? [t("beyondNoise"), "verdict beyond"] : [t("same"), "verdict same"];
     tr.append(pair, cell("td", points(d.difference, unit, k), "num"), cell("td", points(d.lower, unit, k, false), "num"),
-      cell("td", points(d.upper, unit, k, true), "num"),
-      cell("td", beyond ? t("beyondNoise") : t("same"), beyond ? "verdict beyond" : "verdict same"));
+      cell("td", points(d.upper, unit, k, true), "num"), cell("td", word, cls));
     body.append(tr);
   }
   table.append(thead, body);
@@ -260,14 +393,17 @@ function differencesTable(c) {
   return details;
 }
 
-async function compareChosen() {
+async function compareChosen(focus = true) {
   const choice = currentChoice();
   const areas = [...state.chosen].join(",");
   const out = $("compare-result");
+  out.dataset.ready = "false";
   try {
     const params = { measure: choice.measure, areas, sector: choice.sector };
     const c = await getJSON(`/v1/compare?${query(params)}`);
     const unit = c.measure.unit;
+    for (const area of c.areas) state.names.set(`${area.level}:${area.code}`, area.name);
+    updateChosen();
     const heading = cell("h3", fill(t("compareDone"), { n: c.areas.length }));
     heading.id = "compare-heading";
     heading.tabIndex = -1;
@@ -296,8 +432,16 @@ async function compareChosen() {
     chart.id = "differences-chart"; chart.className = "chart";
     const summary = cell("p", "", "summary");
     summary.id = "differences-chart-summary";
-    out.replaceChildren(heading, cards, title, list, chart, summary, differencesTable(c));
-    heading.focus();
+    const csv = document.createElement("p");
+    const link = document.createElement("a");
+    link.className = "button secondary small";
+    link.id = "download-differences";
+    link.href = `/v1/compare?${query({ ...params, format: "csv", table: "differences" })}`;
+    link.textContent = t("downloadDifferences");
+    link.setAttribute("download", "");
+    csv.append(link);
+    out.replaceChildren(heading, cards, title, list, chart, summary, differencesTable(c), csv);
+    if (focus) heading.focus();
     await embed("differences-chart", `/v1/charts/differences?${query({ ...params, lang: state.lang })}`);
     out.dataset.ready = "true";
   } catch (error) {
@@ -307,6 +451,9 @@ async function compareChosen() {
 }
 
 async function start() {
+  const view = readView();
+  state.lang = view.lang === "en" ? "en" : "nl";
+  state.linkedRelease = view.release || null;
   applyTexts();
   try {
     state.options = await getJSON("/v1/compare/options");
@@ -314,18 +461,41 @@ async function start() {
     $("status").textContent = error.status === 404 ? t("noRelease") : fill(t("error"), { detail: error.message });
     return;
   }
-  applyTexts();
-  for (const id of ["measure", "sector"]) $(id).addEventListener("change", render);
-  $("level").addEventListener("change", () => { $("sector").value = "all"; fillSelects(); render(); });
+  applyView(view);
+  saveView(false);
+  writeView({ release: state.options.release_id });
+  $("measure").addEventListener("change", () => { saveView(true); showContext(); render(); });
+  $("sector").addEventListener("change", () => { saveView(true); render(); });
+  $("level").addEventListener("change", () => {
+    fillSelects({ sector: "all" });
+    saveView(true);
+    render();
+  });
   $("controls").addEventListener("submit", (e) => { e.preventDefault(); render(); });
   $("lang").addEventListener("click", () => {
     state.lang = state.lang === "nl" ? "en" : "nl";
     applyTexts();
+    saveView(true);
     render();
   });
+  window.addEventListener("popstate", () => { applyView(readView()); render(); });
   $("filter").addEventListener("input", renderTable);
-  $("compare").addEventListener("click", () => { $("compare-result").dataset.ready = "false"; compareChosen(); });
-  $("clear").addEventListener("click", () => { state.chosen.clear(); renderTable(); updateChosen(); });
+  $("sort").addEventListener("change", () => { saveView(true); renderTable(); });
+  $("copy-link").addEventListener("click", copyLink);
+  $("compare").addEventListener("click", () => {
+    $("compare-result").dataset.ready = "false";
+    state.compared = true;
+    saveView(true);
+    compareChosen();
+  });
+  $("clear").addEventListener("click", () => {
+    state.chosen.clear();
+    state.compared = false;
+    $("compare-result").replaceChildren();
+    saveView(true);
+    renderTable();
+    updateChosen();
+  });
   await render();
   document.body.dataset.ready = "true";
 }

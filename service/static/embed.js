@@ -12,6 +12,12 @@ export const EMBED = {
   tooltip: { disableDefaultStyle: true },
 };
 
+/** Dutch number format in the charts (docs/page.md): decimal comma, thousands point. */
+const LOCALES = {
+  nl: { decimal: ",", thousands: ".", grouping: [3], currency: ["€\u00a0", ""], percent: "%" },
+  en: { decimal: ".", thousands: ",", grouping: [3], currency: ["£", ""], percent: "%" },
+};
+
 function titleOf(spec) {
   const title = spec.title;
   if (!title) return "";
@@ -24,22 +30,68 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") document.getElementById("vg-tooltip-element")?.classList.remove("visible");
 });
 
+/** The chart's place in the page: its scroll region when it has one (the ranking). */
+const placeOf = (target) => (target.parentElement?.classList.contains("chart-scroll") ? target.parentElement : target);
+
+const EXPORT_TEXTS = {
+  nl: { png: "Grafiek als PNG", svg: "Grafiek als SVG" },
+  en: { png: "Chart as PNG", svg: "Chart as SVG" },
+};
+
+/** Buttons under a chart that save it as PNG or SVG (Vega's own export, no outside request):
+ * a figure from the page can go into a report as it is. */
+function exportButtons(target, view, spec) {
+  const lang = spec.usermeta?.lang === "en" ? "en" : "nl";
+  const texts = EXPORT_TEXTS[lang];
+  const anchor = placeOf(target);
+  let bar = anchor.nextElementSibling;
+  if (!bar || !bar.classList.contains("exports")) {
+    bar = document.createElement("p");
+    bar.className = "exports";
+    anchor.after(bar);
+  }
+  bar.replaceChildren();
+  for (const kind of ["png", "svg"]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary small";
+    button.dataset.export = kind;
+    button.textContent = texts[kind];
+    // the accessible name starts with the visible text (WCAG 2.5.3), then says which chart
+    button.setAttribute("aria-label", `${texts[kind]}: ${titleOf(spec)}`);
+    button.addEventListener("click", async () => {
+      const url = await view.toImageURL(kind, kind === "png" ? 2 : 1);
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = `${target.id}.${kind}`;
+      document.body.append(link);
+      link.click();
+      link.remove();
+    });
+    bar.append(button);
+  }
+}
+
 /** Render `spec` into `target`; `summary` (a <p>) receives the text alternative. */
 export async function showChart(target, spec, summary) {
   target.replaceChildren();
-  const result = await vegaEmbed(target, spec, EMBED);
+  const lang = spec.usermeta?.lang || (document.documentElement.lang === "en" ? "en" : "nl");
+  const result = await vegaEmbed(target, spec, { ...EMBED, formatLocale: LOCALES[lang] ?? LOCALES.nl });
   target.setAttribute("role", "img");
   target.setAttribute("aria-label", titleOf(spec) || spec.description || "");
   if (summary) {
     summary.textContent = spec.description || "";
     if (summary.id) target.setAttribute("aria-describedby", summary.id);
   }
+  exportButtons(target, result.view, spec);
   return result;
 }
 
 /** Empty a chart's place: no image left behind without a name, no stale summary. */
 export function clearChart(target, summary) {
   target.replaceChildren();
+  const next = placeOf(target).nextElementSibling;
+  if (next?.classList.contains("exports")) next.remove();
   for (const name of ["role", "aria-label", "aria-describedby"]) target.removeAttribute(name);
   if (summary) summary.textContent = "";
 }

@@ -4,6 +4,7 @@
 // (GET /v1/weekly/{year}/series). Follows the page's level and language.
 import { TEXTS, fill } from "./i18n.js";
 import { clearChart, showChart } from "./embed.js";
+import { readView, writeView } from "./view.js";
 
 const YEAR = "2025-2026";
 const MEASURES = ["attendance_rate_4wk", "attendance_rate_week", "chronic_share_4wk", "new_long_term_ytd"];
@@ -27,10 +28,12 @@ function labelMeasures() {
   for (const o of $("series-measure").options) o.textContent = t("seriesMeasures")[o.value] ?? o.value;
 }
 
-async function fillAreas() {
-  const level = $("level").value || "municipality";
+/** The weekly area's options follow the page's level; `want` (from the URL) or the current
+ * choice stays selected where it is among them, else the Netherlands. */
+async function fillAreas(want = null) {
+  const level = $("level").value || readView().level || "municipality";
   const select = $("series-area");
-  const keep = select.value;
+  const keep = want || select.value;
   const list = await areas(level);
   select.replaceChildren();
   const national = document.createElement("option");
@@ -45,7 +48,7 @@ async function fillAreas() {
 }
 
 function format(value, unit) {
-  if (value === null || value === undefined) return "–";
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
   const locale = lang() === "nl" ? "nl-NL" : "en-GB";
   if (unit === "pupils") return value.toLocaleString(locale, { maximumFractionDigits: 0 });
   return value.toLocaleString(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
@@ -60,10 +63,16 @@ function fillTable(points, measureLabel, areaLabel) {
     const week = document.createElement("th");
     week.scope = "row"; week.textContent = String(p.week);
     tr.append(week);
-    for (const value of [p.estimate, p.lower, p.upper]) {
-      const td = document.createElement("td");
-      td.className = "num"; td.textContent = format(value, p.unit);
+    if (p.estimate === null || p.estimate === undefined) {
+      const td = document.createElement("td");           // the reason, not an empty number
+      td.colSpan = 3; td.textContent = t("seriesTooFew");
       tr.append(td);
+    } else {
+      for (const value of [p.estimate, p.lower, p.upper]) {
+        const td = document.createElement("td");
+        td.className = "num"; td.textContent = format(value, p.unit);
+        tr.append(td);
+      }
     }
     body.append(tr);
   }
@@ -77,6 +86,7 @@ async function draw() {
   const measure = $("series-measure").value;
   const params = new URLSearchParams({ measure, level, area, lang: lang() });
   const rows = new URLSearchParams({ measure, level, area });
+  $("series-csv").href = `/v1/weekly/${YEAR}/series?${rows}&format=csv`;
   const [chart, series] = await Promise.all([
     fetch(`/v1/weekly/${YEAR}/chart?${params}`), fetch(`/v1/weekly/${YEAR}/series?${rows}`)]);
   if (token !== draws) return;
@@ -95,6 +105,20 @@ async function draw() {
   section.setAttribute("aria-busy", "false");
 }
 
+function saveView(push) {
+  writeView({ wmeasure: $("series-measure").value, warea: $("series-area").value }, push);
+}
+
+/** Show the weekly measure and area a URL names (on load and on back/forward). */
+async function applyView(view) {
+  const select = $("series-measure");
+  if (view.wmeasure && MEASURES.includes(view.wmeasure)) select.value = view.wmeasure;
+  else if (!select.value) select.value = MEASURES[0];
+  labelMeasures();
+  await fillAreas(view.warea || null);
+  await draw();
+}
+
 async function start() {
   // Only when weeks are published: asking for a chart otherwise would be a 404.
   const weeks = await fetch("/v1/releases?kind=week&pageSize=1");
@@ -102,6 +126,7 @@ async function start() {
     $("series").textContent = t("seriesNone");
     $("series-measure").disabled = true; $("series-area").disabled = true;
     $("series-details").hidden = true;
+    $("series-csv").hidden = true;
     $("series-section").setAttribute("aria-busy", "false");
     return;
   }
@@ -112,17 +137,20 @@ async function start() {
   }
   labelMeasures();
   await new Promise((resolve) => setTimeout(resolve, 0));
-  await fillAreas();
-  await draw();
-  $("series-measure").addEventListener("change", draw);
-  $("series-area").addEventListener("change", draw);
+  await applyView(readView());
+  saveView(false);
+  $("series-measure").addEventListener("change", () => { saveView(true); draw(); });
+  $("series-area").addEventListener("change", () => { saveView(true); draw(); });
   const busy = () => $("series-section").setAttribute("aria-busy", "true");
-  $("level").addEventListener("change", async () => { busy(); await fillAreas(); await draw(); });
+  // a new level offers other areas: the weekly area becomes the Netherlands unless it exists
+  $("level").addEventListener("change", async () => { busy(); await fillAreas(); saveView(false); await draw(); });
   // app.js switches the language on the same click; the timeout runs after both handlers.
   $("lang").addEventListener("click", () => {
     busy();
     setTimeout(async () => { labelMeasures(); await fillAreas(); await draw(); }, 0);
   });
+  // back/forward or a view applied by app.js: the URL names the weekly choice too
+  document.addEventListener("aanwezig:view", (event) => { busy(); applyView(event.detail); });
 }
 
 start();

@@ -19,6 +19,9 @@ LABELS = {
     "nl": {"week": "schoolweek", "estimate": "schatting", "interval": "95%-interval",
            "title": "{measure}: {area} per week (band: 95%-interval)",
            "none": "{measure}: {area}, nog geen gepubliceerde week met een schatting.",
+           "too_few": "{measure}: {area}: te weinig leerlingen voor een wekelijkse schatting in de "
+                      "gepubliceerde weken.",
+           "missing": "In {k} van de {n} weken te weinig leerlingen voor een schatting.",
            "shown": "{measure}: {area}, {n} gepubliceerde weken (week {first} tot {last}).",
            "latest": "Laatste week {week}: {estimate} (95%-interval {lower} tot {upper}).",
            "range": "Hoogste: week {high} ({high_value}); laagste: week {low} ({low_value}).",
@@ -26,6 +29,8 @@ LABELS = {
     "en": {"week": "school week", "estimate": "estimate", "interval": "95% interval",
            "title": "{measure}: {area} by week (band: 95% interval)",
            "none": "{measure}: {area}, no published week with an estimate yet.",
+           "too_few": "{measure}: {area}: too few pupils for a weekly estimate in the published weeks.",
+           "missing": "In {k} of the {n} weeks too few pupils for an estimate.",
            "shown": "{measure}: {area}, {n} published weeks (week {first} to {last}).",
            "latest": "Latest week {week}: {estimate} (95% interval {lower} to {upper}).",
            "range": "Highest: week {high} ({high_value}); lowest: week {low} ({low_value}).",
@@ -65,9 +70,10 @@ def describe(rows: list[dict], measure: str, area_name: str, unit: str, lang: st
     """The text alternative of the series chart."""
     text = LABELS["en" if lang == "en" else "nl"]
     lang = "en" if lang == "en" else "nl"
-    shown = [r for r in rows if r.get("estimate") is not None]
+    shown = [r for r in rows if r.get("estimate") is not None and r["estimate"] == r["estimate"]]
     if not shown:
-        return text["none"].format(measure=measure, area=area_name)
+        return text["too_few" if rows else "none"].format(measure=measure, area=area_name)
+    missing = len(rows) - len(shown)
     last = shown[-1]
     high = max(shown, key=lambda r: r["estimate"])
     low = min(shown, key=lambda r: r["estimate"])
@@ -79,16 +85,23 @@ def describe(rows: list[dict], measure: str, area_name: str, unit: str, lang: st
                               upper=_number(last["upper"], unit, lang)),
         text["range"].format(high=high["week"], high_value=_number(high["estimate"], unit, lang),
                              low=low["week"], low_value=_number(low["estimate"], unit, lang)),
+        *([text["missing"].format(k=missing, n=len(rows))] if missing else []),
         text["table"]])
 
 
 def series_chart(points: list[dict], measure: str, area_name: str, unit: str,
-                 lang: str = "nl") -> dict[str, Any]:
-    """A line with an interval band per released week."""
+                 lang: str = "nl", national: list[dict] | None = None) -> dict[str, Any]:
+    """A line with an interval band per released week; with `national` (the country's series
+    of the same measure, rates and shares only) a dashed grey line for reference."""
     text = LABELS["en" if lang == "en" else "nl"]
     measure = measure_label(measure, lang)
-    rows = [{"week": p["week"], "estimate": p["estimate"], "lower": p["lower"], "upper": p["upper"]}
-            for p in points if p.get("lower") is not None and p.get("upper") is not None]
+    def known(value) -> bool:
+        return value is not None and value == value
+
+    # a week without an estimate (too few pupils) has no band either: not a solid 0–100%
+    everything = [{"week": p["week"], "estimate": p["estimate"], "lower": p["lower"], "upper": p["upper"]}
+                  for p in points]
+    rows = [r for r in everything if known(r["estimate"]) and known(r["lower"]) and known(r["upper"])]
     fmt = ",.0f" if unit == "pupils" else ".1%"
     base = alt.Chart(alt.Data(values=rows)).encode(
         x=alt.X("week:Q", title=text["week"], axis=alt.Axis(tickMinStep=1, format="d")))
@@ -103,12 +116,30 @@ def series_chart(points: list[dict], measure: str, area_name: str, unit: str,
         y=alt.Y("estimate:Q"),
         tooltip=[alt.Tooltip("week:Q", title=text["week"]),
                  alt.Tooltip("estimate:Q", title=text["estimate"], format=fmt)])
-    chart = alt.layer(band.properties(name="series_band"), line.properties(name="series_line")).properties(
+    layers = [band.properties(name="series_band"), line.properties(name="series_line")]
+    reference = [{"week": p["week"], "national": p["estimate"]} for p in (national or [])
+                 if known(p.get("estimate"))] if unit != "pupils" else []
+    if reference:
+        label = "Nederland" if lang != "en" else "the Netherlands"
+        layers.append(alt.Chart(alt.Data(values=reference)).mark_line(
+            color=LINE, strokeDash=[4, 3], strokeWidth=1.5).encode(
+            x="week:Q", y="national:Q",
+            tooltip=[alt.Tooltip("week:Q", title=text["week"]),
+                     alt.Tooltip("national:Q", title=label, format=fmt)]).properties(name="national_line"))
+    subtitle = ({"nl": "stippellijn: Nederland", "en": "dashed line: the Netherlands"}["en" if lang == "en" else "nl"]
+                if reference else None)
+    chart = alt.layer(*layers).properties(
         width="container", height=220,
-        title=text["title"].format(measure=measure, area=area_name))
+        title=alt.Title(text["title"].format(measure=measure, area=area_name),
+                        **({"subtitle": subtitle} if subtitle else {})))
     # configure() replaces the whole config, so it comes first
     spec = chart.configure(aria=False).configure_axis(labelColor=INK, titleColor=INK, domainColor=LINE, tickColor=LINE,
                                 labelFontSize=11, titleFontSize=12).configure_title(
-        color=INK).configure_mark(aria=False).to_dict()
-    spec["description"] = describe(rows, measure, area_name, unit, lang)
+        color=INK, subtitleColor=INK).configure_mark(aria=False).to_dict()
+    spec["description"] = describe(everything, measure, area_name, unit, lang)
+    if reference:
+        last = reference[-1]
+        spec["description"] += " " + (
+            f"Nederland in week {last['week']}: {_number(last['national'], unit, 'nl')}." if lang != "en" else
+            f"The Netherlands in week {last['week']}: {_number(last['national'], unit, 'en')}.")
     return spec

@@ -387,6 +387,13 @@ def series(con: duckdb.DuckDBPyConnection, school_year: str, measure: str, level
         hit = frame[(frame["measure"] == measure) & (frame["level"] == level)
                     & (frame["area_code"] == area_code) & (frame["sector"] == sector)]
         for row in hit.itertuples(index=False):
-            out.append({"week": week, "release_id": rid, "estimate": row.estimate,
-                        "lower": row.lower, "upper": row.upper, "sd": row.sd, "unit": row.unit})
+            out.append({"week": week, "release_id": rid, "estimate": _number(row.estimate),
+                        "lower": _number(row.lower), "upper": _number(row.upper),
+                        "sd": _number(row.sd), "unit": row.unit})
     return out
+
+
+def _number(value) -> float | None:
+    """A released value, or None where the week has no estimate (NaN is not JSON, and a page
+    must never print "nan")."""
+    return None if value is None or value != value else float(value)

@@ -145,25 +145,27 @@ def pipeline_site(synthetic_nl):
 
 
 def test_page_on_the_pipelines_standard_release(pipeline_site, browser):
-    """One mark per area that has an estimate, in the dot plot and on the map; another measure
-    (a different number of estimated areas) replaces both; the download verifies."""
+    """One map shape per area that has an estimate and one dot-plot mark per ranked area
+    (docs/page.md, "Rankings"); another measure (other numbers of both) replaces both; the
+    download verifies."""
     base, release_id, estimated, listed = pipeline_site
     page, log = _open(browser, base)
     points, shapes = "#dotplot g.area_points_marks path", "#map g.area_shapes_marks path"
+
+    def ranked(measure: str) -> int:
+        body = page.request.get(f"{base}/v1/compare?measure={measure}&level=municipality").json()
+        return sum(1 for a in body["areas"] if a["ranked"])
+
     marked = estimated["absence_rate"]
     assert 0 < marked <= listed == 342
-    expect(page.locator(points)).to_have_count(marked)
+    expect(page.locator(points)).to_have_count(ranked("absence_rate"))
     expect(page.locator(shapes)).to_have_count(marked)
     assert page.locator("#areas tbody tr").count() == listed
-    # How many areas a rate estimates depends on the noise (none where its noisy denominator
-    # is not positive); the shares share one denominator, attendance_rate absence_rate's. The
-    # shares' count equals absence_rate's with probability ~1e-4 (their difference was 27 ± 8
-    # over 28 releases), so a count measure, estimated in all 342 areas, is the fallback.
-    other = next(m for m in ("chronic_share", "severe_share", "enrolled")
-                 if estimated[m] != marked)
-    page.select_option("#measure", other)
-    expect(page.locator(points)).to_have_count(estimated[other])
-    expect(page.locator(shapes)).to_have_count(estimated[other])
+    # a count is estimated in all 342 areas, and some of them are ranked on this release
+    page.select_option("#measure", "enrolled")
+    assert estimated["enrolled"] != marked and ranked("enrolled") != ranked("absence_rate")
+    expect(page.locator(points)).to_have_count(ranked("enrolled"))
+    expect(page.locator(shapes)).to_have_count(estimated["enrolled"])
     link = page.locator("#areas tbody tr a.download").first
     assert link.get_attribute("href").startswith(f"/v1/releases/{release_id}/areas/municipality/")
     _download_verifies(page, link, base)

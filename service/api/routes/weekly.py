@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+import io
+
+import pandas as pd
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from privacy.ledger import BudgetExhausted
 from service.weekly import series as weekly, warnings as weekly_warning
-from service.api import PREFIX, roles
+from service.api import PREFIX, negotiation, roles
 from service.api.auth import Role
 from service.api.params import (AreaCodeQuery, SchoolYearPath, SectorOrAll, WeeklyLevel,
                                 WeeklyMeasureName)
@@ -98,12 +101,16 @@ async def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le
 
 
 @router.get("/weekly/{school_year}/series", response_model=SeriesPublic,
-            summary="One measure of one area over the released weeks, with 95% intervals")
-def get_series(school_year: YearPath, db: DbDep,
+            summary="One measure of one area over the released weeks, with 95% intervals",
+            responses=negotiation.BOTH)
+def get_series(school_year: YearPath, db: DbDep, request: Request, response: Response,
                measure: Annotated[WeeklyMeasureName, Query(description="e.g. attendance_rate_4wk")],
                level: Annotated[WeeklyLevel, Query(description="country, province, rmc, swv, municipality")],
                area: AreaCodeQuery,
-               sector: Annotated[SectorOrAll, Query(description="'all' or PO, SBO, SO, VSO, VO (country only)")] = "all"):
+               sector: Annotated[SectorOrAll, Query(description="'all' or PO, SBO, SO, VSO, VO (country only)")] = "all",
+               fmt: Annotated[Literal["json", "csv"] | None, Query(
+                   alias="format", description="json or csv; default from Accept, else json")] = None):
+    """As CSV (`format=csv` or `Accept: text/csv`): one row per released week."""
     if measure not in {m[0] for m in weekly.MEASURES}:
         raise InvalidInput(f"unknown weekly measure {measure!r}",
                            errors=[{"in": "query", "field": "measure", "message": "unknown measure"}])
@@ -114,6 +121,17 @@ def get_series(school_year: YearPath, db: DbDep,
     points = weekly.series(db, school_year, measure, level, area, sector)
     if not points and not weekly.week_releases(db, school_year):
         raise NotFound("no weeks of this school year are released")
+    if negotiation.wants_csv(request, fmt):
+        frame = pd.DataFrame([{"school_year": school_year, "measure": measure, "level": level,
+                               "area_code": area, "sector": sector, **SeriesPoint(**p).model_dump()}
+                              for p in points],
+                             columns=["school_year", "measure", "level", "area_code", "sector",
+                                      *SeriesPoint.model_fields])
+        out = io.StringIO()
+        frame.to_csv(out, index=False, lineterminator="\n")
+        return negotiation.csv_response(
+            out.getvalue(), f"weekly-{school_year}-{measure}-{level}-{area}-{sector}.csv")
+    response.headers["Vary"] = "Accept"
     return SeriesPublic(school_year=school_year, measure=measure, level=level, area_code=area,
                         sector=sector, data=[SeriesPoint(**p) for p in points])
 

@@ -43,4 +43,5 @@ def weekly_chart(school_year: SchoolYearPath, db: DbDep,
     if not weekly.week_releases(db, school_year):
         raise NotFound("no weeks of this school year are released")
     points = weekly.series(db, school_year, measure, level, area)
-    return series_chart(points, measure, name, units[measure], lang)
+    national = None if level == "country" else weekly.series(db, school_year, measure, "country", "NL")
+    return series_chart(points, measure, name, units[measure], lang, national=national)
