@@ -82,12 +82,14 @@ def test_a_link_opens_the_view_it_names(site, browser):
     assert len(shown["cards"]) == 3                 # two areas and the Netherlands
     assert "Ranking with 95% intervals" in page.inner_text("#charts")
     assert _in_url(page)["release"]                 # the release shown is named in the link
-    # the sector control says what the release holds: sectors for the whole country only
+    # the sector control offers what the release holds at the level on screen: since issue 26
+    # every province by sector (special education per region), so it is enabled, no hint
     options = page.request.get(site + "/v1/compare/options").json()
-    sectors = [x for x in options["levels"]["country"]["sectors"] if x != "all"]
-    hint = page.inner_text("#sector-hint")
-    assert page.is_disabled("#sector") and "whole country only" in hint
-    assert sectors and all(x in hint for x in sectors), (hint, sectors)
+    sectors = options["levels"]["province"]["sectors"]
+    assert {"SO", "VSO", "SBO"} <= set(sectors)
+    offered = page.eval_on_selector_all("#sector option", "os => os.map(o => o.value)")
+    assert not page.is_disabled("#sector") and offered == sectors, (offered, sectors)
+    assert page.inner_text("#sector-hint").strip() == ""
     assert not errors, errors
     page.close()
 
