@@ -11,22 +11,10 @@ import pandas as pd
 import pytest
 
 from support.browser import CHROMIUM
-from support.live_server import serve_in_thread
 
 YEAR = "2025-2026"
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")]
-
-
-@pytest.fixture(scope="module")
-def site(synthetic_weeks):
-    from service.releases.standard import publish_standard
-    con, settings = synthetic_weeks
-    publish_standard(con, settings, YEAR)
-    server, thread, base = serve_in_thread(settings)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _settled(page) -> None:

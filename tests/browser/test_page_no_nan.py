@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from support.browser import CHROMIUM
-from support.live_server import serve_in_thread
 
 YEAR = "2025-2026"
 BAD = re.compile(r"\b(nan|undefined|infinity)\b", re.IGNORECASE)
@@ -20,17 +19,6 @@ pytestmark = [pytest.mark.browser,
 TEXT = """() => document.body.innerText + '\\n' +
     [...document.querySelectorAll('svg text, [aria-label], [title]')].map(e =>
         (e.textContent || '') + ' ' + (e.getAttribute('aria-label') || '') + ' ' + (e.getAttribute('title') || '')).join('\\n')"""
-
-
-@pytest.fixture(scope="module")
-def site(synthetic_weeks):
-    from service.releases.standard import publish_standard
-    con, settings = synthetic_weeks
-    publish_standard(con, settings, YEAR)
-    server, thread, base = serve_in_thread(settings)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _settled(page, ids=("charts", "series-section")) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from support.browser import CHROMIUM
-from support.live_server import serve_in_thread
 
 YEAR = "2025-2026"
 pytestmark = [pytest.mark.browser,
@@ -21,17 +20,6 @@ COLOURS = {"beyond_higher": "#b34700", "beyond_lower": "#0072b2", "same": "#7676
 WORDS = {"nl": {"same": "binnen de ruis", "beyond": "groter dan de ruis", "none": "geen verschil te geven"},
          "en": {"same": "within the noise", "beyond": "larger than the noise",
                 "none": "no difference can be given"}}
-
-
-@pytest.fixture(scope="module")
-def site(synthetic_weeks):
-    from service.releases.standard import publish_standard
-    con, settings = synthetic_weeks
-    publish_standard(con, settings, YEAR)
-    server, thread, base = serve_in_thread(settings)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _areas(page, base) -> list[str]:
