@@ -60,9 +60,9 @@ def chunk_pages(content: bytes, start: int, length: int, max_pages: int = MAX_PA
                 or uncompressed < 0 or compressed < 0 or compressed > end - reader.pos:
             raise Unreadable("a page size beyond the chunk")
         if kind == DATA_PAGE:
-            values = field(field(header, 5, []), 1)
+            values = field(_struct(header, 5), 1)
         elif kind == DATA_PAGE_V2:
-            values = field(field(header, 8, []), 3)
+            values = field(_struct(header, 8), 3)
         elif kind in (DICTIONARY_PAGE, INDEX_PAGE):
             values = 0
         else:
@@ -73,3 +73,12 @@ def chunk_pages(content: bytes, start: int, length: int, max_pages: int = MAX_PA
         decoded += uncompressed
         reader.pos += compressed
     return ChunkPages(pages, rows, decoded)
+
+
+def _struct(header: list, fid: int) -> list:
+    """Field `fid` of a page header, which must be a struct (a list of fields) if present: a
+    damaged file may carry any type under that id (found by the parser fuzz in CI)."""
+    value = field(header, fid, [])
+    if not isinstance(value, list):
+        raise Unreadable("a page header whose parts are not what the format says")
+    return value

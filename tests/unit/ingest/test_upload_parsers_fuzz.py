@@ -98,9 +98,18 @@ def _non_utf8_column_path() -> bytes:
     return VALID_PARQUET[:at] + b"\x80" + VALID_PARQUET[at + 1:]
 
 
+def _data_page_header_not_a_struct() -> bytes:
+    """VALID_PARQUET with three bytes of the date column's data page header deleted, so that
+    the header's field 5 (data_page_header, a struct) reads as a number: the page walk
+    iterated over an int (TypeError; found by this fuzz at CI's example count)."""
+    at = VALID_PARQUET.index(b"2025-09-02\x15\x00\x15") + len(b"2025-09-02\x15\x00")
+    return VALID_PARQUET[:at] + VALID_PARQUET[at + 3:]
+
+
 @FUZZ
 @given(mutated(VALID_PARQUET))
 @example(_non_utf8_column_path())
+@example(_data_page_header_not_a_struct())
 def test_parquet_reader_survives_mutated_files(content):
     _check("absences.parquet", content, ABSENCE_COLUMNS)
 
