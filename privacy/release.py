@@ -151,17 +151,23 @@ class ReleaseTables:
     gains: list[dict]                            # table, total, level, median_variance_gain
 
 
-def plan_tables(tables: list[Table], level_names: list[str], rho: Rho) -> dict[tuple[str, str], Rho]:
-    """ρ per (table, level). Weights: the table's weight × the level's weight, divided by the
-    squared sensitivity so that every table is judged on its error relative to one pupil."""
+def _demands(tables: Sequence[Table], level_names: Sequence[str], tag: str = "") -> list[LevelDemand]:
+    """One planner demand per table × level, named ``{tag}{table}@{level}``. Weights: the
+    table's weight × the level's weight, divided by the squared sensitivity so that every
+    table is judged on its error relative to one pupil."""
     from privacy.bounds import sensitivity
 
-    demands = []
+    out = []
     for t in tables:
         l2 = sensitivity(t.bound).l2
-        for lvl in level_names:
-            demands.append(LevelDemand(f"{t.name}@{lvl}", t.weight * LEVEL_WEIGHTS[lvl] / (l2 * l2), t.bound))
-    split = split_budget(demands, rho, "min_weighted_variance")
+        out += [LevelDemand(f"{tag}{t.name}@{lvl}", t.weight * LEVEL_WEIGHTS[lvl] / (l2 * l2), t.bound)
+                for lvl in level_names]
+    return out
+
+
+def plan_tables(tables: list[Table], level_names: list[str], rho: Rho) -> dict[tuple[str, str], Rho]:
+    """ρ per (table, level), weighted as `_demands` says."""
+    split = split_budget(_demands(tables, level_names), rho, "min_weighted_variance")
     return {(t.name, lvl): split[f"{t.name}@{lvl}"] for t in tables for lvl in level_names}
 
 
@@ -171,21 +177,9 @@ def split_between(parts: Sequence[tuple[Sequence[Table], Sequence[str]]], rho: R
     once (the weights of `plan_tables`), summed per part. Each part's own `plan_tables` at its
     share then gives its tables what the joint plan gives them (the rule is proportional), up
     to rounding down to whole micro-ρ."""
-    from privacy.bounds import sensitivity
-
-    demands, owner = [], []
-    for i, (tables, levels) in enumerate(parts):
-        for t in tables:
-            l2 = sensitivity(t.bound).l2
-            for lvl in levels:
-                demands.append(LevelDemand(f"{i}:{t.name}@{lvl}",
-                                           t.weight * LEVEL_WEIGHTS[lvl] / (l2 * l2), t.bound))
-                owner.append(i)
-    split = split_budget(demands, rho, "min_weighted_variance")
-    out = [Rho.of(0)] * len(parts)
-    for demand, i in zip(demands, owner):
-        out[i] = out[i] + split[demand.name]
-    return out
+    per_part = [_demands(tables, levels, f"{i}:") for i, (tables, levels) in enumerate(parts)]
+    split = split_budget([d for demands in per_part for d in demands], rho, "min_weighted_variance")
+    return [sum((split[d.name] for d in demands), Rho.of(0)) for demands in per_part]
 
 
 def predicted_half_widths(totals: list[Table], level_names: list[str], rho: Rho) -> list[dict]:

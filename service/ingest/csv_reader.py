@@ -154,6 +154,18 @@ def _label(column: str, index: int) -> str:
     return f"column {index + 1} of the header"
 
 
+def _strings(body, found: list[str], invalid_row, **read_options) -> pa.Table:
+    """Arrow's CSV reader with every column as text (nothing null, empty lines kept), rows
+    Arrow cannot split handed to `invalid_row`; `read_options` add to its ReadOptions."""
+    return pacsv.read_csv(
+        pa.py_buffer(body),
+        read_options=pacsv.ReadOptions(column_names=found, use_threads=False, **read_options),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=invalid_row, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in found},
+                                             strings_can_be_null=False,
+                                             quoted_strings_can_be_null=False))
+
+
 def _rows(name: str, body: memoryview, found: list[str], columns: tuple[str, ...],
           limits: UploadLimits) -> tuple[pa.Table | None, list[RowError]]:
     problems: list[RowError] = []
@@ -169,15 +181,7 @@ def _rows(name: str, body: memoryview, found: list[str], columns: tuple[str, ...
         return "skip"
 
     try:
-        table = pacsv.read_csv(
-            pa.py_buffer(body),
-            read_options=pacsv.ReadOptions(column_names=found, skip_rows=1, use_threads=False),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=invalid_row,
-                                              ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in found},
-                                                 strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False),
-        )
+        table = _strings(body, found, invalid_row, skip_rows=1)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowException, OSError, ValueError):
         return None, [RowError(name, 0, "file", "could not be read as CSV: " + SAVE_AS)]
     if problems:
@@ -215,16 +219,7 @@ def read_many(files: list[tuple[memoryview, list[str]]], columns: tuple[str, ...
         return "skip"
 
     try:
-        table = pacsv.read_csv(
-            pa.py_buffer(b"\n".join(parts)),
-            read_options=pacsv.ReadOptions(column_names=found, use_threads=False,
-                                           block_size=1 << 26),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=invalid_row,
-                                             ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in found},
-                                                 strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False),
-        )
+        table = _strings(b"\n".join(parts), found, invalid_row, block_size=1 << 26)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowException, OSError, ValueError):
         return None
     if invalid or table.num_rows != sum(lines):

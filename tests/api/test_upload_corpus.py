@@ -19,8 +19,7 @@ from service.cli import app as cli
 from service.db import connect
 from service.register.source import load_register
 from service.settings import Settings
-from service.synth.uploads import write_synthetic
-from support.upload_corpus import VARIANTS, Base, Variant
+from support.upload_corpus import VARIANTS, Base, Variant, synthetic_base
 
 runner = CliRunner()
 
@@ -30,12 +29,7 @@ def world(tmp_path_factory):
     """A database with the real register, one school's valid synthetic files, a key for it,
     and a running app (HTTP) next to a second copy of the database (CLI)."""
     root = tmp_path_factory.mktemp("corpus")
-    write_synthetic(root / "uploads", pupils=1500, seed=3)
-    folders = sorted((f for f in (root / "uploads").iterdir() if f.is_dir()),
-                     key=lambda f: (f / "absences.csv").stat().st_size)
-    folder = next(f for f in folders if (f / "absences.csv").stat().st_size > 3000)
-    base = Base(folder.name, (folder / "enrolments.csv").read_text().splitlines(),
-                (folder / "absences.csv").read_text().splitlines())
+    base, _ = synthetic_base(root)
     http_settings = Settings(mode="dev", db=root / "http.duckdb")
     con = connect(http_settings.db)
     load_register(con)

@@ -21,7 +21,7 @@ from service.register.source import load_register
 from service.settings import Settings
 from service.synth.uploads import write_synthetic
 from support.ingest_tables import ingest_rows, plant_reuploads
-from support.upload_corpus import VARIANTS, Base
+from support.upload_corpus import VARIANTS, Base, synthetic_base
 
 YEAR = "2025-2026"
 
@@ -108,13 +108,8 @@ def corpus_base(tmp_path_factory) -> tuple[Base, list[UploadFile]]:
     """One school's valid files (as tests/api/test_upload_corpus.py picks them) and another
     school's valid batch."""
     root = tmp_path_factory.mktemp("corpus")
-    write_synthetic(root / "uploads", pupils=1500, seed=3)
-    folders = sorted((f for f in (root / "uploads").iterdir() if f.is_dir()),
-                     key=lambda f: (f / "absences.csv").stat().st_size)
-    folder = next(f for f in folders if (f / "absences.csv").stat().st_size > 3000)
-    base = Base(folder.name, (folder / "enrolments.csv").read_text().splitlines(),
-                (folder / "absences.csv").read_text().splitlines())
-    other = next(f for f in folders if f.name != folder.name
+    base, folders = synthetic_base(root)
+    other = next(f for f in folders if f.name != base.school_id
                  and (f / "absences.csv").stat().st_size > 1000)
     return base, (other.name, files_from_paths(sorted(other.iterdir())))
 

@@ -49,6 +49,21 @@ class Base:
             column_types={n: pa.string() for n in names}, strings_can_be_null=False))
 
 
+def synthetic_base(root) -> tuple[Base, list]:
+    """Synthetic uploads written under `root/uploads` (1,500 pupils, seed 3), and from them
+    the corpus's base: the smallest school whose absences file exceeds 3 kB. Also returns
+    the school folders, smallest absences first."""
+    from service.synth.uploads import write_synthetic
+
+    write_synthetic(root / "uploads", pupils=1500, seed=3)
+    folders = sorted((f for f in (root / "uploads").iterdir() if f.is_dir()),
+                     key=lambda f: (f / "absences.csv").stat().st_size)
+    folder = next(f for f in folders if (f / "absences.csv").stat().st_size > 3000)
+    base = Base(folder.name, (folder / "enrolments.csv").read_text().splitlines(),
+                (folder / "absences.csv").read_text().splitlines())
+    return base, folders
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
