@@ -21,13 +21,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_HMAC_KEY = "dev-only-hmac-key-not-for-production"
 DEV_ADMIN_KEY = "dev-only-admin-key-not-for-production"
-#: The named steps of publishing a release where `AANWEZIG_TEST_PAUSE_AT` can hold a process
-#: (tests/system/test_crash_releases.py kills it there): inside the charge's transaction, the budget
-#: raised but the release not yet stored and nothing committed; the transaction committed,
-#: the job not yet marked done.
-PAUSE_STEPS = ("release.charged", "release.stored")
-#: How long a test pause holds the thread (a test kills the process long before).
-PAUSE_SECONDS = 600.0
+#: The named steps where `AANWEZIG_TEST_PAUSE_AT` can hold a process, and for how long (seconds).
+#: Publishing a release (tests/system/test_crash_releases.py kills the process there, long before
+#: the pause ends): inside the charge's transaction, the budget raised but the release not yet
+#: stored and nothing committed; the transaction committed, the job not yet marked done.
+#: An upload holding its share of the memory budget, before its files are read
+#: (tests/system/test_upload_memory_budget.py: an upload arriving then must be refused).
+PAUSE_SECONDS = {"release.charged": 600.0, "release.stored": 600.0, "upload.reserved": 8.0}
+PAUSE_STEPS = ("release.charged", "release.stored", "upload.reserved")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
@@ -116,7 +117,8 @@ class Settings(BaseSettings):
     test_pause_at: Literal[PAUSE_STEPS] | None = Field(
         None, description="tests only, refused outside dev mode: hold the thread that publishes "
                           "a release at this named step (release.charged, release.stored) so a "
-                          "crash test can kill the process there")
+                          "crash test can kill the process there, or an upload holding its share "
+                          "of the memory budget (upload.reserved, 8 s)")
 
     @field_validator("cors_origins")
     @classmethod
@@ -142,14 +144,14 @@ class Settings(BaseSettings):
         return self.mode == "production" if self.weekly_release_auto is None else self.weekly_release_auto
 
     def pause_point(self, step: str) -> None:
-        """A named step of a release (`PAUSE_STEPS`). Does nothing unless `test_pause_at`
-        names this step (dev mode only); then says so on stderr and sleeps, so a crash test
-        can `kill -9` the process at a known point of the work."""
+        """A named step of a release or an upload (`PAUSE_STEPS`). Does nothing unless
+        `test_pause_at` names this step (dev mode only); then says so on stderr and sleeps
+        (`PAUSE_SECONDS`), so a test can `kill -9` the process, or act, at a known point."""
         if self.test_pause_at is None or self.test_pause_at != step:
             return
         sys.stderr.write(f"aanwezig: test pause at {step} (process {os.getpid()})\n")
         sys.stderr.flush()
-        time.sleep(PAUSE_SECONDS)
+        time.sleep(PAUSE_SECONDS[step])
 
     @model_validator(mode="after")
     def _secrets(self) -> "Settings":

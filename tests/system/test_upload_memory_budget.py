@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -57,29 +58,30 @@ def test_concurrent_uploads_stay_within_the_budget(tmp_path, batch):
 
 
 def test_an_upload_that_would_wait_too_long_gets_503_with_retry_after(tmp_path, batch):
+    """The first upload holds the whole budget at a test pause (`upload.reserved`, 8 s, dev
+    only); one arriving then waits its 0.5 s and is refused. Without the pause the test raced:
+    on a loaded machine the second upload could take the budget first and the first one, not
+    the second, waited too long (CI, stop 21)."""
     enrol, absent = batch
     db = tmp_path / "busy.duckdb"
     admin = many_schools_db(db, 2)
-    big_enrol, big_absent = big_batch(300_000)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    log = Path(f"{db}.log")
     proc = start_server(db, port, AANWEZIG_UPLOAD_MEMORY=str(64 * MB),
-                        AANWEZIG_UPLOAD_WAIT_SECONDS="0.5")
+                        AANWEZIG_UPLOAD_WAIT_SECONDS="0.5", AANWEZIG_TEST_PAUSE_AT="upload.reserved")
     first: list = []
     try:
         holder = threading.Thread(target=lambda: first.extend(
-            upload_all(base, admin, big_enrol, big_absent, school_ids(1))))
+            upload_all(base, admin, enrol, absent, school_ids(1))))
         holder.start()
-        # the 33 MB batch holds the whole budget while it is read (about a second on a quiet
-        # machine, from when its body has arrived): ask again until an ask meets the hold
-        attempts = []
-        while holder.is_alive() and not any(a[0] == 503 for a in attempts):
-            attempts.append(upload_all(base, admin, enrol, absent, school_ids(2)[1:])[0])
+        deadline = time.monotonic() + 60
+        while f"test pause at upload.reserved (process {proc.pid})" not in log.read_text():
+            assert holder.is_alive() and time.monotonic() < deadline, (first, log.read_text())
             time.sleep(0.05)
+        busy = upload_all(base, admin, enrol, absent, school_ids(2)[1:])[0]
+        waited = holder.is_alive()
         holder.join()
-        busy = next((a for a in attempts if a[0] == 503), attempts[-1] if attempts else None)
-        # an ask that did not meet the hold was read in full and refused (nothing stored)
-        assert all(a[0] in (400, 503) for a in attempts), attempts
         again = upload_all(base, admin, enrol, absent, school_ids(2)[1:])[0]
         admin_h = {"X-API-Key": admin}
         states = httpx.get(base + "/v1/uploads/status", headers=admin_h, timeout=10).json()
@@ -87,6 +89,7 @@ def test_an_upload_that_would_wait_too_long_gets_503_with_retry_after(tmp_path, 
         proc.terminate()
         proc.wait(timeout=30)
     code, headers, _ = busy
+    assert waited, "the first upload had ended before the second was answered"
     assert code == 503, busy
     assert headers["content-type"] == "application/problem+json"
     assert headers["retry-after"] == "1"

@@ -84,6 +84,7 @@ async def upload(
         roles.require_school(caller, school_id)
 
     def work() -> tuple[ingest.BatchReport, int | None]:
+        settings.pause_point("upload.reserved")
         batch = [ingest.UploadFile(f.filename or "upload", f.file.read()) for f in files]
         try:
             report = ingest.ingest_files(db, settings, school_id, batch, school_year,

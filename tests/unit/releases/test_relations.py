@@ -115,7 +115,10 @@ def test_published_reason_rates_add_up_to_the_absence_rate(synthetic_nl):
     the absence rate (both over the same reconciled possible minutes); the reason minutes add
     up to the absent minutes at every level; and a reason's sd (province level: the 4,000
     pupils of the fixture leave municipalities too small for a rate) is below what five
-    separate reason tables give at the same ρ (the plan's × 0.597 scale, at least)."""
+    separate reason tables give at the same ρ (the plan's × 0.597 scale on the totals). The
+    published sd plugs noisy estimates into the rate's error (docs/privacy.md), so the ratio of
+    the two medians scatters from draw to draw: 0.51–0.63 over 12 draws of this release on this fixture,
+    0.656 once on CI; without the relation it is about 1. The bound is 0.75."""
     from privacy.budget import Rho
     from service.releases.aggregate import leaf_totals
     from service.releases.catalogue import REASONS
@@ -149,4 +152,4 @@ def test_published_reason_rates_add_up_to_the_absence_rate(synthetic_nl):
     before = release_from_leaf(leaf, Rho.of("0.6"), ranks=False, tables=SEPARATE_REASON_TABLES).cells
     sd = {name: frame[(frame["measure"] == "absence_rate_sick") & (frame["level"] == "province")]
           ["sd"].astype(float).median() for name, frame in (("after", cells), ("before", before))}
-    assert sd["after"] < 0.65 * sd["before"]
+    assert sd["after"] < 0.75 * sd["before"], sd
