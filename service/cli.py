@@ -51,7 +51,8 @@ def _remote(db: Path, url: str | None):
 
 
 def _open(db: Path):
-    """Open `db` for writing, or say clearly who holds it and what to do."""
+    """The command's `service.db.Database`: `db` opened for writing, or say clearly who holds
+    it and what to do."""
     from service.cli_remote import DatabaseBusy, open_for_writing
 
     try:
@@ -69,12 +70,10 @@ def _settings(db: Path, mode: str | None = None, *, serving: bool = False, **opt
 
 
 def _engine(settings, con):
-    """The engine the settings name, over `con` (a context: `with _engine(...):`)."""
+    """The engine the settings name, over `con`: passed to each derive and release."""
     from service import engines
 
-    return engines.use(engines.open_engine(settings.engine, con, lake=settings.lake,
-                                           master=settings.spark_master,
-                                           driver_memory=settings.spark_driver_memory))
+    return engines.from_settings(settings, con)
 
 
 @app.command()
@@ -131,8 +130,9 @@ def ingest(
         _ingest_remote(remote, files, school, directory, school_year, replace_with_empty)
         return
     settings = _settings(db, engine=engine, spark_master=spark_master, lake=lake)
-    con = _open(db)
-    _ensure_register(con)
+    database = _open(db)
+    con = database.con
+    _ensure_register(con, database)
     years: set[str] = set()
     if directory is not None:
         if not directory.is_dir():
@@ -150,7 +150,7 @@ def ingest(
             raise typer.Exit(code=2)
         try:
             report = ingest_files(con, settings, school, files_from_paths(files), school_year,
-                                  replace_with_empty=replace_with_empty)
+                                  replace_with_empty=replace_with_empty, database=database)
         except errors.PUBLIC as exc:        # IngestError, UnknownSchool, …: a public message
             console.print(f"refused: {errors.public(exc)}", markup=False, highlight=False,
                           soft_wrap=True)
@@ -164,20 +164,19 @@ def ingest(
     else:
         console.print("give --school and the files of one batch, or --dir")
         raise typer.Exit(code=2)
-    with _engine(settings, con):
-        _derive(con, years)
+    _derive(con, years, _engine(settings, con), database)
     if directory is not None and report.refused:
         raise typer.Exit(code=1)            # any refused batch: exit 1 (docs/upload-format.md)
 
 
-def _ensure_register(con) -> None:
+def _ensure_register(con, database) -> None:
     """Load the public register shipped with the package into a database that lacks it (a
     fresh file), so `aanwezig ingest` works on it as the README shows; a database that has a
     register keeps it (`load_register` only fills an empty `area` table)."""
     from service.register.source import load_register
 
     if not con.execute("SELECT count(*) FROM area").fetchone()[0]:
-        load_register(con)
+        load_register(con, database=database)
         console.print("loaded the public register (a fresh database)")
 
 
@@ -251,14 +250,15 @@ def _folder_summary(report, total: int) -> str:
             + (f"; the first 5 are listed above" if len(report.refused) > 5 else ""))
 
 
-def _derive(con, years) -> None:
+def _derive(con, years, engine=None, database=None) -> None:
     from service.cli_progress import steps
     from service.ingest.derive import rebuild
 
     for year in sorted(years):
         with steps(console, f"deriving the per-pupil tables of {year} (chunks)") as advance:
             start = time.perf_counter()
-            rebuild(con, year, progress=lambda done, total: advance(1, total))
+            rebuild(con, year, progress=lambda done, total: advance(1, total), engine=engine,
+                    database=database)
         # no counts: the number of pupil-years is an un-noised aggregate
         console.print(f"derived the per-pupil tables of {year} in {time.perf_counter() - start:.1f} s")
 
@@ -289,8 +289,9 @@ def demo(
         from service.cli_startup import ready_to_serve
 
         ready_to_serve(db, host, port, console)
-    con = _open(db)
-    load_register(con)
+    database = _open(db)
+    con = database.con
+    load_register(con, database=database)
     in_register = con.execute("SELECT count(*) FROM school").fetchone()[0]
     console.print(f"register: {in_register} schools in {db}")
     data = db.parent / f"{db.stem}-uploads"
@@ -300,7 +301,7 @@ def demo(
         console.print(f"{already} batches already ingested: serving what is there "
                       f"({rebuild_hint})", soft_wrap=True)
         if not _derived(con, DEFAULT_YEAR):
-            _derive(con, [DEFAULT_YEAR])
+            _derive(con, [DEFAULT_YEAR], database=database)
     else:
         if data.exists():
             shutil.rmtree(data)
@@ -311,22 +312,22 @@ def demo(
         console.print(_written(summary, data), soft_wrap=True)
         _ingest_folder(con, settings, data)
         shutil.rmtree(data)
-        _derive(con, [DEFAULT_YEAR])
+        _derive(con, [DEFAULT_YEAR], database=database)
     from service.releases.standard import publish_standard
 
     release_id = None
     try:
         with console.status("publishing the standard release (noise, consistency, signature)"):
-            stored = publish_standard(con, settings, DEFAULT_YEAR)
+            stored = publish_standard(con, settings, DEFAULT_YEAR, database=database)
         release_id = stored.record.release_id
         state = "published" if stored.newly_charged else "already published"
         console.print(f"standard release {release_id} {state}")
-        _demo_weeks(con, settings, weeks)
+        _demo_weeks(con, settings, weeks, database)
     except errors.PUBLIC as exc:            # e.g. the budget spent by an earlier demo
         console.print(f"not published: {errors.public(exc)}; serving what is there "
                       f"({rebuild_hint})", markup=False, highlight=False, soft_wrap=True)
-    keys = _demo_keys(con, settings)
-    con.close()
+    keys = _demo_keys(con, settings, database)
+    database.close()
     base = f"http://{host}:{port}"
     console.print(f"\npage:     {base}/\nAPI:      {base}/v1/catalog\nOpenAPI:  {base}/v1/openapi.json")
     if release_id is not None:
@@ -360,7 +361,7 @@ def _derived(con, school_year: str) -> bool:
     return bool(version) and not pending
 
 
-def _demo_weeks(con, settings, weeks: int) -> None:
+def _demo_weeks(con, settings, weeks: int, database) -> None:
     """Publish the first weeks of the weekly series (each spends its planned share)."""
     try:
         from service.weekly import series as weekly
@@ -370,11 +371,11 @@ def _demo_weeks(con, settings, weeks: int) -> None:
 
     with steps(console, f"publishing weeks 1-{weeks} of the weekly series", weeks) as advance:
         for week in range(1, weeks + 1):
-            weekly.release_week(con, settings, DEFAULT_YEAR, week)
+            weekly.release_week(con, settings, DEFAULT_YEAR, week, database=database)
             advance()
 
 
-def _demo_keys(con, settings) -> dict[str, str]:
+def _demo_keys(con, settings, database) -> dict[str, str]:
     """One demo API key per role (shown once; stored only as a keyed hash)."""
     from service.api.auth import create_key
 
@@ -382,7 +383,8 @@ def _demo_keys(con, settings) -> dict[str, str]:
                          "WHERE b.school_id = s.school_id) ORDER BY school_id LIMIT 1").fetchone()[0]
     scopes = {"school": school, "researcher": "demo-researcher", "region": "municipality:GM0363",
               "policy": None, "admin": None}
-    return {f"{role} {scope or ''}".strip(): create_key(con, settings, role, scope, "demo")[1]
+    return {f"{role} {scope or ''}".strip(): create_key(con, settings, role, scope, "demo",
+                                                        database=database)[1]
             for role, scope in scopes.items()}
 
 
@@ -420,9 +422,8 @@ def derive(
     """Rebuild the derived per-pupil tables of a school year on the engine (spark: from the
     lake's uploads, into the lake's derived/ folder)."""
     settings = _settings(db, engine=engine, spark_master=spark_master, lake=lake)
-    con = _open(db)
-    with _engine(settings, con):
-        _derive(con, {school_year})
+    database = _open(db)
+    _derive(database.con, {school_year}, _engine(settings, database.con), database)
 
 
 @app.command("lake-export")
@@ -434,7 +435,7 @@ def lake_export(
     filled before the lake was set; new batches are written as they are stored)."""
     from service.ingest.lake import write_all
 
-    written = write_all(_open(db), lake)
+    written = write_all(_open(db).con, lake)
     console.print(f"wrote {written} partition files to {lake}")
 
 
@@ -456,7 +457,8 @@ def release(
     from service.releases.standard import plan_table, publish_standard
 
     remote = None if dry_run else _remote(db, url)
-    con = None if (dry_run or remote is not None) else _open(db)
+    database = None if (dry_run or remote is not None) else _open(db)
+    con = None if database is None else database.con
     settings = None if con is None else _settings(db, engine=engine, spark_master=spark_master,
                                                   lake=lake)
     # from the bounds and the budget only: the year's standard pool, or (without the database)
@@ -486,9 +488,9 @@ def release(
             raise typer.Exit(code=1)
         console.print(f"release {job['release_id']} published by the service (job {job['job_id']})")
         return
-    with console.status("computing, signing and storing the standard release"), \
-            _engine(settings, con):
-        stored = publish_standard(con, settings, school_year)
+    with console.status("computing, signing and storing the standard release"):
+        stored = publish_standard(con, settings, school_year, engine=_engine(settings, con),
+                                  database=database)
     record = stored.record
     state = "published" if stored.newly_charged else "already published (no budget spent)"
     console.print(f"release {record.release_id} {state}; content sha256 {record.content_hash}")
@@ -540,14 +542,14 @@ def release_week_command(
         console.print(f"week {week} of {school_year}: {state} as {done['release_id']}, "
                       f"{done['micro_rho_charged']} micro-rho")
         return
-    con = _open(db)
+    database = _open(db)
     try:
-        stored = release_week(con, _settings(db), school_year, week)
+        stored = release_week(database.con, _settings(db), school_year, week, database=database)
     except errors.PUBLIC as exc:            # WeeklyError, BudgetExhausted, …
         console.print(f"[red]refused:[/red] {errors.public(exc)}")
         raise typer.Exit(code=1)
     finally:
-        con.close()
+        database.close()
     state = "published" if stored.newly_charged else "already published (no charge)"
     console.print(f"week {week} of {school_year}: {state} as {stored.record.release_id}, "
                   f"{stored.record.micro} micro-rho")

@@ -19,9 +19,12 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+
+if TYPE_CHECKING:
+    from service.db import Database
 
 
 class ServiceError(Exception):
@@ -79,12 +82,13 @@ def service_url(db: Path, url: str | None) -> str | None:
 _LOCK_PID = re.compile(r"PID (\d+)")
 
 
-def open_for_writing(db: Path) -> duckdb.DuckDBPyConnection:
-    """`service.db.connect(db)`, or DatabaseBusy naming the process that holds the file."""
-    from service.db import connect
+def open_for_writing(db: Path) -> Database:
+    """`service.db.Database.open(db)` (the command's database: its connection, locks,
+    counters and memos), or DatabaseBusy naming the process that holds the file."""
+    from service.db import Database
 
     try:
-        return connect(db)
+        return Database.open(db)
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" not in text.lower():

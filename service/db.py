@@ -1,15 +1,14 @@
-"""Opening the DuckDB database and applying the schema, and the counters writers bump.
-
-Data versions: a module that commits a write to API keys, budget caps and charges, or the
-register announces it with :func:`changed`; layers above that keep copies in memory
-(`service/api/read_cache.py`) read :func:`generation` and drop what is older. So storage never
-imports the caches above it: it only bumps a number.
+"""Opening the DuckDB database and applying the schema; the `Database` object that holds
+one file's connection, write locks, data-version counters and in-memory copies.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import re
 import threading
@@ -18,6 +17,7 @@ import duckdb
 
 import sql
 
+T = TypeVar("T")
 
 #: DuckDB spills to disk beyond this, so national-scale derivation stays well under 8 GB.
 MEMORY_LIMIT = "5GB"
@@ -78,42 +78,142 @@ KEYS, BUDGET, REGISTER, DATA = "keys", "budget", "register", "data"
 """What a write changes: API keys; budget caps and charges; the register and calendar; the
 derived per-pupil tables (a derive committed: the data version may have moved)."""
 
-_generation_lock = threading.Lock()
-_generations: dict[str, int] = {}
-
 
 @dataclass(frozen=True)
 class WriteLocks:
     """The locks that serialise each family of writers of ONE database file in this process
     (docs/architecture.md, "Who writes what"): uploads (two uploads of one school would both
-    replace the same earlier batch), the ledger (charges and releases), API keys."""
+    replace the same earlier batch), the ledger (charges and releases), API keys; and the
+    ledger's DDL when a ledger is opened (a catalog write: two at once conflict)."""
 
     uploads: threading.Lock = field(default_factory=threading.Lock)
     ledger: threading.Lock = field(default_factory=threading.Lock)
     keys: threading.Lock = field(default_factory=threading.Lock)
+    ledger_ddl: threading.Lock = field(default_factory=threading.Lock)
 
 
-#: The write locks of every database file this process writes, by resolved path: the one
-#: registry of locks keyed by database (tests and the CLI open several files in one process).
-_WRITE_LOCKS: dict[str, WriteLocks] = {}
-_write_locks_guard = threading.Lock()
+class Memo:
+    """A bounded, thread-safe memo of values built from the database: at most `limit` kept,
+    the oldest kept (or, `lru`, the least recently used) out first. Request threads and the
+    writer thread share one: a value is built outside the lock (two threads may both build
+    it; the values are equal) and kept under it."""
+
+    def __init__(self, limit: int, *, lru: bool = False) -> None:
+        self._limit = limit
+        self._lru = lru
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def peek(self, key: Hashable) -> Any | None:
+        """The kept value, or None: never builds."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and self._lru:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: T) -> T:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+        return value
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The kept value of `key`, else `build()` kept."""
+        found = self.peek(key)
+        return found if found is not None else self.put(key, build())
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
-def write_locks(path: str | Path | None) -> WriteLocks:
-    """The write locks of the database file at `path` (`database_path` of a connection);
-    a private set for an in-memory database without a path (None)."""
-    if not path:
-        return WriteLocks()
-    with _write_locks_guard:
-        return _WRITE_LOCKS.setdefault(str(Path(path).resolve()), WriteLocks())
+class Database:
+    """One DuckDB file as this process holds it: the connection, the locks that serialise its
+    writers, the counters its writers bump, and every in-memory copy of what is in it.
+
+    Made once by whoever starts the work and passed explicitly: `create_app` keeps it in
+    `app.state.database` (requests and the writer thread share it), the CLI opens one per
+    command (`Database.open`). Functions below take it as `database=`; given None they build
+    what they need afresh (`Database.detached`: nothing shared, nothing kept across calls).
+
+    Data versions: a module that commits a write to API keys, budget caps and charges, the
+    register or the derived tables announces it with :meth:`changed`; the copies kept in
+    memory above storage (`service/api/read_cache.py`, the data versions of releases, the area
+    structure) read :meth:`generation` and drop what is older. So storage never imports the
+    caches above it: it only bumps a number, and holds the memos they fill.
+
+    The memos (each holds values that depend only on the file's contents; docs/architecture.md,
+    "Where state lives"):
+
+    - `stored_releases`: stored releases by request hash (`releases/publish.py`); immutable;
+    - `data_versions`: each school year's data version with the `DATA` counter it was read at
+      (`releases/identity.py`);
+    - `structures`: the register's `AreaStructure` by register version (`register/areas.py`);
+    - `weekly_cells`: the cells of week releases by release id (`weekly/series.py`); immutable;
+    - `comparisons`: parsed standard releases with their covariance model (`compare/comparison.py`);
+    - `chart_specs`: Vega-Lite specs of stored releases (`api/routes/page.py`);
+    - `read_caches`: the API layer's read caches by name (`api/read_cache.py`), made on first use.
+    """
+
+    def __init__(self, path: Path | str | None = None, con: duckdb.DuckDBPyConnection | None = None,
+                 ) -> None:
+        self.path = str(Path(path).resolve()) if path and str(path) != ":memory:" else None
+        self.con = con
+        self.locks = WriteLocks()
+        self._generations: dict[str, int] = {}
+        self._generation_lock = threading.Lock()
+        self.stored_releases = Memo(256)
+        self.data_versions = Memo(256)
+        self.structures = Memo(8)
+        self.weekly_cells = Memo(128)
+        self.comparisons = Memo(8, lru=True)
+        self.chart_specs = Memo(128)
+        self._read_caches: dict[str, Any] = {}
+
+    @classmethod
+    def open(cls, path: Path | str, *, read_only: bool = False,
+             memory_limit: str = MEMORY_LIMIT) -> "Database":
+        """The database at `path` with its one connection open (`connect`)."""
+        con = connect(path, read_only=read_only, memory_limit=memory_limit)
+        return cls(database_path(con), con)
+
+    @classmethod
+    def detached(cls) -> "Database":
+        """A database object for one call made without one: private locks and counters, empty
+        memos (what a test calling a function on a bare connection gets)."""
+        return cls()
+
+    @property
+    def key(self) -> str:
+        """The file behind it (the key of the caches that are shared between databases)."""
+        return self.path or f"memory:{id(self)}"
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.con.cursor()
+
+    def changed(self, topic: str) -> None:
+        """Call after committing (or rolling back) a write to the tables of `topic`."""
+        with self._generation_lock:
+            self._generations[topic] = self._generations.get(topic, 0) + 1
+
+    def generation(self, topic: str) -> int:
+        """How many writes to `topic` this process has announced on this database."""
+        return self._generations.get(topic, 0)
+
+    def read_cache(self, name: str, make: Callable[["Database"], T]) -> T:
+        """The read cache `name` of this database, made by `make(self)` on first use."""
+        with self._generation_lock:
+            if name not in self._read_caches:
+                self._read_caches[name] = make(self)
+            return self._read_caches[name]
 
 
-def changed(topic: str) -> None:
-    """Call after committing (or rolling back) a write to the tables of `topic`."""
-    with _generation_lock:
-        _generations[topic] = _generations.get(topic, 0) + 1
-
-
-def generation(topic: str) -> int:
-    """How many writes to `topic` this process has announced."""
-    return _generations.get(topic, 0)
+def or_detached(database: Database | None) -> Database:
+    """`database`, or a detached one for a call made without one."""
+    return database if database is not None else Database.detached()

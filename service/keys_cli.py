@@ -57,11 +57,12 @@ def keys_create(settings: Settings, role: str, scope: str | None, label: str,
         return made["key_id"], made["secret"]
     expires_at = (datetime.now(timezone.utc) + timedelta(days=expires_in_days)
                   if expires_in_days is not None else None)
-    con = _open(settings.db)
+    database = _open(settings.db)
     try:
-        return auth.create_key(con, settings, role, scope, label, expires_at=expires_at)
+        return auth.create_key(database.con, settings, role, scope, label, expires_at=expires_at,
+                               database=database)
     finally:
-        con.close()
+        database.close()
 
 
 def _parsed(moment: str | None) -> datetime | None:
@@ -78,11 +79,11 @@ def keys_revoke(settings: Settings, key_id: str, url: str | None = None) -> None
             console.print(f"[red]refused:[/red] {cli_remote.problem_text(status, answer)}")
             raise typer.Exit(code=1)
         return
-    con = _open(settings.db)
+    database = _open(settings.db)
     try:
-        auth.revoke_key(con, key_id)
+        auth.revoke_key(database.con, key_id, database=database)
     finally:
-        con.close()
+        database.close()
 
 
 def keys_list(settings: Settings, url: str | None = None) -> list[auth.ApiKey]:
@@ -92,11 +93,11 @@ def keys_list(settings: Settings, url: str | None = None) -> list[auth.ApiKey]:
         return [auth.ApiKey(k["key_id"], auth.Role(k["role"]), k.get("scope"), k.get("label", ""),
                             _parsed(k.get("created_at")), _parsed(k.get("revoked_at")),
                             _parsed(k.get("expires_at"))) for k in found["data"]]
-    con = _open(settings.db)
+    database = _open(settings.db)
     try:
-        return auth.list_keys(con)
+        return auth.list_keys(database.con)
     finally:
-        con.close()
+        database.close()
 
 
 @keys_app.command("create")

@@ -32,6 +32,7 @@ from service.api.middleware.http_contract import HttpContract
 from service.api.middleware.route_table import RouteTable
 from service.api.middleware.query_shortcut import RepeatedQueryShortcut
 from service.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA, install_problem_handlers
+from service.engines import EngineFactory
 from service.ingest.memory_budget import UploadMemory
 from service.jobs.writer import Writer
 from service.settings import Settings
@@ -43,17 +44,21 @@ Send the API key in the `X-API-Key` header. Errors are `application/problem+json
 (RFC 9457). Lists take `page` and `pageSize` and return `Link` headers."""
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """A new application for `settings` (tests pass their own: a temporary database file)."""
+def create_app(settings: Settings, *, engine: EngineFactory | None = None) -> FastAPI:
+    """A new application for `settings` (tests pass their own: a temporary database file).
+    `engine`: makes the engine the writer thread derives and publishes standard releases on,
+    over its cursor (default: the engine `settings` name, `engines.from_settings`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.con = db.connect(settings.db)
-        app.state.db_path = db.database_path(app.state.con)  # the key of in-memory caches
-        app.state.write_lock = db.write_locks(app.state.db_path).keys   # API key writes
+        # the database file with everything this process holds of it: connection, write
+        # locks, data-version counters, in-memory copies (requests and the writer share it)
+        app.state.database = db.Database.open(settings.db)
+        app.state.con = app.state.database.con
+        app.state.write_lock = app.state.database.locks.keys   # API key writes
         # the one writer thread: derives after uploads, scheduled and standard releases;
         # jobs a crash left running go back to its queue first
-        app.state.writer = Writer(app.state.con, settings)
+        app.state.writer = Writer(app.state.database, settings, engine=engine)
         app.state.writer.start()
         # Everything built so far lives as long as the process: keep the collector from
         # walking it again and again (a full collection over the imported libraries is what
@@ -64,7 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.writer.stop()
-            app.state.con.close()
+            app.state.database.close()
 
     app = FastAPI(
         title="Aanwezig",

@@ -39,7 +39,7 @@ import duckdb
 
 import sql
 from service import db, errors
-from service.api.read_cache import VALID_KEYS
+from service.api.read_cache import valid_keys
 from service.register import lookup
 from service.settings import Settings
 
@@ -207,9 +207,11 @@ def validate_scope(con: duckdb.DuckDBPyConnection, role: Role, scope: str | None
 
 def create_key(con: duckdb.DuckDBPyConnection, settings: Settings, role: Role | str,
                scope: str | None = None, label: str = "", *,
-               expires_at: datetime | None = None) -> tuple[str, str]:
+               expires_at: datetime | None = None,
+               database: db.Database | None = None) -> tuple[str, str]:
     """Store a new key and return ``(key_id, secret)``; the secret is not kept anywhere.
-    `expires_at` (a naive time is read as UTC) ends the key at that moment."""
+    `expires_at` (a naive time is read as UTC) ends the key at that moment. `database`: the
+    file's `service.db.Database`, told that the keys changed."""
     try:
         role = Role(role)
     except ValueError:
@@ -222,12 +224,12 @@ def create_key(con: duckdb.DuckDBPyConnection, settings: Settings, role: Role | 
     con.execute(_SQL["insert_key"], {"key_id": key_id, "key_hash": hash_secret(settings, secret),
                                      "role": role.value, "scope": scope, "label": label,
                                      "created_at": _utc_now(), "expires_at": _stored(expires_at)})
-    db.changed(db.KEYS)
+    db.or_detached(database).changed(db.KEYS)
     return key_id, secret
 
 
 def revoke_key(con: duckdb.DuckDBPyConnection, key_id: str, *,
-               caller: ApiKey | None = None) -> None:
+               caller: ApiKey | None = None, database: db.Database | None = None) -> None:
     """Revoke a key (idempotent for a revoked key); KeyNotFound if there is no such key.
 
     `caller` is the key asking (None: the data steward's command line). An admin key revoking
@@ -247,7 +249,7 @@ def revoke_key(con: duckdb.DuckDBPyConnection, key_id: str, *,
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
-    db.changed(db.KEYS)
+    db.or_detached(database).changed(db.KEYS)   # kept valid keys go
 
 
 def list_keys(con: duckdb.DuckDBPyConnection) -> list[ApiKey]:
@@ -258,12 +260,12 @@ def list_keys(con: duckdb.DuckDBPyConnection) -> list[ApiKey]:
 
 
 def authenticate(con: duckdb.DuckDBPyConnection, settings: Settings,
-                 secret: str | None, cache_key: str | None = None) -> ApiKey:
+                 secret: str | None, database: db.Database | None = None) -> ApiKey:
     """The key for `secret`, or MissingKey / InvalidKey (unknown, revoked and expired look the
     same).
 
-    `cache_key` (the server passes its database path) keeps valid keys in memory until the
-    next key is created or revoked (service/api/read_cache.py); unknown secrets are never kept."""
+    `database` (the server passes its own) keeps valid keys in memory until the next key is
+    created or revoked (service/api/read_cache.py); unknown secrets are never kept."""
     if not secret:
         raise MissingKey()
     if settings.admin_key and hmac.compare_digest(secret.encode("utf-8"),
@@ -277,14 +279,14 @@ def authenticate(con: duckdb.DuckDBPyConnection, settings: Settings,
             raise InvalidKey()
         return ApiKey(row[0], Role(row[1]), row[2], row[3], _utc(row[4]), None, _utc(row[5]))
 
-    key = VALID_KEYS.get((cache_key, hashed), load) if cache_key else load()
+    key = valid_keys(database).get(hashed, load) if database is not None else load()
     if key.expired():  # checked on every request: a key kept in memory expires too
         raise InvalidKey()
     return key
 
 
-def known_key(settings: Settings, secret: str, cache_key: str) -> ApiKey | None:
+def known_key(settings: Settings, secret: str, database: db.Database) -> ApiKey | None:
     """The key for `secret` if :func:`authenticate` has it in memory (valid, not revoked
     since), else None — which means "authenticate properly", not "invalid"."""
-    found = VALID_KEYS.peek((cache_key, hash_secret(settings, secret)))
+    found = valid_keys(database).peek(hash_secret(settings, secret))
     return found if isinstance(found, ApiKey) and not found.expired() else None

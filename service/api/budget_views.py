@@ -1,29 +1,30 @@
 """The budget as a caller sees it (global cap, pools, own allowance), shared by `GET /v1/budget`,
 the query route and the repeated-query shortcut; kept in memory in
-`service.api.read_cache.BUDGET_VIEWS` until the next charge or cap change."""
+`service.api.read_cache.budget_views` until the next charge or cap change."""
 
 from __future__ import annotations
 
 import copy
 
-from service.api.read_cache import BUDGET_VIEWS
+from service.api.read_cache import budget_views
+from service.db import Database
 from service.releases import budget as releases
 
 
-def budget_document(db, dataset: str, principal: str | None, db_path: str | None = None,
+def budget_document(db, dataset: str, principal: str | None, database: Database | None = None,
                     settings=None) -> dict:
     """The budget of `dataset` as shown to `principal` (with `settings`: also the cap across
-    school years); with `db_path` (the server's database) kept in memory until the next
+    school years); with `database` (the server's) kept in memory until the next
     charge or cap change (service/api/read_cache.py)."""
-    if db_path is None:
+    if database is None:
         return _budget_document(db, dataset, principal, settings)
-    return copy.deepcopy(BUDGET_VIEWS.get((db_path, dataset, principal),
+    return copy.deepcopy(budget_views(database).get((dataset, principal),
                                         lambda: _budget_document(db, dataset, principal, settings)))
 
 
-def kept_budget_document(db_path: str, dataset: str, principal: str | None) -> dict | None:
+def kept_budget_document(database: Database, dataset: str, principal: str | None) -> dict | None:
     """The budget view if it is in memory and still current, else None (never reads)."""
-    found = BUDGET_VIEWS.peek((db_path, dataset, principal))
+    found = budget_views(database).peek((dataset, principal))
     return copy.deepcopy(found) if found is not None else None
 
 

@@ -37,7 +37,7 @@ def structure_of(request: Request, db) -> compare.Structure:
     """The register's structure, built once per app (the register is public)."""
     state = request.app.state
     if getattr(state, "compare_structure", None) is None:
-        state.compare_structure = compare.register_structure(db)
+        state.compare_structure = compare.register_structure(db, state.database)
     return state.compare_structure
 
 
@@ -53,6 +53,6 @@ def run_comparison(request: Request, db, measure: str, areas: str | None, level:
                    if area != ("country", "NL") and area not in structure.parents]
         if unknown:
             raise NotFound("no such area in the register", errors=unknown)
-    released = compare.load_release(db, dataset)                          # NoRelease: 404
+    released = compare.load_release(db, dataset, request.app.state.database)  # NoRelease: 404
     return compare.compare(released, measure, areas=parsed, level=level, sector=sector,
                            structure=structure_of(request, db))

@@ -2,6 +2,7 @@
 
 - `SettingsDep`: the app's Settings (no import-time singleton: `create_app` stores them);
 - `DbDep`: a DuckDB cursor of the app's one connection, opened per request and closed after;
+- `DatabaseDep`: the app's `service.db.Database` (write locks, data-version counters, memos);
 - `CurrentKey`: the authenticated caller, already checked against the role matrix.
 
 `enforce_access` is installed on the whole app: it finds the matched route's entry in
@@ -20,6 +21,7 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from service.api import auth, roles
+from service.db import Database
 from service.settings import Settings
 
 api_key_header = APIKeyHeader(name=auth.API_KEY_HEADER, auto_error=False,
@@ -28,6 +30,11 @@ api_key_header = APIKeyHeader(name=auth.API_KEY_HEADER, auto_error=False,
 
 async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+async def get_database(request: Request) -> Database:
+    """The app's `service.db.Database` (its connection, write locks, counters and memos)."""
+    return request.app.state.database
 
 
 async def get_db(request: Request) -> AsyncIterator[duckdb.DuckDBPyConnection]:
@@ -42,6 +49,7 @@ async def get_db(request: Request) -> AsyncIterator[duckdb.DuckDBPyConnection]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_db)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 async def check_access(state, settings: Settings, method: str, template: str,
@@ -53,10 +61,10 @@ async def check_access(state, settings: Settings, method: str, template: str,
     access = roles.access_for(method, template)
     if access is not None and access.public:
         return None
-    db_path = getattr(state, "db_path", None)
-    key = auth.known_key(settings, secret, db_path) if secret and db_path else None
+    database = getattr(state, "database", None)
+    key = auth.known_key(settings, secret, database) if secret and database else None
     if key is None:
-        key = await run_in_threadpool(_authenticate, state.con, settings, secret, db_path)
+        key = await run_in_threadpool(_authenticate, state.con, settings, secret, database)
     roles.check(access, key)
     return key
 
@@ -74,10 +82,10 @@ async def enforce_access(request: Request, settings: SettingsDep) -> auth.ApiKey
 
 
 def _authenticate(con: duckdb.DuckDBPyConnection, settings: Settings, secret: str | None,
-                  db_path: str | None) -> auth.ApiKey:
+                  database: Database | None) -> auth.ApiKey:
     cursor = con.cursor()
     try:
-        return auth.authenticate(cursor, settings, secret, cache_key=db_path)
+        return auth.authenticate(cursor, settings, secret, database=database)
     finally:
         cursor.close()
 

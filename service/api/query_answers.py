@@ -14,7 +14,8 @@ from service.api import PREFIX
 from service.api.auth import Role
 from service.api.params import DimensionName, MeasureName
 from service.api.problems import InvalidInput
-from service.api.read_cache import QUERY_ANSWER_PARTS, SCHOOL_YEARS
+from service.api.read_cache import query_answer_parts, school_years
+from service.db import Database
 from service.register import lookup
 from service.releases.budget import budget_view
 from service.releases.query_accuracy import DEFAULT_MIN_GROUP, AccuracyTarget
@@ -71,7 +72,7 @@ def _rho(body: QueryCreate) -> Rho | None:
                                                       "message": "not a non-negative number"}]) from exc
 
 
-def _parsed(record) -> bytes:
+def _parsed(record, database: Database) -> bytes:
     """The answer's part taken from a stored release — spent, columns, rows, links — as JSON
     object members (no braces), built once per release (releases are immutable)."""
     def build() -> bytes:
@@ -81,7 +82,7 @@ def _parsed(record) -> bytes:
                            "links": {"self": f"{PREFIX}/releases/{record.release_id}"}},
                           separators=(",", ":"), ensure_ascii=False)
         return part[1:].encode("utf-8")
-    return QUERY_ANSWER_PARTS.get(record.release_id, build)
+    return query_answer_parts(database).get(record.release_id, build)
 
 
 def query_args(body: QueryCreate) -> dict:
@@ -91,16 +92,16 @@ def query_args(body: QueryCreate) -> dict:
                                            body.accuracy.min_group) if body.accuracy else None))
 
 
-def known_dataset_kept(db_path: str, dataset: str) -> bool:
+def known_dataset_kept(database: Database, dataset: str) -> bool:
     """True if this school year is known from memory (False means: ask the database)."""
-    return SCHOOL_YEARS.peek((db_path, dataset)) is True
+    return school_years(database).peek(dataset) is True
 
 
-def known_dataset(db, db_path: str, dataset: str) -> bool:
+def known_dataset(db, database: Database, dataset: str) -> bool:
     """Whether the register has this school year; a yes is kept (school years are never
     removed), a no is asked again next time."""
     try:
-        return SCHOOL_YEARS.get((db_path, dataset), lambda: _school_year(db, dataset))
+        return school_years(database).get(dataset, lambda: _school_year(db, dataset))
     except LookupError:
         return False
 
@@ -111,7 +112,7 @@ def _school_year(db, dataset: str) -> bool:
     return True
 
 
-def answer(stored, budget: dict) -> bytes:
+def answer(stored, budget: dict, database: Database) -> bytes:
     """The answer to a released query: its id, whether this request paid and what (0 for a
     stored answer), what is left of every scope it pays from after it, in numbers and words,
     and the stored release's budget, columns, rows and link (those serialised once per
@@ -134,7 +135,7 @@ def answer(stored, budget: dict) -> bytes:
                        "budget_left": left.get("principal"), "left_after": left, "fits": True,
                        "summary": text},
                       separators=(",", ":"), ensure_ascii=False)
-    return head[:-1].encode() + b"," + _parsed(stored.record)
+    return head[:-1].encode() + b"," + _parsed(stored.record, database)
 
 
 def principal_of(key) -> str:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import json
@@ -33,6 +31,7 @@ from scipy.stats import norm
 from privacy.budget import Rho
 from privacy.statistics import KNOWN_RATIO, benjamini_hochberg, verdict
 from service import errors as service_errors
+from service.db import Database, or_detached
 from service.register.areas import area_structure
 from service.releases import stored as releases
 from service.releases.catalogue import MEASURES
@@ -103,32 +102,26 @@ class Released:
     model: ReleaseModel | None = None   # covariances; None: unknown (treated as 0)
 
 
-_CACHE: OrderedDict[str, Released] = OrderedDict()
-_LOCK = threading.Lock()
-
-
-def load_release(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> Released:
-    """The latest standard release (of `dataset`), parsed once: releases are immutable."""
+def load_release(con: duckdb.DuckDBPyConnection, dataset: str | None = None,
+                 database: Database | None = None) -> Released:
+    """The latest standard release (of `dataset`), parsed once per `database` (its
+    `comparisons`): releases are immutable."""
     release_id = releases.latest(con, "standard", dataset)
     if release_id is None:
         raise NoRelease(dataset)
-    with _LOCK:
-        if release_id in _CACHE:
-            _CACHE.move_to_end(release_id)
-            return _CACHE[release_id]
+    database = or_detached(database)
+    found = database.comparisons.peek(release_id)
+    if found is not None:
+        return found
     record = releases.get_release(con, release_id)
     if record is None:
         raise NoRelease(dataset)
     loaded = from_cells(releases.cells(record), release_id, record.dataset)
     spec = json.loads(record.payload).get("spec", {})
     if "rho" in spec:
-        model = release_model(con, record.dataset, Rho.of(spec["rho"]), spec)
+        model = release_model(con, record.dataset, Rho.of(spec["rho"]), spec, database)
         loaded = Released(loaded.release_id, loaded.dataset, loaded.cells, model)
-    with _LOCK:
-        _CACHE[release_id] = loaded
-        while len(_CACHE) > 8:
-            _CACHE.popitem(last=False)
-    return loaded
+    return database.comparisons.put(release_id, loaded)
 
 
 def options(released: Released) -> dict:
@@ -572,8 +565,9 @@ class Structure:
             or a in self.parents.get(b, ())
 
 
-def register_structure(con: duckdb.DuckDBPyConnection) -> Structure:
+def register_structure(con: duckdb.DuckDBPyConnection,
+                       database: Database | None = None) -> Structure:
     """The register's containment (school → its areas; municipality → province; everything
     → country) and sibling counts, from the register's one `AreaStructure`."""
-    structure = area_structure(con)
+    structure = area_structure(con, database=database)
     return Structure(structure.parents, structure.parent_of)

@@ -3,14 +3,15 @@
 Two engines run the SAME statements of `sql/`: DuckDB (`embedded.DuckDBEngine`, the default,
 on the service's database file) and Apache Spark (`spark.SparkEngine`, local mode or a
 cluster, reading the uploads from the Parquet lake and transpiling each statement with
-sqlglot). `service.ingest.derive` and `service.releases.aggregate` ask :func:`current` for the
-engine and never know which one runs; `privacy/` never sees either.
+sqlglot). `service.ingest.derive` and `service.releases.aggregate` take the engine as
+``engine=`` (:func:`current`: the one passed, else DuckDB on the connection at hand) and never
+know which one runs; `privacy/` never sees either.
 
-The engine is chosen by the caller that starts the work (the CLI's ``--engine``, or the
-``AANWEZIG_ENGINE`` setting) and passed explicitly (``engine=``: the writer thread passes
-`from_settings` to every derive and standard release it runs), or made current for a block
-with ``with engines.use(engine): ...`` (the CLI); without either, DuckDB on the connection at
-hand runs.
+The engine is chosen by the caller that starts the work and passed explicitly, as httpx passes
+a transport: the CLI's ``--engine`` (or ``AANWEZIG_ENGINE``) makes one (`open_engine`) and
+hands it to the derive or release it runs; the writer thread is given an `EngineFactory`
+(default: `from_settings`) and passes the engine it makes over its cursor to every derive and
+standard release. There is no ambient engine: a call without ``engine=`` runs on DuckDB.
 
 Imports: `sql`, `service.db`, duckdb, numpy; `spark` imports pyspark and sqlglot only when a
 Spark engine is made. Nothing here imports a room above (`ingest`, `releases`, ...).
@@ -18,9 +19,8 @@ Spark engine is made. Nothing here imports a room above (`ingest`, `releases`, .
 
 from __future__ import annotations
 
-import contextlib
-from contextvars import ContextVar
-from typing import ContextManager, Iterator, Protocol
+from collections.abc import Callable
+from typing import ContextManager, Protocol
 
 import numpy as np
 
@@ -46,23 +46,13 @@ class Engine(Protocol):
         """Whether the derived table `name` exists on this engine."""
 
 
-_current: ContextVar[Engine | None] = ContextVar("aanwezig_engine", default=None)
-
-
-@contextlib.contextmanager
-def use(engine: Engine) -> Iterator[Engine]:
-    """Make `engine` the one derive and aggregation run on, inside the block."""
-    token = _current.set(engine)
-    try:
-        yield engine
-    finally:
-        _current.reset(token)
+#: Makes the engine that runs over a DuckDB connection (the writer thread's, per cursor).
+EngineFactory = Callable[[object], Engine]
 
 
 def current(con, engine: Engine | None = None) -> Engine:
-    """`engine` if the caller passed one (the writer thread passes the configured engine),
-    else the engine made current with `use`, else DuckDB on `con` (the default)."""
-    engine = engine if engine is not None else _current.get()
+    """`engine` if the caller passed one (the CLI and the writer thread pass the configured
+    engine), else DuckDB on `con` (the default)."""
     if engine is not None:
         return engine
     from service.engines.embedded import DuckDBEngine

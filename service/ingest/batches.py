@@ -16,6 +16,7 @@ School ids are taken in any case and stored in upper case.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,13 +27,14 @@ import numpy as np
 import pyarrow as pa
 
 import sql
+from service.db import Database, or_detached
 from service.ingest import lake
 from service.ingest.bulk_store import BulkBatch, store_many
 from service.ingest.errors import IngestError, RowError, UnknownSchool
 from service.ingest.limits import UploadLimits
 from service.ingest.parsing import (ABSENCE_COLUMNS, ENROLMENT_COLUMNS, ParsedBatch, UploadFile,
                                     parse_batch, parse_batches)
-from service.ingest.storing import BatchReport, StoreRequest, pseudonymise, store, write_lock
+from service.ingest.storing import BatchReport, StoreRequest, pseudonymise, store
 from service.settings import Settings
 
 __all__ = ["ABSENCE_COLUMNS", "ENROLMENT_COLUMNS", "BatchReport", "IngestError", "RowError",
@@ -109,7 +111,7 @@ def _validate(con: duckdb.DuckDBPyConnection, batches: list[_Batch], max_errors:
 def ingest_many(con: duckdb.DuckDBPyConnection, settings: Settings,
                 batches: Sequence[tuple[str, Sequence[UploadFile]]],
                 school_year: str | None = None, *, replace_with_empty: bool = False,
-                bulk: bool = True, synthetic: bool = False
+                bulk: bool = True, synthetic: bool = False, database: Database | None = None
                 ) -> list[BatchReport | IngestError | UnknownSchool]:
     """Validate several batches together (one SQL pass) and store the valid ones: with `bulk`
     all in one transaction, one statement per table (service.ingest.bulk_store), else each in
@@ -117,17 +119,18 @@ def ingest_many(con: duckdb.DuckDBPyConnection, settings: Settings,
     Returns, per batch in order, its report or the error that refused it.
     `replace_with_empty` lets a batch without enrolment rows replace a stored one;
     `synthetic` (bulk only) records the stored and unchanged batches as synthetic test data in
-    the same transaction."""
+    the same transaction. Uploads to one file are serialised by `database`'s upload lock (a
+    private one without it)."""
     cur = con.cursor()
     try:
         return _ingest_many(cur, settings, batches, school_year, replace_with_empty, bulk,
-                            synthetic)
+                            synthetic, or_detached(database).locks.uploads)
     finally:
         cur.close()
 
 
 def _ingest_many(cur, settings, batches, school_year, replace_with_empty, bulk=True,
-                 synthetic=False):
+                 synthetic=False, lock=None):
     schools, years, minutes = _register_rows(cur)
     limits = UploadLimits.from_settings(settings)
     if bulk:        # the CSV files of many batches read by one Arrow parse per table
@@ -182,7 +185,7 @@ def _ingest_many(cur, settings, batches, school_year, replace_with_empty, bulk=T
                                        len(errors[i]) > settings.max_errors)
         store = _store_bulk if bulk else _store_valid
         store(cur, settings, [b for b in valid if b.result is None], replace_with_empty,
-              synthetic)
+              synthetic, lock)
     return [b.result for b in work]
 
 
@@ -194,7 +197,7 @@ def _keys(settings: Settings, tables: list[pa.Table]) -> pa.Array:
 
 
 def _store_bulk(cur, settings: Settings, valid: list[_Batch], replace_with_empty: bool,
-                synthetic: bool) -> None:
+                synthetic: bool, lock: threading.Lock) -> None:
     """Every valid batch in one transaction (two of one school and year: consecutive ones)."""
     if not valid:
         return
@@ -211,7 +214,7 @@ def _store_bulk(cur, settings: Settings, valid: list[_Batch], replace_with_empty
                                        b.parsed.names["enrolment"], replace_with_empty),
                           b.parsed.enrolment.num_rows, b.parsed.absence.num_rows)
                 for b in valid]
-    results = store_many(cur, requests, enrol, absent, write_lock(cur), synthetic=synthetic)
+    results = store_many(cur, requests, enrol, absent, lock, synthetic=synthetic)
     for b, result in zip(valid, results):
         b.result = result
         if settings.lake is not None and isinstance(result, BatchReport) \
@@ -220,7 +223,7 @@ def _store_bulk(cur, settings: Settings, valid: list[_Batch], replace_with_empty
 
 
 def _store_valid(cur, settings: Settings, valid: list[_Batch], replace_with_empty: bool,
-                 synthetic: bool = False) -> None:
+                 synthetic: bool, lock: threading.Lock) -> None:
     """Each valid batch in its own transaction (`storing.store`). `synthetic` is marked by
     the caller (service.ingest.directory), after each batch's transaction."""
     if not valid:
@@ -230,7 +233,6 @@ def _store_valid(cur, settings: Settings, valid: list[_Batch], replace_with_empt
     numbers = pa.chunked_array([t.column("pupil_number").combine_chunks()
                                 for t in enrol_tables + absence_tables], type=pa.string())
     keys = pseudonymise(numbers.combine_chunks(), settings.hmac_key.encode("utf-8"))
-    lock = write_lock(cur)
     offset = 0
     clean = []
     for table in enrol_tables + absence_tables:
@@ -252,14 +254,15 @@ def _store_valid(cur, settings: Settings, valid: list[_Batch], replace_with_empt
 
 def ingest_files(con: duckdb.DuckDBPyConnection, settings: Settings, school_id: str,
                  files: Sequence[UploadFile], school_year: str | None = None, *,
-                 replace_with_empty: bool = False) -> BatchReport:
+                 replace_with_empty: bool = False, database: Database | None = None
+                 ) -> BatchReport:
     """Validate and store one batch for `school_id`; all-or-nothing.
 
     Raises :class:`UnknownSchool` for a school outside the register and :class:`IngestError`
     listing every problem (file, row, field, expectation) when anything is wrong.
     """
     result = ingest_many(con, settings, [(school_id, files)], school_year,
-                         replace_with_empty=replace_with_empty, bulk=False)[0]
+                         replace_with_empty=replace_with_empty, bulk=False, database=database)[0]
     if isinstance(result, Exception):
         raise result
     return result

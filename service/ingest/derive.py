@@ -138,20 +138,22 @@ def derive_code() -> str:
 def rebuild(con: duckdb.DuckDBPyConnection, school_year: str,
             chunk_pupils: int | None = CHUNK_PUPILS, *,
             engine: engines.Engine | None = None,
-            progress: Callable[[int, int], None] | None = None) -> DeriveSummary:
+            progress: Callable[[int, int], None] | None = None,
+            database: db.Database | None = None) -> DeriveSummary:
     """Replace `school_year`'s rows of pupil_year, pupil_week and pupil_month, in one
     transaction, together with the data version they were built from (`derived_version`: the
     set of active batches); nothing of the year stays pending. On DuckDB the pupils are
     derived in chunks of about `chunk_pupils` by main school (None: all in one pass; Spark
-    always does one pass). Announces `db.DATA` after commit or rollback. `engine`: where it
-    runs (default: `engines.current`). `progress(done, total)`: after each chunk."""
+    always does one pass). Announces `db.DATA` to `database` after commit or rollback.
+    `engine`: where it runs (default: DuckDB on `con`). `progress(done, total)`: after each chunk."""
     return _derive(con, school_year, every_pupil=True, chunk_pupils=chunk_pupils,
-                   engine=engines.current(con, engine), progress=progress)
+                   engine=engines.current(con, engine), progress=progress, database=database)
 
 
 def rederive(con: duckdb.DuckDBPyConnection, school_year: str,
              chunk_pupils: int | None = CHUNK_PUPILS, *,
-             engine: engines.Engine | None = None) -> DeriveSummary:
+             engine: engines.Engine | None = None,
+             database: db.Database | None = None) -> DeriveSummary:
     """Derive again only the pupils that uploads touched since the last derive (DuckDB only),
     in one transaction with the data version; falls back to :func:`rebuild` when the year's
     tables cannot be updated pupil by pupil (never derived in full, other derive code or
@@ -159,13 +161,15 @@ def rederive(con: duckdb.DuckDBPyConnection, school_year: str,
     summary."""
     engine = engines.current(con, engine)
     if engine.name != "duckdb":
-        return rebuild(con, school_year, engine=engine)
-    return _derive(con, school_year, every_pupil=False, chunk_pupils=chunk_pupils, engine=engine)
+        return rebuild(con, school_year, engine=engine, database=database)
+    return _derive(con, school_year, every_pupil=False, chunk_pupils=chunk_pupils, engine=engine,
+                   database=database)
 
 
 def _derive(con: duckdb.DuckDBPyConnection, school_year: str, every_pupil: bool,
             chunk_pupils: int | None, engine: engines.Engine,
-            progress: Callable[[int, int], None] | None = None) -> DeriveSummary:
+            progress: Callable[[int, int], None] | None = None,
+            database: db.Database | None = None) -> DeriveSummary:
     check_calendar(con, school_year)
     params = {"school_year": school_year, "derive_code": derive_code(), **derive_parameters()}
     seconds: dict[str, float] = {}
@@ -218,7 +222,7 @@ def _derive(con: duckdb.DuckDBPyConnection, school_year: str, every_pupil: bool,
         seconds["commit"] = time.perf_counter() - t0
         pupils, weeks, months = (int(column[0]) for column in counts.values())
     finally:
-        db.changed(db.DATA)
+        db.or_detached(database).changed(db.DATA)
     return DeriveSummary(school_year, pupils, weeks, months,
                          "full" if every_pupil else "pupils", seconds)
 

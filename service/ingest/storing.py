@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives import hashes, hmac
 
 import sql
-from service.db import database_path, run_file, write_locks
+from service.db import run_file
 from service.ingest.errors import IngestError, RowError
 
 
@@ -62,11 +62,6 @@ def pseudonymise(numbers: pa.Array, key: bytes) -> pa.Array:
         h.update(number.encode("ascii"))
         keys.append(h.finalize().hex())
     return pc.take(pa.array(keys, type=pa.string()), pc.index_in(numbers, value_set=distinct))
-
-
-def write_lock(con: duckdb.DuckDBPyConnection) -> threading.Lock:
-    """The upload lock of the database file behind `con` (`service.db.write_locks`)."""
-    return write_locks(database_path(con)).uploads
 
 
 def store(con: duckdb.DuckDBPyConnection, req: StoreRequest, enrol: pa.Table, absent: pa.Table,

@@ -4,10 +4,12 @@ A kind is one `@job_kind` function: what the job's row shows while it runs (`pro
 state it ends in (`done`), whether one run serves every queued job of the kind and school
 year (`batched`: several uploads' derives become one incremental derive), whether new data
 may have made a weekly release due (`new_data`), and the work itself: one transaction on the
-writer's cursor, returning the id of the release it published (or None). Derives and the
-standard release run on the configured engine (`AANWEZIG_ENGINE`), passed explicitly: the
-writer thread has no `engines.use` block around it. The writer reads
-`KINDS`; adding a kind is adding one function below (and queueing it where it is asked for).
+writer's cursor, returning the id of the release it published (or None). The writer hands each
+handler the serving process's `service.db.Database` (`database=`: its locks, counters and
+memos) and its engine factory (`engine=`: makes the configured engine, `AANWEZIG_ENGINE`,
+unless the app was given another); derives and the standard release run on the engine it
+makes over the writer's cursor. The writer reads `KINDS`; adding a kind is adding one function below (and
+queueing it where it is asked for).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from service import engines
+from service.db import Database
+from service.engines import EngineFactory
 from service.ingest.derive import rederive
 from service.jobs import records
 from service.jobs.records import Job
@@ -25,7 +28,9 @@ from service.releases.standard import publish_standard
 from service.settings import Settings
 from service.weekly import series as weekly
 
-Handler = Callable[[duckdb.DuckDBPyConnection, Settings, Job], "str | None"]
+#: `handler(cursor, settings, job, *, database, engine)`: the id of the release it published
+#: (`engine`: an `EngineFactory`, called over the cursor by the kinds that read pupil data).
+Handler = Callable[..., "str | None"]
 
 
 @dataclass(frozen=True)
@@ -55,18 +60,22 @@ def job_kind(name: str, *, progress: Callable[[Job], str], done: str = records.R
 
 @job_kind(records.DERIVE, done=records.DERIVED, batched=True, new_data=True,
           progress=lambda job: "deriving the per-pupil tables of the uploaded pupils")
-def derive(cur: duckdb.DuckDBPyConnection, settings: Settings, job: Job) -> None:
-    rederive(cur, job.school_year, engine=engines.from_settings(settings, cur))
+def derive(cur: duckdb.DuckDBPyConnection, settings: Settings, job: Job, *,
+           database: Database, engine: EngineFactory) -> None:
+    rederive(cur, job.school_year, engine=engine(cur), database=database)
     return None
 
 
 @job_kind(records.RELEASE_WEEK, progress=lambda job: f"computing week {job.week}")
-def release_week(cur: duckdb.DuckDBPyConnection, settings: Settings, job: Job) -> str:
-    return weekly.release_week(cur, settings, job.school_year, int(job.week)).record.release_id
+def release_week(cur: duckdb.DuckDBPyConnection, settings: Settings, job: Job, *,
+                 database: Database, engine: EngineFactory) -> str:
+    return weekly.release_week(cur, settings, job.school_year, int(job.week),
+                               database=database).record.release_id
 
 
 @job_kind(records.RELEASE_STANDARD,
           progress=lambda job: "computing, reconciling and signing the standard release")
-def release_standard(cur: duckdb.DuckDBPyConnection, settings: Settings, job: Job) -> str:
-    return publish_standard(cur, settings, job.school_year,
-                            engine=engines.from_settings(settings, cur)).record.release_id
+def release_standard(cur: duckdb.DuckDBPyConnection, settings: Settings, job: Job, *,
+                     database: Database, engine: EngineFactory) -> str:
+    return publish_standard(cur, settings, job.school_year, engine=engine(cur),
+                            database=database).record.release_id

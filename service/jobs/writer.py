@@ -15,6 +15,11 @@ A derive job redoes only the pupils of the uploads since the last derive
 one such derive. Callers that must write synchronously (a weekly release asked over HTTP)
 hand a function to :meth:`Writer.call` and wait for its result: writes of this kind never run
 side by side.
+
+The writer is given the process's `service.db.Database` (its connection, locks, counters and
+memos, shared with the request threads) and an engine factory (default: the engine the
+settings name, `engines.from_settings`), passed explicitly: each job's handler gets both, and
+derives and standard releases run on the engine made over the job's cursor.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from typing import Callable, TypeVar
 
 import duckdb
 
-from service import errors
+from service import engines, errors
+from service.db import Database
+from service.engines import EngineFactory
 from service.jobs import records, schedule
 from service.jobs.kinds import KINDS
 from service.settings import Settings
@@ -42,9 +49,12 @@ log = logging.getLogger("aanwezig.writer")
 class Writer:
     """Start with :meth:`start`, stop with :meth:`stop`; :meth:`wake` after queueing a job."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-        self._con = con
+    def __init__(self, database: Database, settings: Settings, *,
+                 engine: EngineFactory | None = None) -> None:
+        self._database = database
+        self._con = database.con
         self._settings = settings
+        self._engine: EngineFactory = engine or (lambda con: engines.from_settings(settings, con))
         self._calls: deque[tuple[Callable, concurrent.futures.Future]] = deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -198,7 +208,8 @@ class Writer:
             if kind is None:
                 raise ValueError(f"unknown job kind {job.kind!r}")
             records.step(cur, ids, kind.progress(job))
-            release_id = kind.run(cur, self._settings, job)
+            release_id = kind.run(cur, self._settings, job, database=self._database,
+                                  engine=self._engine)
         except Exception as exc:
             error = errors.public(exc)   # a ServiceError's message, else "internal error (…)"
             log.warning("writer: job %s (%s) failed: %s", job.job_id, job.kind, error)

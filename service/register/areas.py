@@ -5,7 +5,6 @@ in which), the weekly series and the evidence all take their structure from here
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 import duckdb
@@ -150,37 +149,26 @@ def _build(con: duckdb.DuckDBPyConnection, school_year: str) -> AreaStructure:
                          reconciled_levels(ids, names, levels), parents, parent_of)
 
 
-#: Built structures by (database, register version, register fingerprint); a handful at most.
-_STRUCTURES: dict[tuple, AreaStructure] = {}
-_STRUCTURES_LOCK = threading.Lock()
-
-
-def area_structure(con: duckdb.DuckDBPyConnection, school_year: str = "") -> AreaStructure:
-    """The register's structure, built once per register version: kept until
-    `db.changed(db.REGISTER)` or the register's size changes (a register written without the
-    counter, as tests do, is still seen). `school_year` names the year asked for; the
-    register's areas and schools do not depend on it."""
+def area_structure(con: duckdb.DuckDBPyConnection, school_year: str = "", *,
+                   database: db.Database | None = None) -> AreaStructure:
+    """The register's structure, built once per register version and kept in `database`'s
+    `structures` until `database.changed(db.REGISTER)` or the register's size changes (a
+    register written without the counter, as tests do, is still seen). `school_year` names
+    the year asked for; the register's areas and schools do not depend on it."""
+    database = db.or_detached(database)
     cur = con.cursor()
     try:
         fingerprint = cur.execute(
             "SELECT (SELECT count(*) FROM school), (SELECT count(*) FROM area), "
             "(SELECT max(school_id) FROM school), (SELECT max(code) FROM area)").fetchone()
-        key = (db.database_path(cur), db.generation(db.REGISTER), fingerprint)
-        with _STRUCTURES_LOCK:
-            found = _STRUCTURES.get(key)
-        if found is None:
-            found = _build(cur, school_year)
-            with _STRUCTURES_LOCK:
-                if len(_STRUCTURES) >= 8:
-                    _STRUCTURES.pop(next(iter(_STRUCTURES)))
-                _STRUCTURES[key] = found
-        return found
+        key = (database.generation(db.REGISTER), fingerprint)
+        return database.structures.get(key, lambda: _build(cur, school_year))
     finally:
         cur.close()
 
 
-def area_levels(con: duckdb.DuckDBPyConnection) -> AreaLevels:
+def area_levels(con: duckdb.DuckDBPyConnection, database: db.Database | None = None) -> AreaLevels:
     """Every school (leaf, in school_id order) and, per level, every area of the register —
     areas without schools included — with the group index of each school ("swv": both
     partnerships)."""
-    return area_structure(con).reconciled
+    return area_structure(con, database=database).reconciled

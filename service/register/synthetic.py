@@ -231,11 +231,13 @@ def build_register() -> Register:
 
 
 def load_register(con: duckdb.DuckDBPyConnection,
-                  school_years: tuple[str, ...] = ("2025-2026",)) -> None:
+                  school_years: tuple[str, ...] = ("2025-2026",), *,
+                  database: db.Database | None = None) -> None:
     """Fill `area`, `school`, `sector_day`, `school_year` and `calendar_day`.
 
     Idempotent: the register is loaded only into an empty `area` table, and a school year
-    (with its calendar) only if it is not there yet. One transaction."""
+    (with its calendar) only if it is not there yet. One transaction; announced to
+    `database` (`db.REGISTER`) after it commits."""
     con.execute("BEGIN TRANSACTION")
     try:
         if con.execute("SELECT count(*) FROM area").fetchone()[0] == 0:
@@ -254,7 +256,7 @@ def load_register(con: duckdb.DuckDBPyConnection,
             cal = calendar_frame(year)  # noqa: F841
             con.execute("INSERT INTO calendar_day SELECT * FROM cal")
         con.execute("COMMIT")
-        db.changed(db.REGISTER)
+        db.or_detached(database).changed(db.REGISTER)
     except Exception:
         con.execute("ROLLBACK")
         raise

@@ -31,6 +31,7 @@ import numpy as np
 import sql
 from privacy.bounds import BoundSpec
 from service import engines
+from service.db import Database
 from service.releases.catalogue import (MAX_MONTH_MINUTES, MAX_YEAR_MINUTES, MONTH, TOTALS, period,
                                period_totals, table_bound)
 from service.register.areas import LEAF_LEVELS, LevelMap, area_structure  # noqa: F401
@@ -123,9 +124,10 @@ def _total_columns(names: list[str]) -> list[str]:
 
 
 def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str, *,
-                engine: engines.Engine | None = None) -> LeafTotals:
+                engine: engines.Engine | None = None,
+                database: Database | None = None) -> LeafTotals:
     """One scan of pupil_year grouped by school, every school of the register included, on
-    `engine` (default: `engines.current`)."""
+    `engine` (default: DuckDB on `con`); the register's structure from `database`."""
     query = sql.load("aggregate_leaf").format(contributions=_contributions(), sums=_sums(TOTALS))
     table = engines.current(con, engine).fetch(query, _params(school_year))
     columns = _total_columns(list(table)[1:])
@@ -135,18 +137,19 @@ def leaf_totals(con: duckdb.DuckDBPyConnection, school_year: str, *,
               for name, arr in zip(columns, arrays)}
     if set(totals) != set(TOTALS):
         raise RuntimeError("aggregate_contributions.sql and the catalogue's totals differ")
-    ids, names, levels = register_levels(con, school_year)
+    ids, names, levels = register_levels(con, school_year, database)
     if ids != school_ids:
         raise RuntimeError("aggregate_leaf.sql and the register's schools differ")
     residence = grouped_totals(con, school_year, ["residence"], {}, engine=engine)
     return LeafTotals(school_year, school_ids, names, totals, levels, residence)
 
 
-def register_levels(con: duckdb.DuckDBPyConnection, school_year: str
+def register_levels(con: duckdb.DuckDBPyConnection, school_year: str,
+                    database: Database | None = None
                     ) -> tuple[list[str], list[str], dict[str, LevelMap]]:
     """The public structure of the leaves (schools in school_id order, their names, and every
     level's grouping), from the register's one `AreaStructure`: no pupil data is read."""
-    structure = area_structure(con, school_year)
+    structure = area_structure(con, school_year, database=database)
     return structure.school_codes, structure.school_names, structure.levels
 
 

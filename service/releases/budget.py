@@ -13,6 +13,7 @@ from functools import lru_cache
 import duckdb
 
 from privacy.budget import DEFAULT_DELTA, Rho
+from service.db import Database
 from service.releases.ledger_store import DuckDBLedger, LifetimeCap, yearly_spent
 from service.settings import Settings
 
@@ -42,9 +43,10 @@ def budget_of(settings: Settings | None) -> dict[str, Rho]:
 DEFAULT_BUDGET = yearly_budget(Rho.of("1"))
 
 
-def ledger(con: duckdb.DuckDBPyConnection) -> DuckDBLedger:
-    """The budget ledger and release store of this database (a cursor per transaction)."""
-    return DuckDBLedger(con.cursor)
+def ledger(con: duckdb.DuckDBPyConnection, database: Database | None = None) -> DuckDBLedger:
+    """The budget ledger and release store of this database (a cursor per transaction),
+    under `database`'s ledger lock."""
+    return DuckDBLedger(con.cursor, database=database)
 
 
 def lifetime_cap(settings: Settings) -> LifetimeCap:
@@ -80,7 +82,8 @@ def lifetime_view(con: duckdb.DuckDBPyConnection, dataset: str, cap: LifetimeCap
 
 
 def ensure_budget(con: duckdb.DuckDBPyConnection, dataset: str,
-                  settings: Settings | None = None, *, book: DuckDBLedger | None = None) -> None:
+                  settings: Settings | None = None, *, book: DuckDBLedger | None = None,
+                  database: Database | None = None) -> None:
     """Create the caps of a dataset if it has none, from `AANWEZIG_YEARLY_RHO` (never changes
     existing caps: a school year keeps the budget it was opened with). The four rows are
     created in one transaction, so a dataset with any cap row has them all. `book`: the
@@ -88,18 +91,19 @@ def ensure_budget(con: duckdb.DuckDBPyConnection, dataset: str,
     if _count(con, "SELECT count(*) FROM budget_cap WHERE dataset = ?", [dataset]):
         return
     budget = budget_of(settings)
-    (book or ledger(con)).create_caps(dataset, [("global", None, None, budget["global"].to_micro_floor())]
+    (book or ledger(con, database)).create_caps(dataset, [("global", None, None, budget["global"].to_micro_floor())]
                             + [("pool", pool, None, budget[pool].to_micro_floor())
                                for pool in ("standard", "weekly", "researcher")])
 
 
 def ensure_allowance(con: duckdb.DuckDBPyConnection, dataset: str, principal: str,
-                     settings: Settings | None = None, *, book: DuckDBLedger | None = None) -> None:
+                     settings: Settings | None = None, *, book: DuckDBLedger | None = None,
+                     database: Database | None = None) -> None:
     """Give a researcher the allowance inside the researcher pool, once."""
-    ensure_budget(con, dataset, settings, book=book)
+    ensure_budget(con, dataset, settings, book=book, database=database)
     if not _count(con, "SELECT count(*) FROM budget_cap WHERE dataset = ? AND scope = 'principal' "
                        "AND principal = ?", [dataset, principal]):
-        (book or ledger(con)).create_caps(dataset, [("principal", "researcher", principal,
+        (book or ledger(con, database)).create_caps(dataset, [("principal", "researcher", principal,
                                            budget_of(settings)["allowance"].to_micro_floor())])
 
 

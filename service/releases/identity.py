@@ -14,14 +14,13 @@ Two things besides the question decide what the answer would be, so both are in 
 The weekly stream is the exception: a week is released exactly once, whatever arrives later
 (docs/weekly.md "Frozen weeks"), so its identity is the week alone (`publish(versioned=False)`).
 
-The data version of a dataset is kept in memory per database file and dropped when a derive
-announces `service.db.DATA` (this process is the only writer of its database file).
+The data version of a dataset is kept in memory in the `service.db.Database` of its file and
+dropped when a derive announces `service.db.DATA` (this process is the only writer of its file).
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
 from functools import lru_cache
 
 import duckdb
@@ -54,14 +53,13 @@ def code_version() -> str:
     return hashlib.sha256(canonical_json(parts)).hexdigest()[:16]
 
 
-_lock = threading.Lock()
-_versions: dict[tuple[str, str], tuple[int, str]] = {}
-
-
-def data_version(con: duckdb.DuckDBPyConnection, db_path: str, dataset: str) -> str:
+def data_version(con: duckdb.DuckDBPyConnection, database: db.Database | None,
+                 dataset: str) -> str:
     """The data version of `dataset`'s derived tables (hash of the active batch ids derive
-    read, with their count), or ``"none"`` if it was never derived."""
-    seen = db.generation(db.DATA)
+    read, with their count), or ``"none"`` if it was never derived; kept in `database`'s
+    `data_versions` until its next `DATA` change."""
+    database = db.or_detached(database)
+    seen = database.generation(db.DATA)
     cur = con.cursor()
     try:
         row = cur.execute(sql.load("derived_version_read"), {"school_year": dataset}).fetchone()
@@ -70,15 +68,14 @@ def data_version(con: duckdb.DuckDBPyConnection, db_path: str, dataset: str) -> 
     finally:
         cur.close()
     version = f"{row[1]}:{row[0][:16]}" if row else NEVER_DERIVED
-    with _lock:
-        _versions[(db_path, dataset)] = (seen, version)
+    database.data_versions.put(dataset, (seen, version))
     return version
 
 
-def known_data_version(db_path: str, dataset: str) -> str | None:
+def known_data_version(database: db.Database, dataset: str) -> str | None:
     """The data version if this process read it since the last derive, else None."""
-    kept = _versions.get((db_path, dataset))
-    if kept is None or kept[0] != db.generation(db.DATA):
+    kept = database.data_versions.peek(dataset)
+    if kept is None or kept[0] != database.generation(db.DATA):
         return None
     return kept[1]
 

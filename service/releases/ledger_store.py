@@ -18,7 +18,6 @@ ledger's transactions inside this process.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -72,16 +71,6 @@ _EVENT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
-#: Serialises the ledger's DDL when a ledger is opened (a catalog write: two at once conflict).
-_ddl_lock = threading.Lock()
-
-
-def _lock_for(path: str | None) -> threading.Lock:
-    """The ledger lock of the database file (`service.db.write_locks`; a private one for an
-    in-memory database)."""
-    return db.write_locks(path).ledger
-
-
 def _key_params(key: CapKey) -> list[str]:
     return [key.dataset, key.scope, key.pool or "", key.principal or ""]
 
@@ -115,7 +104,8 @@ class DuckDBLedger:
     cursor) or a factory returning a fresh connection that the ledger closes after use.
     """
 
-    def __init__(self, source: Path | str | Callable[[], duckdb.DuckDBPyConnection], *, max_attempts: int = 8) -> None:
+    def __init__(self, source: Path | str | Callable[[], duckdb.DuckDBPyConnection], *,
+                 max_attempts: int = 8, database: db.Database | None = None) -> None:
         self._root: duckdb.DuckDBPyConnection | None = None
         if callable(source):
             self._factory = source
@@ -123,16 +113,17 @@ class DuckDBLedger:
             self._root = duckdb.connect(str(source), config=db.config())
             self._factory = self._root.cursor
         self._max_attempts = max_attempts
-        with _ddl_lock:
+        # `database`: the file's `service.db.Database`, whose ledger lock serialises charges
+        # and releases and whose BUDGET counter drops cached budget views (a private one
+        # for a ledger opened on its own)
+        self._database = db.or_detached(database)
+        self._lock = self._database.locks.ledger
+        with self._database.locks.ledger_ddl:   # a catalog write: two at once conflict
             con = self._factory()
             try:
                 con.execute(sql.load("ledger"))
-                row = con.execute(
-                    "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-                ).fetchone()
             finally:
                 con.close()
-        self._lock = _lock_for(row[0] if row else None)
 
     def close(self) -> None:
         if self._root is not None:
@@ -186,7 +177,7 @@ class DuckDBLedger:
         try:
             self._transaction(work)
         finally:
-            db.changed(db.BUDGET)  # after the commit (or rollback): cached budget views go
+            self._database.changed(db.BUDGET)  # after the commit (or rollback): cached budget views go
 
     def create_caps(self, dataset: str,
                     caps: list[tuple[Scope, str | None, str | None, int]]) -> bool:
@@ -213,7 +204,7 @@ class DuckDBLedger:
         try:
             return self._transaction(work)
         finally:
-            db.changed(db.BUDGET)
+            self._database.changed(db.BUDGET)
 
     def remaining(self, dataset: str, pool: str | None = None, principal: str | None = None) -> dict[str, int]:
         """Micro-ρ left per scope; a principal without a pool is in the researcher pool."""
@@ -297,7 +288,7 @@ class DuckDBLedger:
         try:
             return self._transaction(work)
         finally:
-            db.changed(db.BUDGET)  # after the commit (or rollback): cached budget views go
+            self._database.changed(db.BUDGET)  # after the commit (or rollback): cached budget views go
 
 
 _YEAR = re.compile(r"^([0-9]{4})-[0-9]{4}$")

@@ -25,7 +25,7 @@ from privacy.budget import Rho
 from privacy.ledger import Charge, ReleaseRecord, StoredRelease
 from privacy.request import request_hash
 from service import __version__, errors
-from service.db import database_path
+from service.db import Database, or_detached
 from service.releases import identity
 from service.releases.ledger_store import find_stored
 from service.releases.budget import (budget_view, ensure_allowance, ensure_budget, ledger,
@@ -123,34 +123,34 @@ class NotDerived(errors.Conflict):
 
 
 def publish(con: duckdb.DuckDBPyConnection, settings: Settings, release: ReleaseSpec, *,
-            db_path: str | None = None) -> StoredRelease:
+            database: Database | None = None) -> StoredRelease:
     """Return the stored release for `release` (free), or compute, sign, charge and store it.
 
     The request's identity also holds the data version of the dataset and the code and bound
     version (`service.releases.identity`), unless the spec is not `versioned`.
 
-    `db_path`: the database file behind `con` if the caller knows it (the server does, from
-    `db.database_path` at start-up), which saves a query on a repeat.
+    `database`: the `service.db.Database` of `con`'s file (the server's, the CLI's): a repeat
+    it has seen is answered from its memory, without a query.
 
     Raises privacy.ledger.BudgetExhausted (nothing stored, nothing returned) if the charge
     does not fit the principal's allowance, the pool or the global cap, and `NotDerived`
     (nothing charged) if the school year's per-pupil tables were never built.
     """
     kind, dataset, pool, principal = release.kind, release.dataset, release.pool, release.principal
-    db_path = db_path or database_path(con)
-    known = stored_in_memory(db_path, release)
+    database = or_detached(database)
+    known = stored_in_memory(database, release)
     if known is not None:                 # releases are immutable: a repeat needs no database
         return known
-    version = identity.data_version(con, db_path, dataset) if release.versioned else None
+    version = identity.data_version(con, database, dataset) if release.versioned else None
     full_spec = _full_spec(release, version)
     key = request_hash(full_spec)
-    book = ledger(con)                    # one ledger (and its DDL) per publish
+    book = ledger(con, database)          # one ledger (and its DDL) per publish
     ensure_budget(con, dataset, settings, book=book)
     if principal:
         ensure_allowance(con, dataset, principal, settings, book=book)
     found = book.find_release(key)
     if found is not None:
-        _remember(db_path, key, found.record)
+        database.stored_releases.put(key, found.record)
         return found
     micro = release.rho.to_micro_ceil()
     remaining = book.remaining(dataset, pool, principal)
@@ -182,12 +182,8 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, release: Release
     stored = book.charge_and_store(Charge(dataset, pool, principal, micro, key), record,
                                    lifetime=cap, pause=settings.pause_point)
     settings.pause_point("release.stored")
-    _remember(db_path, key, stored.record)
+    database.stored_releases.put(key, stored.record)
     return stored
-
-
-#: Stored releases by (database, request hash): immutable, so safe to keep; bounded.
-_STORED: dict[tuple[str, str], ReleaseRecord] = {}
 
 
 def _full_spec(release: ReleaseSpec, version: str | None) -> dict:
@@ -198,31 +194,25 @@ def _full_spec(release: ReleaseSpec, version: str | None) -> dict:
     return full
 
 
-def stored_in_memory(db_path: str, release: ReleaseSpec) -> StoredRelease | None:
+def stored_in_memory(database: Database, release: ReleaseSpec) -> StoredRelease | None:
     """The release :func:`publish` would return for free, if this process has seen it on
     the current data version; None means "ask publish" (it may still be stored). No
     database, no budget."""
     versioned = release.versioned
-    version = identity.known_data_version(db_path, release.dataset) if versioned else None
+    version = identity.known_data_version(database, release.dataset) if versioned else None
     if versioned and version is None:
         return None
-    known = _STORED.get((db_path, request_hash(_full_spec(release, version))))
+    known = database.stored_releases.peek(request_hash(_full_spec(release, version)))
     return StoredRelease(known, newly_charged=False) if known is not None else None
 
 
 def stored_release(con: duckdb.DuckDBPyConnection, release: ReleaseSpec,
-                   db_path: str | None = None) -> ReleaseRecord | None:
+                   database: Database | None = None) -> ReleaseRecord | None:
     """The release :func:`publish` would return free right now (on the current data
     version), else None: what a dry run tells. Reads only: no caps created, nothing charged."""
-    db_path = db_path or database_path(con)
-    known = stored_in_memory(db_path, release)
+    database = or_detached(database)
+    known = stored_in_memory(database, release)
     if known is not None:
         return known.record
-    version = identity.data_version(con, db_path, release.dataset) if release.versioned else None
+    version = identity.data_version(con, database, release.dataset) if release.versioned else None
     return find_stored(con, request_hash(_full_spec(release, version)))
-
-
-def _remember(db_path: str, key: str, record: ReleaseRecord) -> None:
-    if len(_STORED) >= 256:
-        _STORED.pop(next(iter(_STORED)))
-    _STORED[(db_path, key)] = record

@@ -29,6 +29,7 @@ from privacy.statistics import count_intervals, ratio_intervals
 from privacy.budget import Rho
 from privacy.ledger import StoredRelease
 from privacy.mechanisms import add_noise, plan_gaussian
+from service.db import Database
 from service.releases import aggregate
 from service.releases.catalogue import MEASURES, MONTH, QuerySpec, validate_query
 from service.releases.query_accuracy import AccuracyTarget, plan_target
@@ -179,27 +180,27 @@ class QueryRelease(ReleaseSpec):
 
 def run_query(con: duckdb.DuckDBPyConnection, settings: Settings, *, principal: str,
               dataset: str, measure: str, group_by, filters, rho: Rho | None = None,
-              half_width: float | None = None, db_path: str | None = None) -> StoredRelease:
+              half_width: float | None = None, database: Database | None = None) -> StoredRelease:
     """Release a query from the researcher pool, charged to `principal`'s allowance (or
     return the stored release of the same canonical query, free)."""
     spec = validate_query(measure, group_by, filters)
     plan = plan_query(spec, rho, half_width)
-    return publish(con, settings, QueryRelease.of(dataset, plan, principal), db_path=db_path)
+    return publish(con, settings, QueryRelease.of(dataset, plan, principal), database=database)
 
 
-def stored_query(db_path: str, *, dataset: str, measure: str, group_by, filters,
+def stored_query(database: Database, *, dataset: str, measure: str, group_by, filters,
                  rho: Rho | None = None, half_width: float | None = None) -> StoredRelease | None:
     """The stored release of this canonical query if this process has it in memory (what
     :func:`run_query` would return free), else None. Raises CatalogueError like run_query."""
     spec = validate_query(measure, group_by, filters)
     plan = plan_query(spec, rho, half_width)
-    return stored_in_memory(db_path, QueryRelease.of(dataset, plan, None))
+    return stored_in_memory(database, QueryRelease.of(dataset, plan, None))
 
 
 def dry_run(con: duckdb.DuckDBPyConnection, *, dataset: str, measure: str, group_by, filters,
             rho: Rho | None = None, half_width: float | AccuracyTarget | None = None,
             principal: str | None = None, settings: Settings | None = None,
-            db_path: str | None = None) -> dict:
+            database: Database | None = None) -> dict:
     """Cost and expected intervals without touching data or budget: whether the answer is
     already stored on the current data (free) or new and what it costs, what is left after
     it, whether it fits and, if not, the most accurate request that does
@@ -207,7 +208,7 @@ def dry_run(con: duckdb.DuckDBPyConnection, *, dataset: str, measure: str, group
     spec = validate_query(measure, group_by, filters)
     plan = plan_query(spec, rho, half_width)
     keys = math.prod(len(k) for k in aggregate._key_sets(con, dataset, spec.group_by, spec.filters))
-    facts = cost_facts(con, settings, QueryRelease.of(dataset, plan, principal), db_path=db_path,
+    facts = cost_facts(con, settings, QueryRelease.of(dataset, plan, principal), database=database,
                        max_rho=MAX_RHO, min_rho=MIN_RHO)
     return {"measure": spec.measure, "group_by": list(spec.group_by),
             "filters": {n: sorted(v) for n, v in spec.filters},
@@ -220,9 +221,9 @@ def dry_run(con: duckdb.DuckDBPyConnection, *, dataset: str, measure: str, group
 def refusal_facts(con: duckdb.DuckDBPyConnection, settings: Settings, *, principal: str,
                   dataset: str, measure: str, group_by, filters, rho: Rho | None = None,
                   half_width: float | AccuracyTarget | None = None,
-                  db_path: str | None = None) -> dict:
+                  database: Database | None = None) -> dict:
     """The dry run's facts for a request the budget refused (for its 409)."""
     spec = validate_query(measure, group_by, filters)
     plan = plan_query(spec, rho, half_width)
-    return cost_facts(con, settings, QueryRelease.of(dataset, plan, principal), db_path=db_path,
+    return cost_facts(con, settings, QueryRelease.of(dataset, plan, principal), database=database,
                       max_rho=MAX_RHO, min_rho=MIN_RHO)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import duckdb
 
 from privacy.budget import Rho
+from service.db import Database
 from service.releases.budget import SCOPE_WORDS, budget_view, room
 from service.releases.publish import stored_release
 from service.releases.query_accuracy import best_within, describe
@@ -27,10 +28,10 @@ def rho_words(micro: int) -> str:
 
 
 def cost_facts(con: duckdb.DuckDBPyConnection, settings: Settings | None, release, *,
-               db_path: str | None = None, max_rho: Rho, min_rho: Rho) -> dict:
+               database: Database | None = None, max_rho: Rho, min_rho: Rho) -> dict:
     """The cost, the room left after it and whether it fits, for a `QueryRelease`."""
     plan = release.plan
-    stored = stored_release(con, release, db_path)
+    stored = stored_release(con, release, database)
     asked = plan.rho.to_micro_ceil()
     cost = 0 if stored is not None else asked
     left = room(con, release.dataset, release.principal, release.pool, settings)

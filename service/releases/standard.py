@@ -40,6 +40,7 @@ from privacy.budget import Rho
 from privacy.covariance import MeasureModel
 from privacy.ledger import StoredRelease
 from privacy.release import Structure, Table
+from service.db import Database
 from service.engines import Engine
 from service.register.areas import AreaLevels, area_structure, reconciled_levels
 from service.releases import aggregate
@@ -132,11 +133,13 @@ def _structure(areas: AreaLevels, measured: tuple[str, ...] = SECTOR_MEASURED) -
 
 
 def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
-                             total_rho: Rho, *, engine: Engine | None = None) -> StandardRelease:
+                             total_rho: Rho, *, engine: Engine | None = None,
+                             database: Database | None = None) -> StandardRelease:
     """Noise, reconcile and form every measure at every level. Pure of the ledger (the
     evaluation uses it on synthetic data); `publish_standard` charges and stores it. The true
-    totals are read on `engine` (default: `engines.current`)."""
-    return release_from_leaf(aggregate.leaf_totals(con, school_year, engine=engine), total_rho)
+    totals are read on `engine` (default: DuckDB on `con`)."""
+    return release_from_leaf(aggregate.leaf_totals(con, school_year, engine=engine,
+                                                   database=database), total_rho)
 
 
 def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *, ranks: bool = True,
@@ -210,7 +213,7 @@ class ReleaseModel:
 
 
 def release_model(con: duckdb.DuckDBPyConnection, school_year: str, rho: Rho,
-                  spec: dict | None = None) -> ReleaseModel:
+                  spec: dict | None = None, database: Database | None = None) -> ReleaseModel:
     """The covariance model of the standard release of `school_year` at ρ (public inputs), as
     its `spec` (the stored question) says it was made: its levels, and whether the release
     by residence shared the ρ (today's layout when no spec is given)."""
@@ -218,7 +221,7 @@ def release_model(con: duckdb.DuckDBPyConnection, school_year: str, rho: Rho,
     levels = tuple(spec.get("levels", BASE_LEVELS))
     parts = [(TABLES, levels)] + ([(RESIDENCE_TABLES, ("school",))]
                                   if "residence_tables" in spec else [])
-    areas = area_structure(con, school_year).reconciled
+    areas = area_structure(con, school_year, database=database).reconciled
     structure = _structure(areas, tuple(lvl for lvl in levels if lvl in SECTOR_MEASURED))
     return ReleaseModel(areas, maths.covariance_model(structure, TABLES,
                                                       maths.split_between(parts, rho)[0],
@@ -271,24 +274,30 @@ class StandardSpec(ReleaseSpec):
     kind: str = "standard"
     pool: str = "standard"
     engine: Engine | None = field(default=None, compare=False)   # where the totals are read
+    database: Database | None = field(default=None, compare=False)  # the register's structure
 
     @classmethod
-    def of(cls, school_year: str, rho: Rho, engine: Engine | None = None) -> StandardSpec:
+    def of(cls, school_year: str, rho: Rho, engine: Engine | None = None,
+           database: Database | None = None) -> StandardSpec:
         question = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
                     "residence_tables": [t.name for t in RESIDENCE_TABLES],
                     "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 4}
-        return cls(dataset=school_year, question=question_text(question), rho=rho, engine=engine)
+        return cls(dataset=school_year, question=question_text(question), rho=rho, engine=engine,
+                   database=database)
 
     def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:
-        release = compute_standard_release(con, self.dataset, self.rho, engine=self.engine)
+        release = compute_standard_release(con, self.dataset, self.rho, engine=self.engine,
+                                           database=self.database)
         gain = release.gains.groupby("level")["median_variance_gain"].median().round(3).to_dict()
         return Computed(release.cells, {**METHOD, "accuracy_gain": gain})
 
 
 def publish_standard(con: duckdb.DuckDBPyConnection, settings: Settings, school_year: str,
-                     rho: Rho | None = None, *, engine: Engine | None = None) -> StoredRelease:
+                     rho: Rho | None = None, *, engine: Engine | None = None,
+                     database: Database | None = None) -> StoredRelease:
     """Publish (or return the already published) standard release of a school year: it spends
     the year's standard pool (`AANWEZIG_YEARLY_RHO` × 0.6 when the year was opened) unless
-    `rho` is given. The true totals are read on `engine` (default: `engines.current`)."""
+    `rho` is given. The true totals are read on `engine` (default: DuckDB on `con`)."""
     rho = rho if rho is not None else pool_cap(con, school_year, "standard", settings)
-    return publish(con, settings, StandardSpec.of(school_year, rho, engine))
+    return publish(con, settings, StandardSpec.of(school_year, rho, engine, database),
+                   database=database)

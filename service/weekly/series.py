@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -32,7 +32,7 @@ import pandas as pd
 
 import sql
 from service import errors
-from service.db import run_statement
+from service.db import Database, or_detached, run_statement
 from privacy.bounds import BoundSpec
 from privacy.budget import Rho
 from privacy.continual import (Node, StreamBound, TreePlan, TreeShape, choose_height,
@@ -40,7 +40,7 @@ from privacy.continual import (Node, StreamBound, TreePlan, TreeShape, choose_he
 from privacy.ledger import StoredRelease
 from privacy.planner import LevelDemand, split_budget
 from privacy.statistics import count_intervals, ratio_intervals
-from service.register.areas import area_levels, area_structure
+from service.register.areas import area_structure
 from service.releases.budget import ensure_budget
 from service.releases.publish import Computed, ReleaseSpec, publish, question_text
 from service.releases.stored import cells, get_release
@@ -135,7 +135,7 @@ def weekly_plans(weeks: int, rho_micro: int) -> dict[tuple[str, str], TreePlan]:
 
 
 def plan_for(con: duckdb.DuckDBPyConnection, school_year: str,
-             settings: Settings | None = None) -> tuple[int, int]:
+             settings: Settings | None = None, database: Database | None = None) -> tuple[int, int]:
     """(weeks, rho_micro) of the year's series, written once at the first use (the weekly
     pool of the year's budget, opened from `settings` if it has none yet)."""
     con.execute(sql.load("weekly_plan"))
@@ -143,7 +143,7 @@ def plan_for(con: duckdb.DuckDBPyConnection, school_year: str,
                       [school_year]).fetchone()
     if row:
         return int(row[0]), int(row[1])
-    ensure_budget(con, school_year, settings)
+    ensure_budget(con, school_year, settings, database=database)
     weeks = con.execute("SELECT max(week_index) FROM calendar_day WHERE school_year = ?",
                         [school_year]).fetchone()[0] or DEFAULT_WEEKS
     cap = con.execute("SELECT cap_micro FROM budget_cap WHERE dataset = ? AND scope = 'pool' "
@@ -168,14 +168,16 @@ class Table:
     sectors: list[str]
 
 
-def tables(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict[str, Table]]:
-    areas = area_levels(con)
+def tables(con: duckdb.DuckDBPyConnection, database: Database | None = None
+           ) -> tuple[list[str], dict[str, Table]]:
+    structure = area_structure(con, database=database)
+    areas = structure.reconciled
     out = {}
     for tab in TABLES[:-1]:
         lvl = areas.levels[tab]
         n = lvl.n_groups
         out[tab] = Table(lvl.group_of_leaf, [tab] * n, areas.codes[tab], areas.names[tab], ["all"] * n)
-    group = np.array([SECTORS.index(s) for s in area_structure(con).school_sectors], dtype=np.int64)
+    group = np.array([SECTORS.index(s) for s in structure.school_sectors], dtype=np.int64)
     out["sector"] = Table(group, ["country"] * 5, ["NL"] * 5, ["Nederland"] * 5, list(SECTORS))
     return areas.school_codes, out
 
@@ -187,19 +189,16 @@ def week_releases(con: duckdb.DuckDBPyConnection, school_year: str) -> dict[int,
     return {int(json.loads(spec)["week"]): rid for rid, spec in rows}
 
 
-_CELLS: dict[str, pd.DataFrame] = {}  # release id -> cells; releases are immutable
+def release_cells(con: duckdb.DuckDBPyConnection, release_id: str,
+                  database: Database | None = None) -> pd.DataFrame:
+    """The cells of a stored (immutable) week release; parsed once per `database`
+    (its `weekly_cells`)."""
+    return or_detached(database).weekly_cells.get(
+        release_id, lambda: cells(get_release(con, release_id)))
 
 
-def release_cells(con: duckdb.DuckDBPyConnection, release_id: str) -> pd.DataFrame:
-    """The cells of a stored (immutable) week release; parsed once per process."""
-    if release_id not in _CELLS:
-        if len(_CELLS) >= 128:
-            _CELLS.pop(next(iter(_CELLS)))
-        _CELLS[release_id] = cells(get_release(con, release_id))
-    return _CELLS[release_id]
-
-
-def _stored_nodes(con, school_year: str, needed: set[Node], cell_index) -> dict:
+def _stored_nodes(con, school_year: str, needed: set[Node], cell_index,
+                  database: Database | None = None) -> dict:
     """The noisy node vectors of `needed` (all ending before this week) from the stored week
     releases: each earlier week's payload is read once, and only the nodes asked for are
     matched to their table's cells (vectorised: a week release holds every area × node)."""
@@ -209,7 +208,7 @@ def _stored_nodes(con, school_year: str, needed: set[Node], cell_index) -> dict:
     lookups = {tab: (pd.MultiIndex.from_tuples(list(index)), np.fromiter(index.values(), np.int64), size)
                for tab, (index, size) in cell_index.items()}
     for week in sorted({n.end for n in needed}):
-        frame = release_cells(con, by_week[week])
+        frame = release_cells(con, by_week[week], database)
         frame = frame[frame["measure"].str.startswith("node:")]
         for measure, part in frame.groupby("measure", sort=False):
             _, total, span = measure.split(":")
@@ -271,9 +270,10 @@ def node_truths(con, school_year: str, week: int, plans, schools, tabs) -> dict:
     return out
 
 
-def compute_week(con, school_year: str, week: int, weeks: int, rho_micro: int) -> Computed:
+def compute_week(con, school_year: str, week: int, weeks: int, rho_micro: int,
+                 database: Database | None = None) -> Computed:
     plans = weekly_plans(weeks, rho_micro)
-    schools, tabs = tables(con)
+    schools, tabs = tables(con, database)
     noisy: dict[tuple[str, str], dict[Node, np.ndarray]] = {
         key: noise_nodes(truth, plans[key])
         for key, truth in node_truths(con, school_year, week, plans, schools, tabs).items()}
@@ -281,7 +281,8 @@ def compute_week(con, school_year: str, week: int, weeks: int, rho_micro: int) -
     needed = {n for (t, tab), p in plans.items() for r in ranges.values() for n in p.shape.cover(*r)}
     cell_index = {tab: ({(lv, c, s): i for i, (lv, c, s) in enumerate(zip(t.level, t.codes, t.sectors))},
                         len(t.codes)) for tab, t in tabs.items()}
-    earlier = _stored_nodes(con, school_year, {n for n in needed if n.end < week}, cell_index)
+    earlier = _stored_nodes(con, school_year, {n for n in needed if n.end < week}, cell_index,
+                            database)
     for key, nodes in earlier.items():
         for node, vec in nodes.items():
             noisy.setdefault(key, {}).setdefault(node, vec)
@@ -339,9 +340,10 @@ def _measure_rows(noisy, plans, tabs, ranges, alpha: float = 0.05) -> pd.DataFra
 
 
 def release_week(con: duckdb.DuckDBPyConnection, settings: Settings, school_year: str, week: int,
-                 principal: str | None = None) -> StoredRelease:
+                 principal: str | None = None, *, database: Database | None = None
+                 ) -> StoredRelease:
     """Publish (or return, free) week `week` of `school_year`; charges its planned share."""
-    weeks, rho_micro = plan_for(con, school_year, settings)
+    weeks, rho_micro = plan_for(con, school_year, settings, database)
     if isinstance(week, bool) or not isinstance(week, int) or not 1 <= week <= weeks:
         raise WeekOutOfRange(week, weeks)
     released = week_releases(con, school_year)
@@ -361,7 +363,7 @@ def release_week(con: duckdb.DuckDBPyConnection, settings: Settings, school_year
     plans = weekly_plans(weeks, rho_micro)
     return publish(con, settings, WeekRelease(
         dataset=school_year, question=question_text(spec), principal=principal,
-        rho=Rho.from_micro(week_micro(plans, week))))
+        rho=Rho.from_micro(week_micro(plans, week)), database=database), database=database)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -372,18 +374,20 @@ class WeekRelease(ReleaseSpec):
     kind: str = KIND
     pool: str = "weekly"
     versioned: bool = False
+    database: Database | None = field(default=None, compare=False)  # earlier weeks' cells
 
     def compute(self, con: duckdb.DuckDBPyConnection) -> Computed:
         q = self.asked()
-        return compute_week(con, self.dataset, q["week"], q["weeks"], q["rho_micro"])
+        return compute_week(con, self.dataset, q["week"], q["weeks"], q["rho_micro"],
+                            self.database)
 
 
 def series(con: duckdb.DuckDBPyConnection, school_year: str, measure: str, level: str,
-           area_code: str, sector: str = "all") -> list[dict]:
+           area_code: str, sector: str = "all", *, database: Database | None = None) -> list[dict]:
     """One released measure of one area over the released weeks (noisy values only)."""
     out = []
     for week, rid in sorted(week_releases(con, school_year).items()):
-        frame = release_cells(con, rid)
+        frame = release_cells(con, rid, database)
         hit = frame[(frame["measure"] == measure) & (frame["level"] == level)
                     & (frame["area_code"] == area_code) & (frame["sector"] == sector)]
         for row in hit.itertuples(index=False):

@@ -56,6 +56,7 @@ import pandas as pd
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from service.db import Database
 from service.weekly.series import release_cells, week_releases
 
 MIN_BASELINE = 6
@@ -139,10 +140,11 @@ def detect(weekly: pd.DataFrame, rolling: pd.DataFrame, week: int,
     return out.sort_values(["flagged", "z"], ascending=[False, False]).reset_index(drop=True)
 
 
-def released_series(con: duckdb.DuckDBPyConnection, school_year: str, measure: str) -> pd.DataFrame:
+def released_series(con: duckdb.DuckDBPyConnection, school_year: str, measure: str,
+                    database: Database | None = None) -> pd.DataFrame:
     frames = []
     for week, rid in week_releases(con, school_year).items():
-        cells = release_cells(con, rid)
+        cells = release_cells(con, rid, database)
         part = cells[(cells["measure"] == measure) & (cells["sector"] == "all")]
         frames.append(part.assign(week=week)[["level", "area_code", "area_name", "week", "estimate", "sd"]])
     if not frames:
@@ -226,12 +228,12 @@ def detect_long_term(nodes: pd.DataFrame, week: int, rule: LongTermRule = LongTe
 
 
 def released_nodes(con: duckdb.DuckDBPyConnection, school_year: str,
-                   total: str = "new_long_term") -> pd.DataFrame:
+                   total: str = "new_long_term", database: Database | None = None) -> pd.DataFrame:
     """The released (noisy) tree nodes of one weekly total, sector 'all', of every week."""
     frames = []
     prefix = f"node:{total}:"
     for week, rid in week_releases(con, school_year).items():
-        cells = release_cells(con, rid)
+        cells = release_cells(con, rid, database)
         part = cells[cells["measure"].str.startswith(prefix) & (cells["sector"] == "all")]
         span = part["measure"].str.slice(len(prefix)).str.split("-", expand=True)
         if not len(part):
@@ -246,7 +248,8 @@ def released_nodes(con: duckdb.DuckDBPyConnection, school_year: str,
 
 
 def warnings(con: duckdb.DuckDBPyConnection, school_year: str, week: int | None = None,
-             rule: WarningRule = WarningRule(), long_term: LongTermRule = LongTermRule()) -> pd.DataFrame:
+             rule: WarningRule = WarningRule(), long_term: LongTermRule = LongTermRule(), *,
+             database: Database | None = None) -> pd.DataFrame:
     """Both signals for `week` (default: the latest released week) from the stored releases:
     falling rolling attendance (``signal == 'attendance'``) and a rise in new long-term
     absentees (``signal == 'new_long_term'``), flagged rows first."""
@@ -254,9 +257,10 @@ def warnings(con: duckdb.DuckDBPyConnection, school_year: str, week: int | None 
     if not released:
         return detect(pd.DataFrame(), pd.DataFrame(), 0, rule)
     week = max(released) if week is None else week
-    frames = [detect(released_series(con, school_year, "attendance_rate_week"),
-                     released_series(con, school_year, "attendance_rate_4wk"), week, rule),
-              detect_long_term(released_nodes(con, school_year), week, long_term)]
+    frames = [detect(released_series(con, school_year, "attendance_rate_week", database),
+                     released_series(con, school_year, "attendance_rate_4wk", database), week, rule),
+              detect_long_term(released_nodes(con, school_year, database=database), week,
+                               long_term)]
     frames = [f for f in frames if len(f)]
     if not frames:
         return detect(pd.DataFrame(), pd.DataFrame(), 0, rule)

@@ -41,7 +41,6 @@ def spark_session(tmp_path_factory):
 def both(tmp_path_factory, spark_session):
     """A small synthetic country ingested with a lake, derived by DuckDB (in the database)
     and by Spark (into the lake), with the Spark engine."""
-    from service import engines
     from service.db import connect
     from service.engines.spark import SparkEngine
     from service.ingest.derive import rebuild
@@ -59,8 +58,7 @@ def both(tmp_path_factory, spark_session):
     assert not report.refused
     duck = rebuild(con, YEAR)
     engine = SparkEngine(spark_session, settings.lake, con)
-    with engines.use(engine):
-        spark = rebuild(con, YEAR)
+    spark = rebuild(con, YEAR, engine=engine)
     assert spark == duck
     yield con, engine, settings
     con.close()
@@ -86,14 +84,12 @@ def test_spark_derives_the_same_per_pupil_rows(both, table):
 
 
 def test_every_standard_release_total_is_identical_at_every_level(both):
-    from service import engines
     from service.releases import aggregate
     from service.releases.catalogue import TOTALS
 
     con, engine, _ = both
     duck = aggregate.leaf_totals(con, YEAR)
-    with engines.use(engine):
-        spark = aggregate.leaf_totals(con, YEAR)
+    spark = aggregate.leaf_totals(con, YEAR, engine=engine)
     assert spark.school_ids == duck.school_ids
     assert set(spark.totals) == set(duck.totals) == set(TOTALS)
     for name in TOTALS:
@@ -116,13 +112,11 @@ QUERIES = [
 
 @pytest.mark.parametrize("group_by, filters", QUERIES)
 def test_ad_hoc_queries_give_identical_vectors(both, group_by, filters):
-    from service import engines
     from service.releases import aggregate
 
     con, engine, _ = both
     duck = aggregate.grouped_totals(con, YEAR, group_by, filters)
-    with engines.use(engine):
-        spark = aggregate.grouped_totals(con, YEAR, group_by, filters)
+    spark = aggregate.grouped_totals(con, YEAR, group_by, filters, engine=engine)
     assert spark.keys == duck.keys
     assert set(spark.totals) == set(duck.totals)
     for name, total in duck.totals.items():

@@ -76,41 +76,39 @@ class RepeatedQueryShortcut:
         """The answer this process gave to the same key and body, if no key, budget or
         register write happened since (then it is the same bytes the route would give now);
         else :meth:`_answer`, remembered for next time."""
-        if not secret:
+        database = getattr(self.state, "database", None)
+        if not secret or database is None:
             return None
-        now = (db.generation(db.KEYS), db.generation(db.BUDGET),
-               db.generation(db.REGISTER), db.generation(db.DATA))
+        now = (database.generation(db.KEYS), database.generation(db.BUDGET),
+               database.generation(db.REGISTER), database.generation(db.DATA))
         key = (auth.hash_secret(self.state.settings, secret), raw)
         kept = self.memo.get(key)
         if kept is not None and kept[0] == now:
             return kept[1]
-        answer = self._answer(secret, raw)
+        answer = self._answer(secret, raw, database)
         if answer is not None:
             if len(self.memo) >= MEMO_SIZE:
                 self.memo.pop(next(iter(self.memo)))
             self.memo[key] = (now, answer)
         return answer
 
-    def _answer(self, secret: str | None, raw: bytes) -> bytes | None:
+    def _answer(self, secret: str, raw: bytes, database: db.Database) -> bytes | None:
         state = self.state
-        db_path = getattr(state, "db_path", None)
-        if not secret or db_path is None:
-            return None
         try:
-            key = auth.known_key(state.settings, secret, db_path)
+            key = auth.known_key(state.settings, secret, database)
             access = roles.access_for("POST", PATH)      # declared by the route's module
             if key is None or access is None or not access.allows(key.role):
                 return None
             body = query_answers.QueryCreate.model_validate_json(raw)
-            if body.dry_run or not query_answers.known_dataset_kept(db_path, body.dataset):
+            if body.dry_run or not query_answers.known_dataset_kept(database, body.dataset):
                 return None
-            stored = queries.stored_query(db_path, **query_answers.query_args(body))
+            stored = queries.stored_query(database, **query_answers.query_args(body))
             if stored is None:
                 return None
-            budget = kept_budget_document(db_path, body.dataset, query_answers.principal_of(key))
+            budget = kept_budget_document(database, body.dataset, query_answers.principal_of(key))
             if budget is None:
                 return None
-            return query_answers.answer(stored, budget)
+            return query_answers.answer(stored, budget, database)
         except Exception:  # anything unusual: the application answers, errors included
             return None
 

@@ -30,5 +30,5 @@ def get_budget(db: DbDep, key: CurrentKey, request: Request,
         raise NotFound("no such school year", errors=[{"in": "query", "field": "dataset",
                                                        "message": f"no school year {dataset!r}"}])
     principal = key.scope if key.role is Role.researcher else None
-    return budget_document(db, dataset, principal, request.app.state.db_path,
+    return budget_document(db, dataset, principal, request.app.state.database,
                            request.app.state.settings)

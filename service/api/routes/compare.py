@@ -17,7 +17,7 @@ from service.compare import charts, comparison as compare, download
 from service.api import PREFIX, negotiation, roles
 from service.api.comparing import (AreasQuery, DatasetQuery, LevelQuery, MeasureQuery, SectorQuery,
                                    run_comparison)
-from service.api.deps import DbDep
+from service.api.deps import DatabaseDep, DbDep
 from service.releases import stored
 
 router = APIRouter(prefix=PREFIX, tags=["compare"])
@@ -54,9 +54,9 @@ def get_compare(request: Request, response: Response, db: DbDep, measure: Measur
 
 
 @router.get("/compare/options", summary="What the latest standard release lets you compare")
-def get_options(db: DbDep, dataset: DatasetQuery = None) -> dict:
+def get_options(db: DbDep, database: DatabaseDep, dataset: DatasetQuery = None) -> dict:
     """Measures (with labels), and per level the sectors and number of areas released."""
-    out = compare.options(compare.load_release(db, dataset))
+    out = compare.options(compare.load_release(db, dataset, database))
     out["created_at"] = next((r["created_at"] for r in stored.list_releases(db, "standard")
                               if r["release_id"] == out["release_id"]), None)
     for level, info in out["levels"].items():

@@ -91,7 +91,8 @@ def create(body: KeyCreate, db: DbDep, settings: SettingsDep, caller: CurrentKey
                   if body.expires_in_days is not None else None)
     with request.app.state.write_lock:
         key_id, secret = auth.create_key(db, settings, body.role, body.scope, body.label,
-                                         expires_at=expires_at)
+                                         expires_at=expires_at,
+                                         database=request.app.state.database)
     key = next(k for k in auth.list_keys(db) if k.key_id == key_id)
     return KeyCreated(**KeyPublic.of(key).model_dump(), secret=secret)
 
@@ -109,7 +110,7 @@ def list_all(request: Request, response: Response, db: DbDep, page: PageDep,
 def revoke(key_id: KeyIdPath, db: DbDep, caller: CurrentKey,
            request: Request) -> Response:
     with request.app.state.write_lock:
-        auth.revoke_key(db, key_id, caller=caller)
+        auth.revoke_key(db, key_id, caller=caller, database=request.app.state.database)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
-from threading import Lock
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -99,21 +98,10 @@ def _static_file(path: str) -> Response:
     return Response(found[0], media_type=found[1], headers={"Cache-Control": STATIC_CACHE})
 
 
-_SPECS: dict[tuple, dict] = {}
-_SPECS_LOCK = Lock()
-
-
-def _cached_spec(key: tuple, build) -> dict:
-    """Specs of a stored (immutable) release, kept for repeats: Altair's validation is slow."""
-    with _SPECS_LOCK:
-        if key in _SPECS:
-            return _SPECS[key]
-    spec = build()
-    with _SPECS_LOCK:
-        if len(_SPECS) >= 128:
-            _SPECS.pop(next(iter(_SPECS)))
-        _SPECS[key] = spec
-    return spec
+def _cached_spec(request: Request, key: tuple, build) -> dict:
+    """Specs of a stored (immutable) release, kept for repeats in the app's database
+    (`chart_specs`): Altair's validation is slow."""
+    return request.app.state.database.chart_specs.get(key, build)
 
 
 @router.get(PREFIX + "/charts/dot-plot", summary="Vega-Lite spec: ranked dot plot of a level")
@@ -123,7 +111,7 @@ def dot_plot(request: Request, db: DbDep, measure: MeasureQuery, level: ChartLev
     dashed line; areas coloured (and shaped) only where they differ from it beyond the noise."""
     comparison = run_comparison(request, db, measure, None, level, sector, dataset)
     key = ("dot", comparison["release_id"], measure, level, sector, lang)
-    return _cached_spec(key, lambda: charts.dot_plot(comparison, lang))
+    return _cached_spec(request, key, lambda: charts.dot_plot(comparison, lang))
 
 
 @router.get(PREFIX + "/charts/map", summary="Vega-Lite spec: choropleth map of a level")
@@ -137,7 +125,7 @@ def map_chart(request: Request, db: DbDep, measure: MeasureQuery, level: MapLeve
             "message": f"maps exist for: {', '.join(charts.MAP_FILES)}"}])
     comparison = run_comparison(request, db, measure, None, level, sector, dataset)
     key = ("map", comparison["release_id"], measure, level, sector, lang)
-    return _cached_spec(key, lambda: charts.choropleth(comparison, lang))
+    return _cached_spec(request, key, lambda: charts.choropleth(comparison, lang))
 
 
 @router.get(PREFIX + "/charts/differences", summary="Vega-Lite spec: differences of chosen areas")

@@ -35,9 +35,9 @@ async def create_query(body: QueryCreate, db: DbDep, settings: SettingsDep, key:
     """Runs on the event loop only while everything it needs is in memory (a repeated query:
     its stored release, the budget view, the school year); anything that reads the database
     (DuckDB), draws noise (OpenDP) or charges the budget goes to a worker thread."""
-    db_path = request.app.state.db_path
-    dataset_known = (query_answers.known_dataset_kept(db_path, body.dataset)
-                     or await run_in_threadpool(known_dataset, db, db_path, body.dataset))
+    database = request.app.state.database
+    dataset_known = (query_answers.known_dataset_kept(database, body.dataset)
+                     or await run_in_threadpool(known_dataset, db, database, body.dataset))
     if not dataset_known:
         raise InvalidInput("unknown dataset", errors=[{"in": "body", "field": "dataset",
                                                        "message": f"no school year {body.dataset!r}"}])
@@ -45,19 +45,19 @@ async def create_query(body: QueryCreate, db: DbDep, settings: SettingsDep, key:
     principal = principal_of(key)
     if body.dry_run:
         return {"dry_run": True, **(await run_in_threadpool(lambda: queries.dry_run(
-            db, principal=principal, settings=settings, db_path=db_path, **args)))}
+            db, principal=principal, settings=settings, database=database, **args)))}
     try:
-        stored = queries.stored_query(db_path, **args) or await run_in_threadpool(
-            lambda: queries.run_query(db, settings, principal=principal, db_path=db_path, **args))
+        stored = queries.stored_query(database, **args) or await run_in_threadpool(
+            lambda: queries.run_query(db, settings, principal=principal, database=database, **args))
     except BudgetExhausted as exc:       # the 409 carries the dry run's facts
         facts = await run_in_threadpool(lambda: queries.refusal_facts(
-            db, settings, principal=principal, db_path=db_path, **args))
+            db, settings, principal=principal, database=database, **args))
         problem = errors.translate(exc)
         problem.extensions.update(facts)
         problem.detail = facts["summary"] + " Nothing was spent."
         raise problem from exc
-    budget = (kept_budget_document(db_path, body.dataset, principal)
-              or await run_in_threadpool(budget_document, db, body.dataset, principal, db_path,
+    budget = (kept_budget_document(database, body.dataset, principal)
+              or await run_in_threadpool(budget_document, db, body.dataset, principal, database,
                                          settings))
-    return Response(answer(stored, budget), status_code=201 if stored.newly_charged else 200,
+    return Response(answer(stored, budget, database), status_code=201 if stored.newly_charged else 200,
                     media_type="application/json")

@@ -88,7 +88,8 @@ async def upload(
         batch = [ingest.UploadFile(f.filename or "upload", f.file.read()) for f in files]
         try:
             report = ingest.ingest_files(db, settings, school_id, batch, school_year,
-                                         replace_with_empty=replace_with_empty)
+                                         replace_with_empty=replace_with_empty,
+                                         database=request.app.state.database)
         finally:
             # a refusal's traceback holds this frame (and so the files) until the cycle
             # collector runs: let the bytes go now, inside the budget

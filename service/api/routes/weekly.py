@@ -21,7 +21,7 @@ from service.api import PREFIX, negotiation, roles
 from service.api.auth import Role
 from service.api.params import (AreaCodeQuery, SchoolYearPath, SectorOrAll, WeeklyLevel,
                                 WeeklyMeasureName)
-from service.api.deps import CurrentKey, DbDep, SettingsDep
+from service.api.deps import CurrentKey, DatabaseDep, DbDep, SettingsDep
 from service.api.problems import Conflict, InvalidInput, NotFound
 from service.register import lookup
 
@@ -93,7 +93,8 @@ async def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le
         raise NotFound("no such school year in the register")
     try:            # a week out of range: 404; out of order or without data: 409 (their classes)
         stored = await asyncio.wrap_future(request.app.state.writer.call(
-            lambda cur: weekly.release_week(cur, settings, school_year, week)))
+            lambda cur: weekly.release_week(cur, settings, school_year, week,
+                                            database=request.app.state.database)))
     except BudgetExhausted as exc:
         raise Conflict("the weekly pool cannot pay for this week") from exc
     return WeekReleasePublic(release_id=stored.record.release_id, school_year=school_year, week=week,
@@ -103,7 +104,8 @@ async def publish_week(school_year: YearPath, week: Annotated[int, Path(ge=1, le
 @router.get("/weekly/{school_year}/series", response_model=SeriesPublic,
             summary="One measure of one area over the released weeks, with 95% intervals",
             responses=negotiation.BOTH)
-def get_series(school_year: YearPath, db: DbDep, request: Request, response: Response,
+def get_series(school_year: YearPath, db: DbDep, database: DatabaseDep, request: Request,
+               response: Response,
                measure: Annotated[WeeklyMeasureName, Query(description="e.g. attendance_rate_4wk")],
                level: Annotated[WeeklyLevel, Query(description="country, province, rmc, swv, municipality")],
                area: AreaCodeQuery,
@@ -118,7 +120,7 @@ def get_series(school_year: YearPath, db: DbDep, request: Request, response: Res
     if lookup.area_name(db, area, levels) is None:
         raise NotFound("no such area in the register", errors=[{
             "in": "query", "field": "area", "message": "no area of this level with this code"}])
-    points = weekly.series(db, school_year, measure, level, area, sector)
+    points = weekly.series(db, school_year, measure, level, area, sector, database=database)
     if not points and not weekly.week_releases(db, school_year):
         raise NotFound("no weeks of this school year are released")
     if negotiation.wants_csv(request, fmt):
@@ -138,10 +140,10 @@ def get_series(school_year: YearPath, db: DbDep, request: Request, response: Res
 
 @router.get("/weekly/{school_year}/warnings", response_model=list[WarningPublic],
             summary="Areas whose rolling attendance, or rise in long-term absence, departs from their own baseline")
-def get_warnings(school_year: YearPath, db: DbDep,
+def get_warnings(school_year: YearPath, db: DbDep, database: DatabaseDep,
                  week: Annotated[int | None, Query(ge=1, le=128)] = None,
                  flagged_only: Annotated[bool, Query(alias="flaggedOnly")] = True):
-    frame = weekly_warning.warnings(db, school_year, week)
+    frame = weekly_warning.warnings(db, school_year, week, database=database)
     if flagged_only and len(frame):
         frame = frame[frame["flagged"]]
     return [WarningPublic(signal=r.get("signal", "attendance"), level=r["level"],

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from service.weekly import series as weekly
 from service.api import PREFIX, roles
-from service.api.deps import DbDep
+from service.api.deps import DatabaseDep, DbDep
 from service.api.params import AreaCodeQuery, SchoolYearPath, WeeklyLevel, WeeklyMeasureName
 from service.api.problems import InvalidInput, NotFound
 from service.register import lookup
@@ -26,7 +26,7 @@ ACCESS = roles.declare(
 
 
 @router.get("/weekly/{school_year}/chart", summary="Vega-Lite spec of one area's weekly series")
-def weekly_chart(school_year: SchoolYearPath, db: DbDep,
+def weekly_chart(school_year: SchoolYearPath, db: DbDep, database: DatabaseDep,
                  measure: Annotated[WeeklyMeasureName, Query(description="e.g. attendance_rate_4wk")],
                  level: Annotated[WeeklyLevel, Query()],
                  area: AreaCodeQuery,
@@ -42,6 +42,7 @@ def weekly_chart(school_year: SchoolYearPath, db: DbDep,
             "in": "query", "field": "area", "message": "no area of this level with this code"}])
     if not weekly.week_releases(db, school_year):
         raise NotFound("no weeks of this school year are released")
-    points = weekly.series(db, school_year, measure, level, area)
-    national = None if level == "country" else weekly.series(db, school_year, measure, "country", "NL")
+    points = weekly.series(db, school_year, measure, level, area, database=database)
+    national = None if level == "country" else weekly.series(db, school_year, measure, "country",
+                                                             "NL", database=database)
     return series_chart(points, measure, name, units[measure], lang, national=national)

@@ -3,37 +3,45 @@ value read while a write happened is not kept."""
 
 from __future__ import annotations
 
-from service.api import read_cache
+import pytest
+
 from service.api.read_cache import BUDGET, KEYS, ReadCache
+from service.db import Database
 
 
-def test_a_value_is_read_once_until_a_write():
-    cache, reads = ReadCache(KEYS), []
+@pytest.fixture
+def database() -> Database:
+    """The counters the caches read (a database object without a file)."""
+    return Database()
+
+
+def test_a_value_is_read_once_until_a_write(database):
+    cache, reads = ReadCache(KEYS, database), []
 
     def load():
         reads.append(1)
         return len(reads)
 
     assert cache.get("k", load) == 1 and cache.get("k", load) == 1
-    read_cache.changed(KEYS)
+    database.changed(KEYS)
     assert cache.get("k", load) == 2 and cache.get("k", load) == 2
 
 
-def test_a_value_read_while_a_write_commits_is_not_kept():
-    cache, state = ReadCache(KEYS), {"v": "old"}
+def test_a_value_read_while_a_write_commits_is_not_kept(database):
+    cache, state = ReadCache(KEYS, database), {"v": "old"}
 
     def load_during_a_write():
         value = state["v"]
         state["v"] = "new"      # another request commits a write while this one reads...
-        read_cache.changed(KEYS)    # ...and says so
+        database.changed(KEYS)    # ...and says so
         return value
 
     assert cache.get("k", load_during_a_write) == "old"
     assert cache.get("k", lambda: state["v"]) == "new"  # the stale "old" was not kept
 
 
-def test_a_failed_load_keeps_nothing():
-    cache = ReadCache(KEYS)
+def test_a_failed_load_keeps_nothing(database):
+    cache = ReadCache(KEYS, database)
 
     def missing():
         raise LookupError("no")
@@ -46,18 +54,18 @@ def test_a_failed_load_keeps_nothing():
     assert cache.get("k", lambda: "found") == "found"
 
 
-def test_the_size_is_bounded():
-    cache = ReadCache(KEYS, limit=2)
+def test_the_size_is_bounded(database):
+    cache = ReadCache(KEYS, database, limit=2)
     for k in range(5):
         cache.get(k, lambda k=k: k)
     assert cache.get(4, lambda: "reloaded") == "reloaded"  # not kept: the cache was full
 
 
-def test_a_write_drops_only_the_values_read_from_its_own_tables():
-    keys, budget = ReadCache(KEYS), ReadCache(BUDGET)
+def test_a_write_drops_only_the_values_read_from_its_own_tables(database):
+    keys, budget = ReadCache(KEYS, database), ReadCache(BUDGET, database)
     keys.get("k", lambda: "key")
     budget.get("b", lambda: "budget")
-    read_cache.changed(BUDGET)  # a charge
+    database.changed(BUDGET)  # a charge
     assert keys.peek("k") == "key" and budget.peek("b") is None
-    read_cache.changed(KEYS)    # a revocation
+    database.changed(KEYS)    # a revocation
     assert keys.peek("k") is None
