@@ -55,7 +55,6 @@ def create_app(settings: Settings, *, engine: EngineFactory | None = None) -> Fa
         # locks, data-version counters, in-memory copies (requests and the writer share it)
         app.state.database = db.Database.open(settings.db)
         app.state.con = app.state.database.con
-        app.state.write_lock = app.state.database.locks.keys   # API key writes
         # the one writer thread: derives after uploads, scheduled and standard releases;
         # jobs a crash left running go back to its queue first
         app.state.writer = Writer(app.state.database, settings, engine=engine)

@@ -89,7 +89,7 @@ def create(body: KeyCreate, db: DbDep, settings: SettingsDep, caller: CurrentKey
            request: Request) -> KeyCreated:
     expires_at = (datetime.now(timezone.utc) + timedelta(days=body.expires_in_days)
                   if body.expires_in_days is not None else None)
-    with request.app.state.write_lock:
+    with request.app.state.database.locks.keys:
         key_id, secret = auth.create_key(db, settings, body.role, body.scope, body.label,
                                          expires_at=expires_at,
                                          database=request.app.state.database)
@@ -109,7 +109,7 @@ def list_all(request: Request, response: Response, db: DbDep, page: PageDep,
                summary="Revoke an API key (admin)")
 def revoke(key_id: KeyIdPath, db: DbDep, caller: CurrentKey,
            request: Request) -> Response:
-    with request.app.state.write_lock:
+    with request.app.state.database.locks.keys:
         auth.revoke_key(db, key_id, caller=caller, database=request.app.state.database)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
