@@ -114,7 +114,7 @@ class DuckDBLedger:
             self._factory = self._root.cursor
         self._max_attempts = max_attempts
         # `database`: the file's `service.db.Database`, whose ledger lock serialises charges
-        # and releases and whose BUDGET counter drops cached budget views (a private one
+        # and releases and whose BUDGET counter expires cached budget views (a private one
         # for a ledger opened on its own)
         self._database = db.or_detached(database)
         self._lock = self._database.locks.ledger
