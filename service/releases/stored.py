@@ -9,7 +9,8 @@ import duckdb
 import pandas as pd
 
 from privacy.ledger import ReleaseRecord
-from service.releases.budget import budget_view, ledger
+from service.releases.budget import budget_view
+from service.releases.ledger_store import find_stored
 
 
 def list_releases(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> list[dict]:
@@ -26,8 +27,7 @@ def get_release(con: duckdb.DuckDBPyConnection, release_id: str) -> ReleaseRecor
     row = con.execute("SELECT request_hash FROM release WHERE release_id = ?", [release_id]).fetchone()
     if row is None:
         return None
-    found = ledger(con).find_release(row[0])
-    return found.record if found else None
+    return find_stored(con, row[0])      # a read: no ledger (no DDL, no lock) per lookup
 
 
 def latest(con: duckdb.DuckDBPyConnection, kind: str, dataset: str | None = None) -> str | None:
