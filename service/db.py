@@ -157,8 +157,8 @@ class Database:
     - `read_caches`: the API layer's read caches by name (`api/read_cache.py`), made on first use.
     """
 
-    def __init__(self, path: Path | str | None = None, con: duckdb.DuckDBPyConnection | None = None,
-                 ) -> None:
+    def __init__(self, path: Path | str | None = None,
+                 con: duckdb.DuckDBPyConnection | None = None) -> None:
         self.path = str(Path(path).resolve()) if path and str(path) != ":memory:" else None
         self.con = con
         self.locks = WriteLocks()
@@ -185,17 +185,10 @@ class Database:
         memos (what a test calling a function on a bare connection gets)."""
         return cls()
 
-    @property
-    def key(self) -> str:
-        """The file behind it (the key of the caches that are shared between databases)."""
-        return self.path or f"memory:{id(self)}"
-
     def close(self) -> None:
+        """Close its connection (the memos go with the object)."""
         if self.con is not None:
             self.con.close()
-
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        return self.con.cursor()
 
     def changed(self, topic: str) -> None:
         """Call after committing (or rolling back) a write to the tables of `topic`."""
