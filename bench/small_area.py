@@ -4,11 +4,14 @@
 
 The true per-school totals are read once; each draw is an independent standard release
 (fresh OpenDP noise; computed, not published), whose published school cells get the
-Fay–Herriot model estimate (`service.releases.small_area`, post-processing of published values
-only). Against the truth, per draw and pooled: the median 95% half-width of schools of 50–99
-pupils, direct and model; coverage overall, per decile of the true value and in the top 5%;
-coverage of schools without a direct estimate; the recall of the 50 truly worst schools (≥ 50
-pupils) by the direct and by the model ranking. Prints Markdown (docs/benchmarks.md).
+model estimates of two models (post-processing of published values only): the published one,
+the Beta–Gaussian posterior (`service.releases.small_area.model_columns`), and the Fay–Herriot
+EBLUP with its Prasad–Rao interval on the same public inputs (`privacy.small_area.fay_herriot`,
+measured beside it and not published). Against the truth, pooled over the draws: the median
+95% half-width of schools of 50–99 pupils; coverage overall, per school-size bin, per decile
+of the true value and in the top 5%; coverage of schools without a direct estimate; bias and
+RMSE per size bin; the recall of the 50 truly worst schools (≥ 50 pupils) by the direct and by
+each model's ranking. Prints Markdown (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from accuracy import markdown, truth_table  # noqa: E402
 from privacy.budget import Rho  # noqa: E402
 from service.db import connect  # noqa: E402
 from service.releases.aggregate import leaf_totals  # noqa: E402
-from service.releases.small_area import MODEL_MEASURES, model_columns  # noqa: E402
+from privacy.small_area import fay_herriot  # noqa: E402
+from service.releases.small_area import (MODEL_MEASURES, binomial_variance, covariates,  # noqa: E402
+                                         model_columns)
 from service.releases.standard import _areas, release_from_leaf  # noqa: E402
 
 TOP = 50
@@ -39,23 +44,34 @@ def one_draw(leaf, areas, truth: pd.DataFrame, rho: Rho, measure: str) -> pd.Dat
     cells = release_from_leaf(leaf, rho, ranks=False).cells
     cells = model_columns(cells, areas)
     school = cells[(cells["level"] == "school") & (cells["measure"] == measure)]
-    keep = ["area_code", "estimate", "lower", "upper", "model_estimate", "model_lower", "model_upper"]
-    school = school[keep].copy()
+    keep = ["area_code", "estimate", "lower", "upper", "sd", "model_estimate", "model_lower", "model_upper"]
+    school = school[keep].set_index("area_code").loc[areas.school_codes].reset_index()
     for col in keep[1:]:
         school[col] = pd.to_numeric(school[col], errors="coerce")
+    x = covariates(cells, areas, measure)
+    fh = fay_herriot(school["estimate"].to_numpy(), school["sd"].to_numpy() ** 2, x,
+                     known_model_variance=binomial_variance(x))
+    school["fh_estimate"], school["fh_lower"], school["fh_upper"] = fh.estimate, fh.lower, fh.upper
     t = truth[(truth["level"] == "school") & (truth["measure"] == measure)][["area_code", "truth", "size"]]
     return school.merge(t, on="area_code", validate="one_to_one")
 
 
-def summary(draws: list[pd.DataFrame]) -> dict:
+SIZE_BINS = [0, 50, 100, 200, 500, np.inf]
+
+
+def summary(draws: list[pd.DataFrame], model: str) -> dict:
+    """The figures of one model (`model`: column prefix 'model' or 'fh') against the truth."""
     m = pd.concat([d.assign(draw=i) for i, d in enumerate(draws)], ignore_index=True)
     m = m[np.isfinite(m["truth"])]
+    est, lo, hi = m[f"{model}_estimate"], m[f"{model}_lower"], m[f"{model}_upper"]
     m["direct_cov"] = (m["lower"] <= m["truth"]) & (m["truth"] <= m["upper"])
-    m["model_cov"] = (m["model_lower"] <= m["truth"]) & (m["truth"] <= m["model_upper"])
+    m["model_cov"] = (lo <= m["truth"]) & (m["truth"] <= hi)
+    m["model_err"] = est - m["truth"]
+    m["model_half"] = (hi - lo) / 2
     small = m[(m["size"] >= 50) & (m["size"] < 100)]
     out = {"cells": int(len(m)), "draws": len(draws),
            "median half-width, schools 50–99 (direct)": float(((small["upper"] - small["lower"]) / 2).median()),
-           "median half-width, schools 50–99 (model)": float(((small["model_upper"] - small["model_lower"]) / 2).median()),
+           "median half-width, schools 50–99 (model)": float(small["model_half"].median()),
            "coverage 50–99 (direct)": float(small["direct_cov"].mean()),
            "coverage 50–99 (model)": float(small["model_cov"].mean()),
            "coverage all (direct)": float(m["direct_cov"].mean()),
@@ -70,10 +86,15 @@ def summary(draws: list[pd.DataFrame]) -> dict:
     top5 = m["truth"] >= m["truth"].quantile(0.95)
     out["top 5% coverage (model)"] = float(m.loc[top5, "model_cov"].mean())
     out["top 5% coverage (direct)"] = float(m.loc[top5, "direct_cov"].mean())
+    bins = pd.cut(m["size"], SIZE_BINS, right=False)
+    by_size = m.groupby(bins, observed=True)
+    out["model coverage by size (<50, 50–99, 100–199, 200–499, ≥500)"] = [round(float(v), 3) for v in by_size["model_cov"].mean()]
+    out["model bias by size (pp)"] = [round(100 * float(v), 2) for v in by_size["model_err"].mean()]
+    out["model RMSE by size (pp)"] = [round(100 * float(np.sqrt((g ** 2).mean())), 2) for _, g in by_size["model_err"]]
     recall = {"direct": [], "model": []}
     for _, d in m[m["size"] >= MIN_PUPILS].groupby("draw"):
         worst = set(d.nlargest(TOP, "truth")["area_code"])
-        for kind, col in (("direct", "estimate"), ("model", "model_estimate")):
+        for kind, col in (("direct", "estimate"), ("model", f"{model}_estimate")):
             recall[kind].append(len(worst & set(d.nlargest(TOP, col)["area_code"])) / TOP)
     out["top-50 recall (direct)"] = float(np.mean(recall["direct"]))
     out["top-50 recall (model)"] = float(np.mean(recall["model"]))
@@ -101,15 +122,20 @@ def main() -> None:
             start = time.perf_counter()
             draws.append(one_draw(leaf, areas, truth, Rho.of(args.rho), measure))
             print(f"{measure} draw {i + 1}/{args.draws}: {time.perf_counter() - start:.0f} s", flush=True)
-        results[measure] = summary(draws)
+        results[measure] = {"published (Beta posterior)": summary(draws, "model"),
+                            "Fay–Herriot (not published)": summary(draws, "fh")}
     pupils = int(leaf.totals["enrolled"].values.sum())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"pupils": pupils, "rho": args.rho, **results}, indent=2))
     print(f"\n{pupils:,} pupils, {len(leaf.school_ids):,} schools, rho {args.rho}, {args.draws} draws\n")
     for measure, res in results.items():
-        rows = [{"figure": k, "value": v if not isinstance(v, list) else " ".join(f"{x:.3f}" for x in v)}
-                for k, v in res.items()]
+        models = list(res)
+        rows = [{"figure": k, **{name: _text(res[name][k]) for name in models}} for k in res[models[0]]]
         print(f"### {measure}\n\n{markdown(pd.DataFrame(rows), 3)}\n")
+
+
+def _text(value):
+    return " ".join(f"{x:g}" for x in value) if isinstance(value, list) else value
 
 
 if __name__ == "__main__":

@@ -43,7 +43,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-__all__ = ["SmallArea", "fay_herriot"]
+__all__ = ["Posterior", "SmallArea", "beta_posterior", "fay_herriot"]
+
+GRID_POINTS = 1_000
+"""Points of the grid on (0, 1) on which `beta_posterior` integrates (midpoints: a 95%
+interval's ends are exact to 1/2,000, 0.05 percentage point)."""
 
 
 @dataclass(frozen=True)
@@ -143,3 +147,79 @@ def fay_herriot(direct, variance, covariates, *, known_model_variance=None, alph
     lower = np.clip(estimate - z * rmse, *bounds)
     upper = np.clip(estimate + z * rmse, *bounds)
     return SmallArea(estimate, rmse, lower, upper, np.where(has_x, gamma, np.nan), beta, a, m)
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """A share's posterior per unit: its mean, sd and equal-tailed 95% interval."""
+
+    estimate: np.ndarray
+    sd: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def beta_posterior(direct, variance, prior_mean, prior_variance, *, pupils=None,
+                   alpha: float = 0.05) -> Posterior:
+    """Empirical Bayes for shares (0 ≤ θ_i ≤ 1), the model the release publishes (issue 26):
+
+        θ_i ~ Beta with mean m_i and variance v_i         (the prior: public inputs only)
+        y_i | θ_i ~ N(θ_i, D_i)                           (the noise: known)
+
+    A school's share is a share of its n pupils: around the share m of pupils like them (its
+    municipality × sector, as published), it spreads as a binomial share does, m(1 − m)/n,
+    plus the published noise variance of m itself; the caller passes that sum as v. Nothing
+    is fitted, so no estimated parameter's uncertainty is left out of the interval, and the
+    Beta's skew keeps the prior's tails where the shares lie (a Gaussian prior, like
+    Fay–Herriot's, pulls the worst schools harder: measured, bench/small_area.py). The
+    posterior is integrated on `GRID_POINTS` midpoints of (0, 1). A unit without a direct
+    estimate (nan) gets its prior. v at or above m(1 − m) (a school of one pupil) is taken
+    as 0.95·m(1 − m): a prior with nearly all its mass at 0 and 1.
+
+    ``pupils`` n_i (optional, public: the published size): a share of n pupils is a multiple
+    of 1/n, which a continuous posterior cannot hold — a school of 20 with no chronically
+    absent pupil has a share of exactly 0, below any Beta interval's lower end. As the
+    binomial's continuity correction does, the interval is widened by half a pupil, 1/(2n),
+    at each end (measured: it lifts the coverage of schools under 50 pupils from 0.92 to
+    0.95; bench/small_area.py)."""
+    y = np.asarray(direct, dtype=np.float64)
+    d = np.asarray(variance, dtype=np.float64)
+    m = np.clip(np.asarray(prior_mean, dtype=np.float64), 0.005, 0.995)
+    v = np.asarray(prior_variance, dtype=np.float64)
+    if not (y.shape == d.shape == m.shape == v.shape) or y.ndim != 1:
+        raise ValueError("direct, variance, prior_mean and prior_variance must describe the same units")
+    if not np.all(np.isfinite(m) & np.isfinite(v) & (v > 0)):
+        raise ValueError("every unit needs a finite prior mean and a positive prior variance")
+    v = np.minimum(v, 0.95 * m * (1.0 - m))
+    seen = np.isfinite(y) & np.isfinite(d) & (d > 0)
+    parts = [_posterior_block(np.where(seen, y, 0.0)[i:i + BLOCK], np.where(seen, d, 1.0)[i:i + BLOCK],
+                              seen[i:i + BLOCK], m[i:i + BLOCK], v[i:i + BLOCK], alpha)
+             for i in range(0, y.size, BLOCK)]
+    mean, sd, lower, upper = (np.concatenate([part[k] for part in parts]) if parts else np.empty(0)
+                              for k in range(4))
+    if pupils is not None:
+        half = 0.5 / np.maximum(np.asarray(pupils, dtype=np.float64), 1.0)
+        lower, upper = np.maximum(lower - half, 0.0), np.minimum(upper + half, 1.0)
+    return Posterior(mean, sd, lower, upper)
+
+
+BLOCK = 512
+"""Units integrated at once (a block's grid is BLOCK × GRID_POINTS floats, 4 MB)."""
+
+
+def _posterior_block(y, d, seen, m, v, alpha):
+    grid = (np.arange(GRID_POINTS) + 0.5) / GRID_POINTS
+    size = m * (1.0 - m) / v - 1.0                      # a + b of the Beta
+    log_post = ((m * size)[:, None] - 1.0) * np.log(grid) \
+        + (((1.0 - m) * size)[:, None] - 1.0) * np.log1p(-grid)
+    log_post -= np.where(seen[:, None], 0.5 * (y[:, None] - grid) ** 2 / d[:, None], 0.0)
+    log_post -= log_post.max(axis=1, keepdims=True)
+    weight = np.exp(log_post)
+    weight /= weight.sum(axis=1, keepdims=True)
+    mean = weight @ grid
+    sd = np.sqrt(np.maximum(weight @ grid ** 2 - mean ** 2, 0.0))
+    cdf = np.cumsum(weight, axis=1)
+    half = 0.5 / GRID_POINTS
+    lower = grid[np.argmax(cdf >= alpha / 2, axis=1)] - half
+    upper = grid[np.argmax(cdf >= 1.0 - alpha / 2, axis=1)] + half
+    return mean, sd, np.maximum(lower, 0.0), np.minimum(upper, 1.0)

@@ -280,7 +280,8 @@ def _cell(row, level: str, code: str) -> dict:
     out = {"level": level, "code": code, "name": row["area_name"],
            "estimate": num(row["estimate"]), "lower": num(row["lower"]),
            "upper": num(row["upper"]), "sd": num(row["sd"]), "flags": list(row["flags"] or [])}
-    for col in ("shown", "p_vs_country", "rank_lower", "rank_upper"):   # absent in older releases
+    for col in ("shown", "p_vs_country", "rank_lower", "rank_upper",   # absent in older releases
+                "model_estimate", "model_lower", "model_upper"):
         out[col] = num(row.get(col))
     if out["shown"] is None and out["estimate"] is not None:
         out["shown"] = (max(out["estimate"], 0.0) if row.get("unit") == "pupils" else

@@ -12,7 +12,8 @@ from service.compare.summary import standing
 
 AREA_COLUMNS = ["release_id", "dataset", "measure", "unit", "sector", "level", "code", "name",
                 "pupils", "estimate", "shown", "lower", "upper", "sd", "rank", "rank_lower",
-                "rank_upper", "ranked", "unranked_reason", "verdict", "decimals"]
+                "rank_upper", "ranked", "unranked_reason", "verdict", "decimals", "model_estimate",
+                "model_lower", "model_upper"]
 DIFFERENCE_COLUMNS = ["release_id", "dataset", "measure", "unit", "sector", "a", "name_a", "b",
                       "name_b", "difference", "lower", "upper", "sd", "distinguishable", "rule",
                       "decision", "text_nl", "text_en"]
@@ -40,7 +41,8 @@ def areas_frame(comparison: dict) -> pd.DataFrame:
                      "ranked": None if national else area.get("ranked"),
                      "unranked_reason": None if national else area.get("unranked"),
                      "verdict": "" if national else _verdict(area),
-                     "decimals": area.get("decimals", 1)})
+                     "decimals": area.get("decimals", 1),
+                     **{col: area.get(col) for col in ("model_estimate", "model_lower", "model_upper")}})
     frame = pd.DataFrame(rows, columns=AREA_COLUMNS)
     for col in ("pupils", "rank", "rank_lower", "rank_upper", "decimals"):
         frame[col] = frame[col].astype("Int64")

@@ -48,13 +48,15 @@ FORMAT = "aanwezig-release/2"
 SCHEMA_ON_CSV_ONLY = frozenset({"aanwezig-release/1"})
 
 COLUMNS = ("measure", "level", "area_code", "area_name", "sector", "estimate", "shown", "lower",
-           "upper", "sd", "p_vs_country", "rank", "rank_lower", "rank_upper", "unit", "noise",
-           "scale", "flags")
+           "upper", "sd", "p_vs_country", "rank", "rank_lower", "rank_upper", "model_estimate",
+           "model_lower", "model_upper", "unit", "noise", "scale", "flags")
 #: Columns only some kinds of release fill (empty elsewhere): the value shown, the p-value
-#: against the country and the ranks of the standard release. (Releases before issue 23 had
+#: against the country, the ranks and the schools' model estimates of the standard release
+#: (standard releases before revision 5 have no model columns). (Releases before issue 23 had
 #: an `integer_estimate` column, the whole-pupil view, in place of `shown` and `p_vs_country`:
 #: measured too far from the truth off its rounding chain, it is no longer published.)
-OPTIONAL_COLUMNS = ("shown", "p_vs_country", "rank", "rank_lower", "rank_upper")
+OPTIONAL_COLUMNS = ("shown", "p_vs_country", "rank", "rank_lower", "rank_upper", "model_estimate",
+                    "model_lower", "model_upper")
 
 FIELD_DOCS = {
     "measure": ("string", "measure code from GET /v1/catalog"),
@@ -85,6 +87,13 @@ FIELD_DOCS = {
     "rank": ("number", "rank of the area at its level by estimate (1 = highest; standard release)"),
     "rank_lower": ("number", "best rank in the 95% rank range"),
     "rank_upper": ("number", "worst rank in the 95% rank range"),
+    "model_estimate": ("number", "schools' chronic and severe absence shares (standard release): "
+                       "the model estimate beside the direct one, borrowing strength from the "
+                       "school's municipality x sector (Beta-Gaussian empirical Bayes on "
+                       "published values only; docs/privacy.md, 'Small-area estimates'); "
+                       "verdicts and ranks stay with the direct estimate"),
+    "model_lower": ("number", "lower end of the model estimate's 95% interval"),
+    "model_upper": ("number", "upper end of the model estimate's 95% interval"),
     "unit": ("string", "pupils, share (0-1), or rate (0-1)"),
     "noise": ("string", "noise distribution of the underlying totals"),
     "scale": ("number", "noise scale of the (numerator) total at this level"),

@@ -29,7 +29,7 @@ weighed together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import numpy as np
@@ -48,6 +48,7 @@ from service.releases.catalogue import BANDS, JOINT_TABLES, MEASURES, REASONS, T
 from service.releases.cells import cells_frame
 from service.releases.budget import pool_cap
 from service.releases.publish import Computed, ReleaseSpec, publish, question_text
+from service.releases.small_area import model_columns
 from service.settings import Settings
 
 BAND_TOTALS, BAND_BOUND = JOINT_TABLES["band"]
@@ -135,11 +136,14 @@ def _structure(areas: AreaLevels, measured: tuple[str, ...] = SECTOR_MEASURED) -
 def compute_standard_release(con: duckdb.DuckDBPyConnection, school_year: str,
                              total_rho: Rho, *, engine: Engine | None = None,
                              database: Database | None = None) -> StandardRelease:
-    """Noise, reconcile and form every measure at every level. Pure of the ledger (the
-    evaluation uses it on synthetic data); `publish_standard` charges and stores it. The true
-    totals are read on `engine` (default: DuckDB on `con`)."""
-    return release_from_leaf(aggregate.leaf_totals(con, school_year, engine=engine,
-                                                   database=database), total_rho)
+    """Noise, reconcile and form every measure at every level, with the schools' model
+    estimates beside the direct ones (`small_area.model_columns`: post-processing of the
+    cells). Pure of the ledger (the evaluation uses it on synthetic data); `publish_standard`
+    charges and stores it. The true totals are read on `engine` (default: DuckDB on `con`)."""
+    leaf = aggregate.leaf_totals(con, school_year, engine=engine, database=database)
+    release = release_from_leaf(leaf, total_rho)
+    areas = _areas(leaf.school_ids, leaf.school_names, leaf.levels)
+    return replace(release, cells=model_columns(release.cells, areas))
 
 
 def release_from_leaf(leaf: aggregate.LeafTotals, total_rho: Rho, *, ranks: bool = True,
@@ -281,7 +285,7 @@ class StandardSpec(ReleaseSpec):
            database: Database | None = None) -> StandardSpec:
         question = {"tables": [t.name for t in TABLES], "levels": list(LEVELS),
                     "residence_tables": [t.name for t in RESIDENCE_TABLES],
-                    "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 4}
+                    "measures": sorted(MEASURES), "rho": str(rho.value), "revision": 5}
         return cls(dataset=school_year, question=question_text(question), rho=rho, engine=engine,
                    database=database)
 

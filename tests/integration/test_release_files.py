@@ -42,10 +42,10 @@ def payload(fmt: str = FORMAT, old: bool = False) -> bytes:
              ["interval_includes_0"]]]})
     rows = [
         ["enrolled", "municipality", "GM0363", "Amsterdam", "all", 120.37, 120.37, 112.33, 128.41,
-         4.1, None, 3, 1, 7, "pupils", "discrete_gaussian", 3.2, []],
+         4.1, None, 3, 1, 7, None, None, None, "pupils", "discrete_gaussian", 3.2, []],
         ["chronic_share", "school", "12AB00", 'School "De Regenboog", Noord', "all", -0.01, 0.0,
-         0.0, 0.4, 0.1, 0.02, None, None, None, "share", "discrete_gaussian", 3.2,
-         ["interval_includes_0"]],
+         0.0, 0.4, 0.1, 0.02, None, None, None, 0.12, 0.05, 0.21, "share", "discrete_gaussian",
+         3.2, ["interval_includes_0"]],
     ]
     return canonical_bytes({"format": fmt, "release_id": "RABC", "kind": "standard",
                             "dataset": "2025-2026", "created_at": "2026-01-01T00:00:00Z",
@@ -123,7 +123,7 @@ def test_every_resource_carries_its_table_schema():
 
 def many_rows(fmt: str = FORMAT, optional: bool = True) -> bytes:
     """A release shaped like a real one: 300 rows, the optional columns (p-values, ranks as
-    floats, as the store writes them) on the first 200 and empty after, as in a standard
+    floats, as the store writes them, model estimates) on the first 200 and empty after, as in a standard
     release; or no optional column filled at all, as in a query (Parquet then has null-typed
     columns)."""
     rows = []
@@ -133,6 +133,7 @@ def many_rows(fmt: str = FORMAT, optional: bool = True) -> bytes:
                      f"School {i}", "all", 10.5 + i, 10.5 + i if filled else None, 1.25,
                      20.75 + i, 4.1, i / 1000 if filled else None, float(i + 1) if filled else None,
                      float(i + 1) if filled else None, float(i + 3) if filled else None,
+                     0.2 if filled else None, 0.1 if filled else None, 0.3 if filled else None,
                      "pupils", "discrete_gaussian", 3.2, ["interval_includes_0"] if i % 7 else []])
     base = json.loads(payload(fmt))
     base["rows"] = rows
