@@ -5,7 +5,9 @@
 Runs `aanwezig demo --pupils N --db bench/out/demo-N.duckdb --port P` under `nice -n 10` (a
 fresh database: an existing one is removed first), polls `http://127.0.0.1:P/` every 2 s,
 prints the seconds to the first 200, then stops the demo (SIGINT). The demo's own progress
-lines go to bench/out/demo-N.log (the seconds of each step).
+lines go to bench/out/demo-N.log, each prefixed with the seconds since the command started,
+so the log gives the time of each step (generate, ingest, derive, standard release, weekly
+releases, serve).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,7 +43,10 @@ def main() -> None:
         proc = subprocess.Popen(["nice", "-n", "10", sys.executable, "-m", "service.cli", "demo",
                                  "--pupils", str(args.pupils), "--db", str(db),
                                  "--port", str(args.port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=out)
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                cwd=out, text=True)
+        copier = threading.Thread(target=_stamped, args=(proc.stdout, log, start), daemon=True)
+        copier.start()
         try:
             while proc.poll() is None:
                 try:
@@ -56,6 +62,14 @@ def main() -> None:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
                 proc.wait(timeout=60)
+            copier.join(timeout=10)
+
+
+def _stamped(lines, log, start: float) -> None:
+    """Copy the demo's output to `log`, each line prefixed with the seconds since `start`."""
+    for line in lines:
+        log.write(f"{time.monotonic() - start:8.1f}  {line}")
+        log.flush()
 
 
 if __name__ == "__main__":

@@ -45,7 +45,29 @@ def connect(path: Path | str, *, read_only: bool = False,
         con.execute(sql.load("ledger"))
         con.execute(sql.ddl("auth"))
         con.execute(sql.ddl("jobs"))
+        _upgrade_pupil_tags(con)
     return con
+
+
+def _upgrade_pupil_tags(con: duckdb.DuckDBPyConnection) -> None:
+    """Key pupil_week and pupil_long_term_counted by pupil_tag where a database made before
+    still holds the 64-character pupil key there (sql/pupil_tag_upgrade.sql), in one
+    transaction."""
+    named = sql.named("pupil_tag_upgrade")
+    tables = [row[0] for row in con.execute(named["keyed_tables"]).fetchall()]
+    if not tables:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if "pupil_week" in tables:
+            con.execute(named["pupil_week"])
+        if "pupil_long_term_counted" in tables:
+            for step in ("counted_create", "counted_copy", "counted_drop", "counted_rename"):
+                con.execute(named[step])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")

@@ -25,9 +25,13 @@ CREATE TABLE IF NOT EXISTS pupil_year (
     band                   TINYINT,
     n_schools              INTEGER
 );
+-- One row per pupil and school week; pupil_tag (macro pupil_tag below) instead of the
+-- 64-character key: writing the key for every pupil-week was half of a full derive. Pupils
+-- sharing a tag are one pupil to the weekly series (sql/weekly_leaf_totals.sql clamps per tag:
+-- a pupil's contribution stays within the bounds) and are derived together.
 CREATE TABLE IF NOT EXISTS pupil_week (
     school_year            VARCHAR,
-    pupil_key              VARCHAR,
+    pupil_tag              VARCHAR,
     week_index             INTEGER,
     iso_year               INTEGER,
     iso_week               INTEGER,
@@ -59,7 +63,8 @@ CREATE TABLE IF NOT EXISTS pupil_month (
     severe                 BOOLEAN,
     band                   TINYINT
 );
--- The short pupil identity of pupil_month rows (see above): 64 bits of the HMAC key.
+-- The short pupil identity of pupil_week and pupil_month rows (see above) and of the weekly
+-- series' frozen weeks (pupil_long_term_counted): 64 bits of the HMAC key.
 CREATE OR REPLACE MACRO pupil_tag(pupil_key) AS left(pupil_key, 16);
 -- The absence thresholds of the catalogue (docs/catalogue.md), one definition for the yearly
 -- and the monthly tables: chronic >= 10 %, severe >= 50 %, bands 0-5, 5-10, 10-20, 20-50,

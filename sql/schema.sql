@@ -117,9 +117,11 @@ CREATE TABLE IF NOT EXISTS derive_pending_pupil (
 -- pupil listed here is never counted in another week, whatever later corrections do; one who
 -- first reaches four fully absent weeks inside an already released week is counted in the
 -- week being released instead (corrections flow into later weeks only).
+-- Keyed by the pupil_tag of pupil_week (sql/derive_tables.sql); databases keyed by the
+-- 64-character pupil key are moved over at connect (sql/pupil_tag_upgrade.sql).
 CREATE TABLE IF NOT EXISTS pupil_long_term_counted (
     school_year  VARCHAR NOT NULL,
-    pupil_key    VARCHAR NOT NULL,
+    pupil_tag    VARCHAR NOT NULL,
     week_index   INTEGER NOT NULL,
-    PRIMARY KEY (school_year, pupil_key)
+    PRIMARY KEY (school_year, pupil_tag)
 );

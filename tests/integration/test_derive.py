@@ -116,7 +116,7 @@ def test_replaced_batches_do_not_count(derived):
 def test_pupil_week(derived):
     con = derived[0]
     rows = con.execute("SELECT week_index, school_id, possible_minutes, absent_minutes, "
-                       "unauthorised_minutes, iso_week FROM pupil_week WHERE pupil_key = 'mover' "
+                       "unauthorised_minutes, iso_week FROM pupil_week WHERE pupil_tag = 'mover' "
                        "ORDER BY week_index").fetchall()
     assert [r[0] for r in rows] == list(range(1, 11))
     assert {r[1] for r in rows} == {"02BB00"}             # the main school in every week
@@ -124,7 +124,7 @@ def test_pupil_week(derived):
     assert rows[0][3] == 300 and rows[3][3:5] == (150, 150)
     assert rows[0][5] == 36
     late = con.execute("SELECT min(week_index), count(*), sum(possible_minutes) FROM pupil_week "
-                       "WHERE pupil_key = 'late'").fetchone()
+                       "WHERE pupil_tag = 'late'").fetchone()
     assert late == (6, 6, 30 * 360)
 
 
@@ -137,7 +137,7 @@ def test_rebuild_replaces_the_year(derived):
     summary = rebuild(con, YEAR)
     assert summary.pupils == 5
     assert pupil(con, "half")["absent_minutes"] == 450
-    assert con.execute("SELECT count(*) FROM pupil_week WHERE pupil_key = 'late'").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM pupil_week WHERE pupil_tag = 'late'").fetchone()[0] == 0
 
 
 def test_calendar_longer_than_the_bound_is_refused(con):

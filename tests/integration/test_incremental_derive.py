@@ -13,6 +13,7 @@ or a mover's rows at the other school) makes the test fail.
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -29,7 +30,7 @@ SCHOOLS = [("01AA00", "PO", "midden"), ("02BB00", "PO", "midden"), ("03CC00", "V
 DAY_MINUTES = {"PO": 300, "SO": 300, "VO": 360}
 GRADES = {"PO": 8, "SO": 8, "VO": 6}
 PUPILS = [valid_bsn(i) for i in range(1, 19)]       # a small pool: pupils meet at many schools
-TABLES = {"pupil_year": "pupil_key", "pupil_week": "pupil_key, week_index",
+TABLES = {"pupil_year": "pupil_key", "pupil_week": "pupil_tag, week_index",
           "pupil_month": "pupil_tag, month"}
 
 
@@ -163,22 +164,26 @@ def test_a_pupil_who_moves_school_gets_one_main_school(pair):
 
 
 def test_pupils_sharing_a_tag_are_derived_together(tmp_path):
-    """pupil_month rows are deleted by pupil_tag (16 characters of the key): a pupil whose tag
-    equals a touched pupil's keeps correct months though no upload named them."""
+    """pupil_week and pupil_month rows are deleted by pupil_tag (16 characters of the key): a
+    pupil whose tag equals a touched pupil's, at the same school, keeps correct weeks and months
+    though no upload named them (at another school the delete's school filter spares them)."""
     con = connect(tmp_path / "tags.duckdb")
     make_register(con)
     data = Data(con)
     twin_a, twin_b = "a" * 16 + "1" * 48, "a" * 16 + "2" * 48
     data.enrol(twin_a, "01AA00")
-    data.enrol(twin_b, "02BB00")
-    data.absent(twin_b, "02BB00", school_days("midden")[:3], 300)
+    data.enrol(twin_b, "01AA00")
+    data.absent(twin_b, "01AA00", school_days("midden")[:3], 300)
     derive.rebuild(con, YEAR)
-    expected = _rows(con, "pupil_month")
+    expected = {table: _rows(con, table) for table in ("pupil_week", "pupil_month")}
     # twin_a's school uploads again (here: the pending row its upload would write)
     con.execute("INSERT INTO derive_pending_pupil VALUES (?, ?)", [YEAR, twin_a])
     derive.rederive(con, YEAR)
-    assert _rows(con, "pupil_month") == expected
-    assert len({r[0] for r in expected}) == 1 and len(expected) > 2
+    for table, rows in expected.items():
+        assert _rows(con, table) == rows, table
+        assert len({r[0] for r in rows}) == 1 and len(rows) > 2
+        # both pupils' rows are there: two rows of the tag for every week and month
+        assert set(Counter(r[1] for r in rows).values()) == {2}, table
     con.close()
 
 

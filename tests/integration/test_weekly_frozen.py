@@ -17,7 +17,7 @@ RELEASED_BEFORE_CORRECTION = 8
 
 def _set_absence(con, key: str, weeks, absent: int) -> None:
     """A correction as derive would leave it: the pupil's weeks rewritten."""
-    con.execute("UPDATE pupil_week SET absent_minutes = ? WHERE pupil_key = ? AND "
+    con.execute("UPDATE pupil_week SET absent_minutes = ? WHERE pupil_tag = ? AND "
                 "list_contains(?, week_index)", [absent, key, list(weeks)])
 
 

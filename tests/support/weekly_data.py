@@ -11,7 +11,7 @@ from support.tiny_register import SCHOOL_PO, SCHOOL_VO, load_tiny_register
 
 YEAR = "2025-2026"
 WEEKS = 40
-PUPIL_WEEK = ("CREATE TABLE IF NOT EXISTS pupil_week (school_year VARCHAR, pupil_key VARCHAR, "
+PUPIL_WEEK = ("CREATE TABLE IF NOT EXISTS pupil_week (school_year VARCHAR, pupil_tag VARCHAR, "
               "week_index INTEGER, iso_year INTEGER, iso_week INTEGER, school_id VARCHAR, "
               "sector VARCHAR, possible_minutes INTEGER, absent_minutes INTEGER, "
               "unauthorised_minutes INTEGER)")
