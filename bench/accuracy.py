@@ -1,6 +1,7 @@
 """Accuracy of the standard release against the known truth (issues 12 and 23).
 
-    nice -n 10 python bench/accuracy.py --db evidence1m.duckdb --draws 20 --upper-draws 140
+    nice -n 10 python bench/accuracy.py --db evidence1m.duckdb --draws 20 --call-draws 2 \
+        --upper-draws 80
 
 The per-school true totals are read once (`aggregate.leaf_totals`); each draw is an
 independent standard release from them at the default budget (fresh OpenDP noise,
@@ -13,11 +14,17 @@ cell is compared with its true value:
 * rates and shares (issue 23), per level and at the school level per true school size: the
   published estimate's |mean error| and RMSE against RMS(sd), coverage, cells without an
   estimate and cells flagged `ratio_unstable`, and the bias of the value shown (`shown`);
-* the "higher/lower than the Netherlands" calls as /v1/compare makes them (Benjamini–Hochberg
-  over the areas of a level and measure): calls per draw and the share pointing the wrong way
-  against the truth; the calls whose printed interval (as the API and page print it) holds
-  the printed national value or whose printed difference has an end at 0; negative numbers
-  printed (counts and rates, every level);
+* the "higher/lower than the Netherlands" calls by /v1/compare's rule (Benjamini–Hochberg
+  over the areas of a level and measure) in every draw (`fast_calls`): calls per draw and the
+  share pointing the wrong way against the truth; in the first --call-draws draws the calls
+  are also made and printed by /v1/compare's own code (checked to be the same calls), with
+  the calls whose printed interval (as the API and page print it) holds the printed national
+  value or whose printed difference has an end at 0, and negative numbers printed (counts and
+  rates, every level);
+* extra draws of the country, country × sector, province and RMC cells only (`upper_draw`,
+  --upper-draws): the same noise at those levels for less than half a release's time;
+* shares in schools under 50 pupils: how much of their bias is the selection of the cells
+  with an estimate (`selection_table`);
 * the whole-pupil view `integer_estimate` (computed, no longer published): RMSE against the
   estimate's RMSE and RMS(sd), per level and per sector;
 * the top-10 of the chronic-absence share among municipalities of ≥ 2,000 true pupils and
@@ -38,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from privacy.budget import Rho
 from service.db import connect
@@ -317,6 +325,41 @@ def call_table(cells: pd.DataFrame, truth: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def fast_calls(cells: pd.DataFrame, truth: pd.DataFrame) -> list[dict]:
+    """One draw's calls against the Netherlands by `/v1/compare`'s rule
+    (`comparison._national_calls`), without its texts: per level and measure, Benjamini–Hochberg
+    at `comparison.FDR` over the published `p_vs_country` of the areas with an estimate and an
+    sd, a call where BH rejects and the published interval excludes the published national
+    value, its side that of the interval. The draws whose calls are also made and printed by
+    `compare.compare` check that both give the same calls (`call_table`)."""
+    from privacy.statistics import benjamini_hochberg
+
+    t = truth[truth["sector"] == "all"].set_index(["measure", "level", "area_code"])["truth"]
+    c = cells[cells["sector"] == "all"]
+    rows = []
+    for name, measure in MEASURES.items():
+        if measure.unit == "pupils":
+            continue
+        m = c[c["measure"] == name]
+        nat = float(m.loc[m["level"] == "country", "estimate"].iloc[0])
+        national_truth = t.get((name, "country", "NL"), np.nan)
+        for level in CALL_LEVELS:
+            g = m[(m["level"] == level) & m["estimate"].notna() & m["sd"].notna()]
+            est, sd = g["estimate"].astype(float), g["sd"].astype(float)
+            lower, upper = g["lower"].astype(float).to_numpy(), g["upper"].astype(float).to_numpy()
+            p = pd.to_numeric(g["p_vs_country"], errors="coerce").to_numpy(dtype=float)
+            normal = 2 * norm.sf(np.abs(est - nat) / sd)
+            p = np.where(np.isfinite(p), p, normal)
+            called, _ = benjamini_hochberg(p, compare.FDR)
+            side = np.where(lower > nat, 1, np.where(upper < nat, -1, 0))
+            called = np.asarray(called, bool) & (side != 0)
+            truth_side = np.sign(t.reindex([(name, level, a) for a in g["area_code"]]).to_numpy()
+                                 - national_truth)
+            rows.append({"measure": name, "level": level, "calls": int(called.sum()),
+                         "wrong": int((called & (truth_side != side)).sum())})
+    return rows
+
+
 def _count_texts(cells: pd.DataFrame, name: str, level: str) -> dict:
     """Counts are not compared with the country: print each cell's value and interval the way
     /v1/compare does (`value_text`, `interval_text`) and count the negative ones."""
@@ -328,6 +371,18 @@ def _count_texts(cells: pd.DataFrame, name: str, level: str) -> dict:
         negative += int("-" in shown or min(lo, hi) < 0)
     return {"measure": name, "level": level, "areas": len(g), "calls": 0, "wrong": 0,
             "printed_contradictions": 0, "negative_shown": negative}
+
+
+def fast_summary(fast: pd.DataFrame) -> pd.DataFrame:
+    """`fast_calls` pooled over every draw, per level and measure."""
+    rows = []
+    for (measure, level), g in fast.groupby(["measure", "level"], sort=False):
+        n, wrong = int(g["calls"].sum()), int(g["wrong"].sum())
+        rows.append({"measure": measure, "level": level, "draws": int(len(g)),
+                     "calls per draw": n / len(g), "calls (all draws)": n, "wrong": wrong,
+                     "wrong-direction share": wrong / n if n else float("nan"),
+                     "draws with a call": int((g["calls"] > 0).sum())})
+    return pd.DataFrame(rows)
 
 
 def calls_summary(calls: pd.DataFrame) -> pd.DataFrame:
@@ -489,8 +544,9 @@ def main() -> None:
                              "a release's time), for the levels with few cells per draw")
     parser.add_argument("--rank-method", default="differences", choices=["differences", "quantiles"])
     parser.add_argument("--call-draws", type=int, default=1_000,
-                        help="draws whose calls against the Netherlands are made and printed "
-                             "(as /v1/compare does; about 1 min per draw at 1 M pupils)")
+                        help="draws whose calls against the Netherlands are also made and "
+                             "printed by /v1/compare's code (1-4 min per draw at 1 M pupils), "
+                             "checked equal to the calls every draw makes by its rule")
     args = parser.parse_args()
     con = connect(args.db)
     t0 = time.perf_counter()
@@ -499,14 +555,21 @@ def main() -> None:
     truth = truth_table(leaf)
     pupils = int(leaf.totals["enrolled"].values.sum())
     schools_with_pupils = int((leaf.totals["enrolled"].values > 0).sum())
-    draws, seconds, calls = [], [], []
+    draws, seconds, calls, fast = [], [], [], []
     for i in range(args.draws):
         start = time.perf_counter()
         merged, cells = one_draw(leaf, Rho.of(args.rho), truth, args.rank_method, with_cells=True)
         draws.append(merged.assign(draw=i))
         seconds.append(time.perf_counter() - start)
+        fast += [{"draw": i, **row} for row in fast_calls(cells, truth)]
         if i < args.call_draws:
-            calls += [{"draw": i, **row} for row in call_table(cells, truth)]
+            printed = call_table(cells, truth)
+            calls += [{"draw": i, **row} for row in printed]
+            made = {(r["measure"], r["level"]): (r["calls"], r["wrong"]) for r in printed}
+            differ = [r for r in fast if r["draw"] == i
+                      and made[(r["measure"], r["level"])] != (r["calls"], r["wrong"])]
+            if differ:
+                raise SystemExit(f"fast calls differ from /v1/compare's in draw {i}: {differ}")
         print(f"draw {i + 1}/{args.draws}: {seconds[-1]:.1f} s (with calls "
               f"{time.perf_counter() - start:.1f} s)", flush=True)
     extra, upper_seconds = [], []
@@ -521,6 +584,8 @@ def main() -> None:
     counts, ratios, topk = count_table(m), ratio_table(m), topk_table(draws, truth)
     calls = pd.DataFrame(calls)
     verdicts = calls_summary(calls)
+    fast = pd.DataFrame(fast)
+    all_calls = fast_summary(fast)
     integers, shown = integer_table(pd.concat(draws, ignore_index=True)), shown_count_table(m)
     selection = selection_table(pd.concat(draws, ignore_index=True))
     order = LEVEL_ORDER + tuple(f"school {b}" for b in SIZE_LABELS)
@@ -536,6 +601,7 @@ def main() -> None:
            "seconds_total": time.perf_counter() - t0,
            "counts": counts.to_dict(orient="records"), "ratios": ratios.to_dict(orient="records"),
            "topk": topk.to_dict(orient="records"), "verdicts": verdicts.to_dict(orient="records"),
+           "calls_all_draws": all_calls.to_dict(orient="records"),
            "integers": integers.to_dict(orient="records"), "shown_counts": shown.to_dict(orient="records"),
            "negative_shown": negatives, "small_school_selection": selection.to_dict(orient="records")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -547,7 +613,8 @@ def main() -> None:
           + (f", {np.median(upper_seconds):.1f} s per upper-level draw" if upper_seconds else "")
           + f"; rank ranges: {args.rank_method}\n")
     for title, frame in (("targets", target_table(counts, ratios)), ("counts", counts),
-                         ("rates and shares", ratios), ("calls against the Netherlands", verdicts),
+                         ("rates and shares", ratios), ("calls against the Netherlands, printed (call draws)", verdicts),
+                         ("calls against the Netherlands, every draw", all_calls),
                          ("shares in schools under 50 pupils: selection", selection),
                          ("whole-pupil view", integers), ("counts shown cut at 0", shown),
                          ("top-10", topk)):
