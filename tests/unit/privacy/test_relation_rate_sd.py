@@ -10,10 +10,11 @@ parts sharing the disagreement, the denominator by itself), the rate's estimate 
 `privacy.statistics.ratio_intervals` at the area level. Per rate, the RMS of error/sd over
 5 areas × 1,200 draws has a standard error of about 0.9%; the bound ±0.05 is 5.5 of them.
 
-Planted bugs tried, each fails: the parts' variance without the whole's share
-(``(k−1)/k · V_G`` only: the part rates' RMS(error/sd) 1.17); the parts' variance as their own
-GLS variance ``V_G`` (ignoring that the shared disagreement removes a 1/k of it: 0.91); the
-whole's combined measurement given the variance of its own measurement alone (0.78).
+Planted bugs tried in `privacy/relations.py`, each fails: the parts' variance without the
+whole's share (``(k−1)/k · V_G`` only: the part rates' RMS(error/sd) 1.157); the parts'
+variance as their own GLS variance ``V_G`` (ignoring that sharing the disagreement removes
+1/k of it: 0.945); the whole's combined measurement given the variance of its own measurement
+alone (the whole's rate 0.606).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def _area(rec) -> tuple[np.ndarray, np.ndarray]:
     return rec.levels["area"].estimate, rec.levels["area"].variance
 
 
+@pytest.mark.slow
 def test_rates_of_totals_reconciled_across_tables_have_their_error_as_sd():
     rng = np.random.default_rng(20261208)
     parts_true = rng.uniform(20.0, 400.0, size=(K, N))        # reason minutes per school
