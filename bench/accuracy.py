@@ -582,7 +582,8 @@ def main() -> None:
                   flush=True)
     m = pd.concat(draws + extra, ignore_index=True)
     counts, ratios, topk = count_table(m), ratio_table(m), topk_table(draws, truth)
-    calls = pd.DataFrame(calls)
+    calls = pd.DataFrame(calls, columns=["draw", "measure", "level", "areas", "calls", "wrong",
+                                         "printed_contradictions", "negative_shown"])
     verdicts = calls_summary(calls)
     fast = pd.DataFrame(fast)
     all_calls = fast_summary(fast)
