@@ -54,6 +54,29 @@ function format(value, unit) {
   return value.toLocaleString(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
 }
 
+// The same words as the chart's axis and tooltip (service/weekly/chart.py, MONTHS): school
+// weeks start on different dates per holiday region, so each week shows the area's days.
+const MONTHS = {
+  nl: ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
+  en: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+};
+
+/** "2025-09-01" → {day: 1, month: 8} (no Date: no time zone can move the day). */
+function parts(iso) {
+  const [, month, day] = iso.split("-").map(Number);
+  return { day, month: month - 1 };
+}
+
+/** A week's days, "1–5 sep", "29 sep – 3 okt"; "" without dates. */
+export function weekDates(first, last) {
+  if (!first || !last) return "";
+  const months = MONTHS[lang()];
+  const a = parts(first), b = parts(last);
+  if (first === last) return `${a.day} ${months[a.month]}`;
+  if (a.month === b.month) return `${a.day}\u2013${b.day} ${months[b.month]}`;
+  return `${a.day} ${months[a.month]} \u2013 ${b.day} ${months[b.month]}`;
+}
+
 function fillTable(points, measureLabel, areaLabel) {
   $("series-caption").textContent = fill(t("seriesCaption"), { measure: measureLabel, area: areaLabel });
   const body = $("series-table").tBodies[0];
@@ -61,7 +84,9 @@ function fillTable(points, measureLabel, areaLabel) {
   for (const p of points) {
     const tr = document.createElement("tr");
     const week = document.createElement("th");
-    week.scope = "row"; week.textContent = String(p.week);
+    week.scope = "row";
+    const dates = weekDates(p.first_day, p.last_day);
+    week.textContent = dates ? `${p.week} (${dates})` : String(p.week);
     tr.append(week);
     if (p.estimate === null || p.estimate === undefined) {
       const td = document.createElement("td");           // the reason, not an empty number

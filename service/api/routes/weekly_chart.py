@@ -42,6 +42,7 @@ def weekly_chart(school_year: SchoolYearPath, db: DbDep,
             "in": "query", "field": "area", "message": "no area of this level with this code"}])
     if not weekly.week_releases(db, school_year):
         raise NotFound("no weeks of this school year are released")
-    points = weekly.series(db, school_year, measure, level, area)
+    points = weekly.with_dates(weekly.series(db, school_year, measure, level, area),
+                               lookup.week_dates(db, school_year, level, area))
     national = None if level == "country" else weekly.series(db, school_year, measure, "country", "NL")
     return series_chart(points, measure, name, units[measure], lang, national=national)
