@@ -248,8 +248,42 @@ function sorted(areas, by) {
   return rows.sort((a, b) => (a.ranked === false) - (b.ranked === false) || byEstimate(a, b));
 }
 
+const UNSTABLE = "ratio_unstable";
+const NO_ESTIMATE = "no_estimate_denominator_may_be_zero";
+const flagged = (area, flag) => (area.flags || []).includes(flag);
+
+/** A value with its warning: "⚠ onstabiel" under an estimate the API flags `ratio_unstable`. */
+function withFlag(text, area) {
+  if (!flagged(area, UNSTABLE)) return text;
+  const wrap = document.createElement("span");
+  const mark = cell("span", `\u26a0 ${t("unstableMark")}`, "flag");
+  mark.title = t("unstableTitle");
+  wrap.append(text, mark);
+  return wrap;
+}
+
+/** The API's warnings on the areas of the view, next to the table and under the ranking:
+ * unstable estimates (named) and areas without an estimate (docs/page.md, "Warnings"). */
+function showWarnings(c) {
+  const words = (n) => t("areaWord")[n === 1 ? 0 : 1];
+  const unstable = c.areas.filter((a) => flagged(a, UNSTABLE));
+  const none = c.areas.filter((a) => a.estimate == null || flagged(a, NO_ESTIMATE));
+  const parts = [];
+  if (unstable.length) {
+    const names = unstable.slice(0, 10).map((a) => a.name).join(", ") +
+      (unstable.length > 10 ? ` ${fill(t("andMore"), { n: unstable.length - 10 })}` : "");
+    parts.push(fill(t("warnUnstable"), { n: unstable.length, areas: words(unstable.length), names: `(${names})` }));
+  }
+  if (none.length) parts.push(fill(t("warnNoEstimate"), { n: none.length, areas: words(none.length) }));
+  for (const id of ["table-warnings", "dotplot-warnings"]) {
+    $(id).textContent = parts.join(" ");
+    $(id).hidden = parts.length === 0;
+  }
+}
+
 function renderTable() {
   const c = state.comparison;
+  showWarnings(c);
   const unit = c.measure.unit;
   const body = document.querySelector("#areas tbody");
   const rows = sorted(c.areas, $("sort").value);
@@ -279,7 +313,7 @@ function renderTable() {
     link.setAttribute("download", "");
     const shown = area.shown_text?.[state.lang] ?? number(area.shown ?? area.estimate, unit, area.decimals ?? 1);
     const pupils = area.pupils == null ? "\u2013" : number(area.pupils, "pupils");
-    const cells = [pick, rankCell(area), area.code, area.name, pupils, shown,
+    const cells = [pick, rankCell(area), area.code, area.name, pupils, withFlag(shown, area),
       area.text?.[state.lang] ?? "–", verdictText(area, v), link];
     cells.forEach((content, i) => {
       const td = document.createElement(i === 3 ? "th" : "td");
@@ -417,6 +451,10 @@ async function compareChosen(focus = true) {
       est.textContent = area.shown_text?.[state.lang] ?? number(area.shown ?? area.estimate, unit, area.decimals ?? 1);
       const iv = document.createElement("p"); iv.textContent = area.text?.[state.lang] ?? "";
       card.append(h, est, iv);
+      if (flagged(area, UNSTABLE)) {
+        const mark = cell("p", `\u26a0 ${t("unstableMark")}: ${t("unstableTitle")}`, "flag");
+        card.append(mark);
+      }
       cards.append(card);
     }
     const title = document.createElement("h3"); title.textContent = t("differences");

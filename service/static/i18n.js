@@ -8,6 +8,22 @@ export const TEXTS = {
     seriesArea: "Gebied",
     seriesNone: "Nog geen weken gepubliceerd.",
     seriesTooFew: "te weinig leerlingen voor een wekelijkse schatting",
+    // the API's warnings on the page (docs/page.md, "Warnings")
+    unstableMark: "onstabiel",
+    unstableTitle: "De noemer is zo onzeker dat de schatting scheef kan zijn; het 95%-interval klopt wel.",
+    warnUnstable: "Let op: {n} {areas} met een onstabiele schatting (in de tabel: ⚠ onstabiel): de noemer is zo " +
+      "onzeker dat de schatting scheef kan zijn; het 95%-interval klopt wel. {names}",
+    warnNoEstimate: "{n} {areas} zonder schatting: te weinig leerlingen (de noemer kan 0 zijn).",
+    areaWord: ["gebied", "gebieden"],
+    andMore: "en {n} meer",
+    signalFlagged: "⚠ Vroegsignaal week {week}: de aanwezigheid (laatste 4 weken) ligt meer onder het eigen " +
+      "niveau van dit gebied dan ruis en gewone schommelingen verklaren (z = {z}, drempel {threshold}).",
+    signalLongTermFlagged: "⚠ Vroegsignaal week {week}: meer leerlingen nieuw langdurig afwezig dan het eigen " +
+      "niveau van dit gebied verklaart (z = {z}, drempel {threshold}).",
+    signalQuiet: "Vroegsignaal week {week}: geen signaal (z = {z}, drempel {threshold}).",
+    signalUntested: "Vroegsignaal week {week}: niet getoetst, te weinig leerlingen voor het signaal.",
+    signalNoEstimate: "Vroegsignaal week {week}: niet getoetst, geen schatting.",
+    signalNotYet: "Nog geen vroegsignaal: te weinig gepubliceerde weken om met het eigen niveau van een gebied te vergelijken.",
     seriesTable: "Tabel bij deze grafiek",
     seriesCaption: "{measure}: {area}, per week",
     seriesMeasures: {
@@ -135,6 +151,21 @@ export const TEXTS = {
     seriesArea: "Area",
     seriesNone: "No weeks published yet.",
     seriesTooFew: "too few pupils for a weekly estimate",
+    unstableMark: "unstable",
+    unstableTitle: "The denominator is so uncertain that the estimate may be biased; the 95% interval holds.",
+    warnUnstable: "Note: {n} {areas} with an unstable estimate (in the table: ⚠ unstable): the denominator is " +
+      "so uncertain that the estimate may be biased; the 95% interval holds. {names}",
+    warnNoEstimate: "{n} {areas} without an estimate: too few pupils (the denominator may be 0).",
+    areaWord: ["area", "areas"],
+    andMore: "and {n} more",
+    signalFlagged: "⚠ Early warning week {week}: attendance (last 4 weeks) lies further below this area's own " +
+      "level than noise and ordinary variation explain (z = {z}, threshold {threshold}).",
+    signalLongTermFlagged: "⚠ Early warning week {week}: more pupils newly long-term absent than this area's " +
+      "own level explains (z = {z}, threshold {threshold}).",
+    signalQuiet: "Early warning week {week}: no signal (z = {z}, threshold {threshold}).",
+    signalUntested: "Early warning week {week}: not tested, too few pupils for the signal.",
+    signalNoEstimate: "Early warning week {week}: not tested, no estimate.",
+    signalNotYet: "No early warning yet: too few published weeks to compare with an area's own level.",
     seriesTable: "Table of this chart",
     seriesCaption: "{measure}: {area}, by week",
     seriesMeasures: {

@@ -103,6 +103,34 @@ function fillTable(points, measureLabel, areaLabel) {
   }
 }
 
+/** The early-warning signals of the latest published week for the area on screen
+ * (GET /v1/weekly/{year}/warnings, every area), beside the chart: a flag prominently, else
+ * why there is none; before enough weeks are published, that there is none yet. */
+async function showSignals(level, area, token) {
+  const box = $("series-warnings");
+  const response = await fetch(`/v1/weekly/${YEAR}/warnings?flaggedOnly=false`);
+  if (token !== draws) return;
+  const rows = response.ok ? await response.json() : [];
+  if (token !== draws) return;
+  const mine = rows.filter((r) => r.level === level && r.area_code === area);
+  const locale = lang() === "nl" ? "nl-NL" : "en-GB";
+  const num = (x) => (x == null ? "\u2013" : x.toLocaleString(locale, { maximumFractionDigits: 1, minimumFractionDigits: 1 }));
+  const lines = mine.map((r) => {
+    const values = { week: r.week, z: num(r.z), threshold: num(r.threshold) };
+    if (r.flagged) return fill(t(r.signal === "new_long_term" ? "signalLongTermFlagged" : "signalFlagged"), values);
+    if (r.z != null) return fill(t("signalQuiet"), values);
+    return fill(t(r.reason === "no estimate" ? "signalNoEstimate" : "signalUntested"), values);
+  });
+  if (!rows.length) lines.push(t("signalNotYet"));
+  box.replaceChildren(...lines.map((line) => {
+    const p = document.createElement("p");
+    p.textContent = line;
+    if (line.startsWith("\u26a0")) p.className = "flagged";
+    return p;
+  }));
+  box.hidden = lines.length === 0;
+}
+
 async function draw() {
   const token = ++draws;
   const section = $("series-section");
@@ -117,12 +145,14 @@ async function draw() {
   if (token !== draws) return;
   if (!chart.ok || !series.ok) {
     clearChart($("series"), $("series-summary"));
+    $("series-warnings").hidden = true;
     $("series").textContent = t("seriesNone");
     fillTable([], "", "");
   } else {
     const [spec, data] = await Promise.all([chart.json(), series.json()]);
     if (token !== draws) return;
-    await showChart($("series"), spec, $("series-summary"));
+    await Promise.all([showChart($("series"), spec, $("series-summary")), showSignals(level, area, token)]);
+    if (token !== draws) return;
     const select = $("series-area");
     fillTable(data.data || [], t("seriesMeasures")[measure] ?? measure,
       select.options[select.selectedIndex]?.textContent ?? area);
