@@ -64,7 +64,10 @@ export const TEXTS = {
     sector: "Sector",
     allSectors: "alle sectoren",
     levels: { municipality: "gemeente", swv: "samenwerkingsverband", rmc: "RMC-regio",
-      province: "provincie", school: "school", country: "Nederland" },
+      province: "provincie", school: "school", country: "Nederland", residence: "woongemeente (leerplicht)" },
+    residenceHint: "Woongemeente: leerlingen geteld in de gemeente waar ze wonen, waar ze ook naar school gaan " +
+      "(de leerplichtambtenaar van die gemeente is voor hen verantwoordelijk). Een aparte publicatie met " +
+      "{n} van de {all} maten; de andere maten zijn er alleen per schoolgebied.",
     rankTitle: "Rangorde met 95%-intervallen",
     mapTitle: "Kaart",
     mapNote: "Vage kleur: breed interval, dus onzeker. Lees de kaart samen met de rangorde.",
@@ -206,7 +209,10 @@ export const TEXTS = {
     sector: "Sector",
     allSectors: "all sectors",
     levels: { municipality: "municipality", swv: "samenwerkingsverband", rmc: "RMC region",
-      province: "province", school: "school", country: "the Netherlands" },
+      province: "province", school: "school", country: "the Netherlands", residence: "municipality of residence (leerplicht)" },
+    residenceHint: "Municipality of residence: pupils counted where they live, wherever they go to school " +
+      "(that municipality's leerplicht officer is responsible for them). A release of its own with " +
+      "{n} of the {all} measures; the others exist by school area only.",
     rankTitle: "Ranking with 95% intervals",
     mapTitle: "Map",
     mapNote: "Faint colour: wide interval, so uncertain. Read the map together with the ranking.",
