@@ -115,17 +115,23 @@ function fitNarrow(vgSpec, width) {
   if (width >= NARROW) return vgSpec;
   const config = vgSpec.config ?? {};
   const stacked = { anchor: "start", direction: "vertical" };
-  config.legend = { ...(config.legend ?? {}), layout: { top: stacked, bottom: stacked },
-    titleLimit: width - 40, labelLimit: width - 60 };
   const labels = Math.round(width / 3);
+  const room = width - labels - 32;          // a legend starts where the plot starts
+  config.legend = { ...(config.legend ?? {}), layout: { top: stacked, bottom: stacked },
+    titleLimit: room, labelLimit: room - 20 };
   const size = config.axis?.titleFontSize ?? 11;
+  const legendSize = config.legend?.titleFontSize ?? 11;
   const walk = (node) => {
     for (const axis of node.axes ?? []) {
       const vertical = axis.orient === "left" || axis.orient === "right";
       if (vertical) axis.labelLimit = Math.min(axis.labelLimit ?? labels, labels);
+      else Object.assign(axis, { labelFlush: true, labelBound: true });   // end labels never past the chart
       if (typeof axis.title === "string") {
         axis.title = wrapText(axis.title, `bold ${size}px sans-serif`, vertical ? 200 : width - labels - 40);
       }
+    }
+    for (const legend of node.legends ?? []) {
+      if (typeof legend.title === "string") legend.title = wrapText(legend.title, `bold ${legendSize}px sans-serif`, room);
     }
     for (const mark of node.marks ?? []) walk(mark);
   };
