@@ -50,7 +50,9 @@ def run_comparison(request: Request, db, measure: str, areas: str | None, level:
         unknown = [{"in": "query", "field": f"areas[{i}]",
                     "message": "no area of this level with this code in the register"}
                    for i, area in enumerate(parsed)
-                   if area != ("country", "NL") and area not in structure.parents]
+                   if area != ("country", "NL") and area not in structure.parents
+                   # a municipality of residence is a municipality of the register
+                   and not (area[0] == "residence" and ("municipality", area[1]) in structure.parents)]
         if unknown:
             raise NotFound("no such area in the register", errors=unknown)
     released = compare.load_release(db, dataset, request.app.state.database)  # NoRelease: 404

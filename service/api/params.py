@@ -24,7 +24,7 @@ SCHOOL_ID_PATTERN = r"^[0-9]{2}[A-Za-z]{2}[0-9]{2}$"
 RELEASE_ID_PATTERN = r"^R[0-9A-F]{12}$"
 KEY_ID_PATTERN = r"^k_[0-9a-f]{16}$"
 MUNICIPALITY_PATTERN = r"^GM[0-9]{4}$"
-_AREA = r"(province:PV[0-9]{2}|municipality:GM[0-9]{4}|rmc:MC[0-9]{2}|swv:(PO|VO)[0-9]{4}|school:[0-9]{2}[A-Z]{2}[0-9]{2}|country:NL)"
+_AREA = r"(province:PV[0-9]{2}|municipality:GM[0-9]{4}|rmc:MC[0-9]{2}|swv:(PO|VO)[0-9]{4}|school:[0-9]{2}[A-Z]{2}[0-9]{2}|residence:GM[0-9]{4}|country:NL)"
 AREA_LIST_PATTERN = rf"^{_AREA}(,{_AREA}){{0,24}}$"
 """One to 25 areas as level:code."""
 REGION_SCOPE_PATTERN = r"^(country:NL|province:PV[0-9]{2}|municipality:GM[0-9]{4}|rmc:MC[0-9]{2}|swv_po:PO[0-9]{4}|swv_vo:VO[0-9]{4})$"
@@ -39,7 +39,7 @@ MeasureName = _literal(MEASURES)
 DimensionName = _literal(DIMENSIONS)
 WeeklyMeasureName = _literal(m[0] for m in WEEKLY_MEASURES)
 CompareLevel = _literal(level for level in COMPARE_LEVELS if level != "country")
-MapLevelName = Literal["municipality", "province", "rmc"]
+MapLevelName = Literal["municipality", "province", "rmc", "residence"]
 WeeklyLevel = Literal["country", "province", "rmc", "swv", "municipality"]
 AreaLevel = Literal["country", "province", "municipality", "rmc", "swv_po", "swv_vo"]
 RegionLevel = Literal["municipality", "province", "rmc", "swv", "school"]

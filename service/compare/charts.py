@@ -37,7 +37,8 @@ STATUS_LABELS = {
 }
 #: TopoJSON files (service/data/geo, served under /static/geo/) per level that has a map.
 MAP_FILES = {"municipality": "gemeente_2025", "province": "provincie_2025",
-             "rmc": "regionaalmeld_coordinatiepunt_2025"}
+             "rmc": "regionaalmeld_coordinatiepunt_2025",
+             "residence": "gemeente_2025"}      # municipalities of residence: the same shapes
 FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")
 GEO_URL = "/static/geo/{name}.topojson"
 ATTRIBUTION = "Bron grenzen: CBS / Kadaster, via PDOK (bewerkt: cartomap/nl), CC BY 4.0"

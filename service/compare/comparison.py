@@ -55,6 +55,8 @@ RANK_NOTES = {
                     "en": "too few pupils for an estimate"},
     "level_not_ranked": {"nl": "scholen worden niet gerangschikt (te veel, te klein)",
                          "en": "schools are not ranked (too many, too small)"},
+    "residence_not_ranked": {"nl": "woongemeenten worden niet gerangschikt (geen gepubliceerd rangbereik)",
+                             "en": "municipalities of residence are not ranked (no published rank range)"},
     "too_uncertain": {"nl": "te onzeker om te rangschikken (95%-rangbereik {lo}\u2013{hi} van {n})",
                       "en": "too uncertain to rank (95% rank range {lo}\u2013{hi} of {n})"},
 }
@@ -136,8 +138,35 @@ def options(released: Released) -> dict:
         if level in LEVELS:
             levels[level] = {"sectors": sorted(set(group["sector"]), key=lambda s: (s != "all", s)),
                              "areas": int((group["sector"] == "all").sum())}
+    # a level that carries only some measures (residence: the release by residence publishes
+    # the measures of its own tables) is listed with them, under `measures`
+    for level, info in _partial_levels(released, measures, set(levels)).items():
+        levels[level] = info
     return {"release_id": released.release_id, "dataset": released.dataset,
             "measures": [measure_info(m) for m in measures], "levels": levels}
+
+
+def _partial_levels(released: Released, measures: list[str], listed: set[str]) -> dict:
+    """Comparable levels missing from the first measure's cells, with the measures they have
+    (in catalogue order), their sectors and area count."""
+    index = released.cells.index
+    missing = [lv for lv in LEVELS if lv not in listed and lv != "country"]
+    if not missing:
+        return {}
+    levels = index.get_level_values(2)
+    out = {}
+    for level in missing:
+        part = index[levels == level]
+        if not len(part):
+            continue
+        have = set(part.get_level_values(0))
+        first = next(m for m in measures if m in have)
+        keys = part[part.get_level_values(0) == first]
+        sectors = keys.get_level_values(1)
+        out[level] = {"sectors": sorted(set(sectors), key=lambda s: (s != "all", s)),
+                      "areas": int((sectors == "all").sum()),
+                      "measures": [m for m in measures if m in have]}
+    return out
 
 
 def measure_info(name: str) -> dict:
@@ -313,6 +342,8 @@ def _rank(picked: list[dict], level_wide: bool) -> dict:
             reason = "no_estimate"
         elif level_wide and area["level"] == "school":
             reason = "level_not_ranked"       # the release gives schools no rank ranges
+        elif level_wide and area["level"] == "residence" and area.get("rank_lower") is None:
+            reason = "residence_not_ranked"   # nor the municipalities of residence
         elif level_wide and too_uncertain_to_rank(area.get("rank_lower"), area.get("rank_upper"), n):
             reason = "too_uncertain"
         area["ranked"] = reason is None

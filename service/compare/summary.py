@@ -62,7 +62,11 @@ def ranking(comparison: dict, lang: str = "nl", chart: str = "dot_plot") -> str:
     parts.append(f"{len(known)} van de {len(areas)} gebieden hebben een schatting." if nl else
                  f"{len(known)} of the {len(areas)} areas have an estimate.")
     ranked = known if chart == "map" else [a for a in known if a.get("ranked", True)]
-    if chart != "map" and len(ranked) < len(known):
+    not_ranked = [a for a in known if a.get("unranked") in ("level_not_ranked", "residence_not_ranked")]
+    if chart != "map" and not_ranked:
+        # the level has no published rank ranges (schools, residence): why, in the words of the table
+        parts.append(not_ranked[0]["rank_note"]["nl" if nl else "en"].capitalize() + ".")
+    elif chart != "map" and len(ranked) < len(known):
         unsure = len(known) - len(ranked)
         parts.append(f"{unsure} daarvan {'is' if unsure == 1 else 'zijn'} te onzeker om te "
                      f"rangschikken en {'staat' if unsure == 1 else 'staan'} alleen in de tabel." if nl else

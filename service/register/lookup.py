@@ -97,3 +97,24 @@ def week_last_days(con: duckdb.DuckDBPyConnection, school_year: str) -> list[tup
     """(school week, its last school day in any holiday region), in week order."""
     return con.execute("SELECT week_index, max(day) FROM calendar_day WHERE school_year = ? "
                        "GROUP BY week_index ORDER BY week_index", [school_year]).fetchall()
+
+
+#: The school column that places a school in an area of each weekly level.
+_WEEK_AREA_COLUMN = {"province": "province_code", "rmc": "rmc_code", "swv": "swv_code",
+                     "municipality": "municipality_code"}
+
+
+def week_dates(con: duckdb.DuckDBPyConnection, school_year: str, level: str,
+               code: str) -> dict[int, tuple[date, date]]:
+    """School week → (its first, its last school day) for the area `level`:`code`: over the
+    holiday regions of the area's schools in the register (school weeks start on different
+    dates per region: week 1 of 2025-2026 is 18 August in zuid, 1 September in midden), every
+    region for the country or an area without schools. Public calendar and register only."""
+    column = _WEEK_AREA_COLUMN.get(level)
+    regions = [] if column is None else [r[0] for r in con.execute(
+        f"SELECT DISTINCT holiday_region FROM school WHERE {column} = ?", [code]).fetchall()]
+    rows = con.execute(
+        "SELECT week_index, min(day), max(day) FROM calendar_day WHERE school_year = ? "
+        "AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], holiday_region)) "
+        "GROUP BY week_index ORDER BY week_index", [school_year, regions, regions]).fetchall()
+    return {int(week): (first, last) for week, first, last in rows}

@@ -8,7 +8,7 @@ import { TEXTS, fill } from "./i18n.js";
 import { clearChart, showChart } from "./embed.js";
 import { readView, writeView } from "./view.js";
 
-const LEVEL_ORDER = ["municipality", "swv", "rmc", "province", "school"];
+const LEVEL_ORDER = ["municipality", "residence", "swv", "rmc", "province", "school"];
 const SORTS = ["rank", "estimate", "name", "verdict"];
 const state = { lang: "nl", options: null, comparison: null, chosen: new Set(), names: new Map(),
   renders: 0, compared: false };
@@ -132,16 +132,20 @@ function fillSelects(want = {}) {
   const { measures, levels } = state.options;
   const m = $("measure"), l = $("level"), s = $("sector");
   const has = (list, value) => value && list.includes(value);
-  const measureNames = measures.map((item) => item.name);
   const levelNames = LEVEL_ORDER.filter((x) => x in levels);
-  const current = {
-    measure: [want.measure, m.value, "absence_rate"].find((v) => has(measureNames, v)) || measureNames[0],
-    level: [want.level, l.value, "municipality"].find((v) => has(levelNames, v)) || levelNames[0],
-  };
+  const current = { level: [want.level, l.value, "municipality"].find((v) => has(levelNames, v)) || levelNames[0] };
+  // a level with only some measures (residence) lists them: only those are offered
+  const own = levels[current.level]?.measures;
+  const offered = own ? measures.filter((item) => own.includes(item.name)) : measures;
+  const measureNames = offered.map((item) => item.name);
+  current.measure = [want.measure, m.value, "absence_rate"].find((v) => has(measureNames, v)) || measureNames[0];
   const sectors = levels[current.level]?.sectors || ["all"];
   current.sector = [want.sector, s.value, "all"].find((v) => has(sectors, v)) || sectors[0];
   m.replaceChildren(); l.replaceChildren(); s.replaceChildren();
-  for (const item of measures) option(m, item.name, item.label[state.lang], current.measure);
+  for (const item of offered) option(m, item.name, item.label[state.lang], current.measure);
+  const hint = $("level-hint");
+  hint.hidden = current.level !== "residence";
+  hint.textContent = hint.hidden ? "" : fill(t("residenceHint"), { n: offered.length, all: measures.length });
   for (const level of levelNames) option(l, level, t("levels")[level], current.level);
   for (const sector of sectors) option(s, sector, sector === "all" ? t("allSectors") : sector, current.sector);
   const sort = $("sort");
@@ -248,8 +252,42 @@ function sorted(areas, by) {
   return rows.sort((a, b) => (a.ranked === false) - (b.ranked === false) || byEstimate(a, b));
 }
 
+const UNSTABLE = "ratio_unstable";
+const NO_ESTIMATE = "no_estimate_denominator_may_be_zero";
+const flagged = (area, flag) => (area.flags || []).includes(flag);
+
+/** A value with its warning: "⚠ onstabiel" under an estimate the API flags `ratio_unstable`. */
+function withFlag(text, area) {
+  if (!flagged(area, UNSTABLE)) return text;
+  const wrap = document.createElement("span");
+  const mark = cell("span", `\u26a0 ${t("unstableMark")}`, "flag");
+  mark.title = t("unstableTitle");
+  wrap.append(text, mark);
+  return wrap;
+}
+
+/** The API's warnings on the areas of the view, next to the table and under the ranking:
+ * unstable estimates (named) and areas without an estimate (docs/page.md, "Warnings"). */
+function showWarnings(c) {
+  const words = (n) => t("areaWord")[n === 1 ? 0 : 1];
+  const unstable = c.areas.filter((a) => flagged(a, UNSTABLE));
+  const none = c.areas.filter((a) => a.estimate == null || flagged(a, NO_ESTIMATE));
+  const parts = [];
+  if (unstable.length) {
+    const names = unstable.slice(0, 10).map((a) => a.name).join(", ") +
+      (unstable.length > 10 ? ` ${fill(t("andMore"), { n: unstable.length - 10 })}` : "");
+    parts.push(fill(t("warnUnstable"), { n: unstable.length, areas: words(unstable.length), names: `(${names})` }));
+  }
+  if (none.length) parts.push(fill(t("warnNoEstimate"), { n: none.length, areas: words(none.length) }));
+  for (const id of ["table-warnings", "dotplot-warnings"]) {
+    $(id).textContent = parts.join(" ");
+    $(id).hidden = parts.length === 0;
+  }
+}
+
 function renderTable() {
   const c = state.comparison;
+  showWarnings(c);
   const unit = c.measure.unit;
   const body = document.querySelector("#areas tbody");
   const rows = sorted(c.areas, $("sort").value);
@@ -279,8 +317,8 @@ function renderTable() {
     link.setAttribute("download", "");
     const shown = area.shown_text?.[state.lang] ?? number(area.shown ?? area.estimate, unit, area.decimals ?? 1);
     const pupils = area.pupils == null ? "\u2013" : number(area.pupils, "pupils");
-    const cells = [pick, rankCell(area), area.code, area.name, pupils, shown,
-      area.text?.[state.lang] ?? "–", verdictText(area, v), link];
+    const cells = [pick, rankCell(area), area.code, area.name, pupils, withFlag(shown, area),
+      area.text?.[state.lang] ?? "–", verdictText(area, v), area.level === "residence" ? "\u2013" : link];
     cells.forEach((content, i) => {
       const td = document.createElement(i === 3 ? "th" : "td");
       if (i === 3) td.scope = "row";
@@ -417,6 +455,10 @@ async function compareChosen(focus = true) {
       est.textContent = area.shown_text?.[state.lang] ?? number(area.shown ?? area.estimate, unit, area.decimals ?? 1);
       const iv = document.createElement("p"); iv.textContent = area.text?.[state.lang] ?? "";
       card.append(h, est, iv);
+      if (flagged(area, UNSTABLE)) {
+        const mark = cell("p", `\u26a0 ${t("unstableMark")}: ${t("unstableTitle")}`, "flag");
+        card.append(mark);
+      }
       cards.append(card);
     }
     const title = document.createElement("h3"); title.textContent = t("differences");
@@ -469,6 +511,7 @@ async function start() {
   $("level").addEventListener("change", () => {
     fillSelects({ sector: "all" });
     saveView(true);
+    showContext();
     render();
   });
   $("controls").addEventListener("submit", (e) => { e.preventDefault(); render(); });

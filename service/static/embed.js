@@ -72,11 +72,80 @@ function exportButtons(target, view, spec) {
   }
 }
 
+// Phone width (docs/page.md, "Phone"): Vega does not wrap text, so a title or subtitle wider
+// than the chart's box ran off both sides of it at 390 px. Each line is wrapped at word
+// boundaries to the box's width, measured with the font Vega draws it in.
+const measure = document.createElement("canvas").getContext("2d");
+const NARROW = 560;
+
+/** `text` (a string or lines) as lines no wider than `max` px in `font`. */
+export function wrapText(text, font, max) {
+  measure.font = font;
+  const out = [];
+  for (const line of [text].flat()) {
+    let current = "";
+    for (const word of String(line).split(" ")) {
+      const next = current ? `${current} ${word}` : word;
+      if (current && measure.measureText(next).width > max) { out.push(current); current = word; }
+      else current = next;
+    }
+    out.push(current);
+  }
+  return out;
+}
+
+/** The spec with its title and subtitle wrapped to `width` px (a copy; the spec stays). */
+function fitTitle(spec, width) {
+  if (!spec.title || !(width > 0)) return spec;
+  const title = typeof spec.title === "string" ? { text: spec.title } : { ...spec.title };
+  const config = spec.config?.title ?? {};
+  const size = title.fontSize ?? config.fontSize ?? 13;               // Vega's defaults
+  const subSize = title.subtitleFontSize ?? config.subtitleFontSize ?? 12;
+  const max = width - 24;
+  if (width < NARROW) Object.assign(title, { anchor: "start", frame: "bounds" });   // not centred on the plot
+  title.text = wrapText(title.text, `bold ${size}px sans-serif`, max);
+  if (title.subtitle) title.subtitle = wrapText(title.subtitle, `${subSize}px sans-serif`, max);
+  return { ...spec, title };
+}
+
+/** Narrow charts (phone), on the compiled Vega spec: legends side by side at one edge are
+ * stacked from the left; the labels of a vertical axis (area names) get at most a third of
+ * the width, so the plot keeps the rest; axis titles wrap to the plot's width. */
+function fitNarrow(vgSpec, width) {
+  if (width >= NARROW) return vgSpec;
+  const config = vgSpec.config ?? {};
+  const stacked = { anchor: "start", direction: "vertical" };
+  const labels = Math.round(width / 3);
+  const room = width - labels - 32;          // a legend starts where the plot starts
+  config.legend = { ...(config.legend ?? {}), layout: { top: stacked, bottom: stacked },
+    titleLimit: room, labelLimit: room - 20 };
+  const size = config.axis?.titleFontSize ?? 11;
+  const legendSize = config.legend?.titleFontSize ?? 11;
+  const walk = (node) => {
+    for (const axis of node.axes ?? []) {
+      const vertical = axis.orient === "left" || axis.orient === "right";
+      if (vertical) axis.labelLimit = Math.min(axis.labelLimit ?? labels, labels);
+      else Object.assign(axis, { labelFlush: true, labelBound: true });   // end labels never past the chart
+      if (typeof axis.title === "string") {
+        axis.title = wrapText(axis.title, `bold ${size}px sans-serif`, vertical ? 200 : width - labels - 40);
+      }
+    }
+    for (const legend of node.legends ?? []) {
+      if (typeof legend.title === "string") legend.title = wrapText(legend.title, `bold ${legendSize}px sans-serif`, room);
+    }
+    for (const mark of node.marks ?? []) walk(mark);
+  };
+  walk(vgSpec);
+  return { ...vgSpec, config };
+}
+
 /** Render `spec` into `target`; `summary` (a <p>) receives the text alternative. */
 export async function showChart(target, spec, summary) {
   target.replaceChildren();
   const lang = spec.usermeta?.lang || (document.documentElement.lang === "en" ? "en" : "nl");
-  const result = await vegaEmbed(target, spec, { ...EMBED, formatLocale: LOCALES[lang] ?? LOCALES.nl });
+  const width = target.clientWidth;
+  const result = await vegaEmbed(target, fitTitle(spec, width), { ...EMBED, formatLocale: LOCALES[lang] ?? LOCALES.nl,
+    patch: (vgSpec) => fitNarrow(vgSpec, width) });
   target.setAttribute("role", "img");
   target.setAttribute("aria-label", titleOf(spec) || spec.description || "");
   if (summary) {

@@ -8,6 +8,22 @@ export const TEXTS = {
     seriesArea: "Gebied",
     seriesNone: "Nog geen weken gepubliceerd.",
     seriesTooFew: "te weinig leerlingen voor een wekelijkse schatting",
+    // the API's warnings on the page (docs/page.md, "Warnings")
+    unstableMark: "onstabiel",
+    unstableTitle: "De noemer is zo onzeker dat de schatting scheef kan zijn; het 95%-interval klopt wel.",
+    warnUnstable: "Let op: {n} {areas} met een onstabiele schatting (in de tabel: ⚠ onstabiel): de noemer is zo " +
+      "onzeker dat de schatting scheef kan zijn; het 95%-interval klopt wel. {names}",
+    warnNoEstimate: "{n} {areas} zonder schatting: te weinig leerlingen (de noemer kan 0 zijn).",
+    areaWord: ["gebied", "gebieden"],
+    andMore: "en {n} meer",
+    signalFlagged: "⚠ Vroegsignaal week {week}: de aanwezigheid (laatste 4 weken) ligt meer onder het eigen " +
+      "niveau van dit gebied dan ruis en gewone schommelingen verklaren (z = {z}, drempel {threshold}).",
+    signalLongTermFlagged: "⚠ Vroegsignaal week {week}: meer leerlingen nieuw langdurig afwezig dan het eigen " +
+      "niveau van dit gebied verklaart (z = {z}, drempel {threshold}).",
+    signalQuiet: "Vroegsignaal week {week}: geen signaal (z = {z}, drempel {threshold}).",
+    signalUntested: "Vroegsignaal week {week}: niet getoetst, te weinig leerlingen voor het signaal.",
+    signalNoEstimate: "Vroegsignaal week {week}: niet getoetst, geen schatting.",
+    signalNotYet: "Nog geen vroegsignaal: te weinig gepubliceerde weken om met het eigen niveau van een gebied te vergelijken.",
     seriesTable: "Tabel bij deze grafiek",
     seriesCaption: "{measure}: {area}, per week",
     seriesMeasures: {
@@ -16,7 +32,7 @@ export const TEXTS = {
       chronic_share_4wk: "Aandeel met veel verzuim, laatste 4 weken",
       new_long_term_ytd: "Nieuw langdurig verzuim, schooljaar tot nu",
     },
-    colWeek: "week",
+    colWeek: "schoolweek (dagen)",
     colLower: "ondergrens 95%-interval",
     colUpper: "bovengrens 95%-interval",
     skipToTable: "Naar de tabel met alle getallen",
@@ -48,7 +64,10 @@ export const TEXTS = {
     sector: "Sector",
     allSectors: "alle sectoren",
     levels: { municipality: "gemeente", swv: "samenwerkingsverband", rmc: "RMC-regio",
-      province: "provincie", school: "school", country: "Nederland" },
+      province: "provincie", school: "school", country: "Nederland", residence: "woongemeente (leerplicht)" },
+    residenceHint: "Woongemeente: leerlingen geteld in de gemeente waar ze wonen, waar ze ook naar school gaan " +
+      "(de leerplichtambtenaar van die gemeente is voor hen verantwoordelijk). Een aparte publicatie met " +
+      "{n} van de {all} maten; de andere maten zijn er alleen per schoolgebied.",
     rankTitle: "Rangorde met 95%-intervallen",
     mapTitle: "Kaart",
     mapNote: "Vage kleur: breed interval, dus onzeker. Lees de kaart samen met de rangorde.",
@@ -135,6 +154,21 @@ export const TEXTS = {
     seriesArea: "Area",
     seriesNone: "No weeks published yet.",
     seriesTooFew: "too few pupils for a weekly estimate",
+    unstableMark: "unstable",
+    unstableTitle: "The denominator is so uncertain that the estimate may be biased; the 95% interval holds.",
+    warnUnstable: "Note: {n} {areas} with an unstable estimate (in the table: ⚠ unstable): the denominator is " +
+      "so uncertain that the estimate may be biased; the 95% interval holds. {names}",
+    warnNoEstimate: "{n} {areas} without an estimate: too few pupils (the denominator may be 0).",
+    areaWord: ["area", "areas"],
+    andMore: "and {n} more",
+    signalFlagged: "⚠ Early warning week {week}: attendance (last 4 weeks) lies further below this area's own " +
+      "level than noise and ordinary variation explain (z = {z}, threshold {threshold}).",
+    signalLongTermFlagged: "⚠ Early warning week {week}: more pupils newly long-term absent than this area's " +
+      "own level explains (z = {z}, threshold {threshold}).",
+    signalQuiet: "Early warning week {week}: no signal (z = {z}, threshold {threshold}).",
+    signalUntested: "Early warning week {week}: not tested, too few pupils for the signal.",
+    signalNoEstimate: "Early warning week {week}: not tested, no estimate.",
+    signalNotYet: "No early warning yet: too few published weeks to compare with an area's own level.",
     seriesTable: "Table of this chart",
     seriesCaption: "{measure}: {area}, by week",
     seriesMeasures: {
@@ -143,7 +177,7 @@ export const TEXTS = {
       chronic_share_4wk: "Share with much absence, last 4 weeks",
       new_long_term_ytd: "New long-term absence, school year so far",
     },
-    colWeek: "week",
+    colWeek: "school week (days)",
     colLower: "lower bound of 95% interval",
     colUpper: "upper bound of 95% interval",
     skipToTable: "Skip to the table with every number",
@@ -175,7 +209,10 @@ export const TEXTS = {
     sector: "Sector",
     allSectors: "all sectors",
     levels: { municipality: "municipality", swv: "samenwerkingsverband", rmc: "RMC region",
-      province: "province", school: "school", country: "the Netherlands" },
+      province: "province", school: "school", country: "the Netherlands", residence: "municipality of residence (leerplicht)" },
+    residenceHint: "Municipality of residence: pupils counted where they live, wherever they go to school " +
+      "(that municipality's leerplicht officer is responsible for them). A release of its own with " +
+      "{n} of the {all} measures; the others exist by school area only.",
     rankTitle: "Ranking with 95% intervals",
     mapTitle: "Map",
     mapNote: "Faint colour: wide interval, so uncertain. Read the map together with the ranking.",

@@ -54,6 +54,29 @@ function format(value, unit) {
   return value.toLocaleString(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
 }
 
+// The same words as the chart's axis and tooltip (service/weekly/chart.py, MONTHS): school
+// weeks start on different dates per holiday region, so each week shows the area's days.
+const MONTHS = {
+  nl: ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
+  en: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+};
+
+/** "2025-09-01" → {day: 1, month: 8} (no Date: no time zone can move the day). */
+function parts(iso) {
+  const [, month, day] = iso.split("-").map(Number);
+  return { day, month: month - 1 };
+}
+
+/** A week's days, "1–5 sep", "29 sep – 3 okt"; "" without dates. */
+export function weekDates(first, last) {
+  if (!first || !last) return "";
+  const months = MONTHS[lang()];
+  const a = parts(first), b = parts(last);
+  if (first === last) return `${a.day} ${months[a.month]}`;
+  if (a.month === b.month) return `${a.day}\u2013${b.day} ${months[b.month]}`;
+  return `${a.day} ${months[a.month]} \u2013 ${b.day} ${months[b.month]}`;
+}
+
 function fillTable(points, measureLabel, areaLabel) {
   $("series-caption").textContent = fill(t("seriesCaption"), { measure: measureLabel, area: areaLabel });
   const body = $("series-table").tBodies[0];
@@ -61,7 +84,9 @@ function fillTable(points, measureLabel, areaLabel) {
   for (const p of points) {
     const tr = document.createElement("tr");
     const week = document.createElement("th");
-    week.scope = "row"; week.textContent = String(p.week);
+    week.scope = "row";
+    const dates = weekDates(p.first_day, p.last_day);
+    week.textContent = dates ? `${p.week} (${dates})` : String(p.week);
     tr.append(week);
     if (p.estimate === null || p.estimate === undefined) {
       const td = document.createElement("td");           // the reason, not an empty number
@@ -78,6 +103,34 @@ function fillTable(points, measureLabel, areaLabel) {
   }
 }
 
+/** The early-warning signals of the latest published week for the area on screen
+ * (GET /v1/weekly/{year}/warnings, every area), beside the chart: a flag prominently, else
+ * why there is none; before enough weeks are published, that there is none yet. */
+async function showSignals(level, area, token) {
+  const box = $("series-warnings");
+  const response = await fetch(`/v1/weekly/${YEAR}/warnings?flaggedOnly=false`);
+  if (token !== draws) return;
+  const rows = response.ok ? await response.json() : [];
+  if (token !== draws) return;
+  const mine = rows.filter((r) => r.level === level && r.area_code === area);
+  const locale = lang() === "nl" ? "nl-NL" : "en-GB";
+  const num = (x) => (x == null ? "\u2013" : x.toLocaleString(locale, { maximumFractionDigits: 1, minimumFractionDigits: 1 }));
+  const lines = mine.map((r) => {
+    const values = { week: r.week, z: num(r.z), threshold: num(r.threshold) };
+    if (r.flagged) return fill(t(r.signal === "new_long_term" ? "signalLongTermFlagged" : "signalFlagged"), values);
+    if (r.z != null) return fill(t("signalQuiet"), values);
+    return fill(t(r.reason === "no estimate" ? "signalNoEstimate" : "signalUntested"), values);
+  });
+  if (!rows.length) lines.push(t("signalNotYet"));
+  box.replaceChildren(...lines.map((line) => {
+    const p = document.createElement("p");
+    p.textContent = line;
+    if (line.startsWith("\u26a0")) p.className = "flagged";
+    return p;
+  }));
+  box.hidden = lines.length === 0;
+}
+
 async function draw() {
   const token = ++draws;
   const section = $("series-section");
@@ -92,12 +145,14 @@ async function draw() {
   if (token !== draws) return;
   if (!chart.ok || !series.ok) {
     clearChart($("series"), $("series-summary"));
+    $("series-warnings").hidden = true;
     $("series").textContent = t("seriesNone");
     fillTable([], "", "");
   } else {
     const [spec, data] = await Promise.all([chart.json(), series.json()]);
     if (token !== draws) return;
-    await showChart($("series"), spec, $("series-summary"));
+    await Promise.all([showChart($("series"), spec, $("series-summary")), showSignals(level, area, token)]);
+    if (token !== draws) return;
     const select = $("series-area");
     fillTable(data.data || [], t("seriesMeasures")[measure] ?? measure,
       select.options[select.selectedIndex]?.textContent ?? area);

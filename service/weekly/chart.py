@@ -8,6 +8,7 @@ near-black and the line blue #0072B2 (4.8:1 on the page's panel)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import altair as alt
@@ -16,7 +17,8 @@ import altair as alt
 INK, LINE = "#1b1b1b", "#595959"
 
 LABELS = {
-    "nl": {"week": "schoolweek", "estimate": "schatting", "interval": "95%-interval",
+    "nl": {"week": "schoolweek", "dated_week": "schoolweek (eerste schooldag)", "dates": "dagen",
+           "estimate": "schatting", "interval": "95%-interval",
            "title": "{measure}: {area} per week (band: 95%-interval)",
            "none": "{measure}: {area}, nog geen gepubliceerde week met een schatting.",
            "too_few": "{measure}: {area}: te weinig leerlingen voor een wekelijkse schatting in de "
@@ -26,7 +28,8 @@ LABELS = {
            "latest": "Laatste week {week}: {estimate} (95%-interval {lower} tot {upper}).",
            "range": "Hoogste: week {high} ({high_value}); laagste: week {low} ({low_value}).",
            "table": "De tabel bij de grafiek geeft elke week."},
-    "en": {"week": "school week", "estimate": "estimate", "interval": "95% interval",
+    "en": {"week": "school week", "dated_week": "school week (first school day)", "dates": "days",
+           "estimate": "estimate", "interval": "95% interval",
            "title": "{measure}: {area} by week (band: 95% interval)",
            "none": "{measure}: {area}, no published week with an estimate yet.",
            "too_few": "{measure}: {area}: too few pupils for a weekly estimate in the published weeks.",
@@ -51,6 +54,28 @@ MEASURE_LABELS = {
     "new_long_term_ytd": ("Nieuw langdurig verzuim, schooljaar tot nu",
                           "New long-term absence, school year so far"),
 }
+
+
+#: Month abbreviations for the dates of a school week (the page's table uses the same: series.js).
+MONTHS = {"nl": ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+          "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")}
+
+
+def day_text(day, lang: str) -> str:
+    """"1 sep" / "1 Sep"."""
+    return f"{day.day} {MONTHS['en' if lang == 'en' else 'nl'][day.month - 1]}"
+
+
+def week_dates_text(first, last, lang: str) -> str:
+    """A school week's days: "1–5 sep", "29 sep – 3 okt", "18 aug – 5 sep" (the country: its
+    holiday regions start on different dates); "" without dates."""
+    if first is None or last is None:
+        return ""
+    if first == last:
+        return day_text(first, lang)
+    if first.month == last.month:
+        return f"{first.day}\u2013{day_text(last, lang)}"
+    return f"{day_text(first, lang)} \u2013 {day_text(last, lang)}"
 
 
 def measure_label(measure: str, lang: str) -> str:
@@ -99,23 +124,34 @@ def series_chart(points: list[dict], measure: str, area_name: str, unit: str,
         return value is not None and value == value
 
     # a week without an estimate (too few pupils) has no band either: not a solid 0–100%
-    everything = [{"week": p["week"], "estimate": p["estimate"], "lower": p["lower"], "upper": p["upper"]}
+    everything = [{"week": p["week"], "estimate": p["estimate"], "lower": p["lower"], "upper": p["upper"],
+                   "dates": week_dates_text(p.get("first_day"), p.get("last_day"), lang)}
                   for p in points]
     rows = [r for r in everything if known(r["estimate"]) and known(r["lower"]) and known(r["upper"])]
     fmt = ",.0f" if unit == "pupils" else ".1%"
+    # school weeks start on different dates per holiday region: each tick says the week and
+    # the area's first school day of it (the table and the tooltip give its days)
+    firsts = {p["week"]: day_text(p["first_day"], lang) for p in points if p.get("first_day")}
+    if firsts:
+        days = [firsts.get(w, "") for w in range(max(firsts) + 1)]
+        axis = alt.Axis(tickMinStep=1, format="d", labelExpr=(
+            f"['week ' + datum.value, "
+            f"({json.dumps(days)})[datum.value] || '']"))
+    else:
+        axis = alt.Axis(tickMinStep=1, format="d")
+    week_tip = [alt.Tooltip("week:Q", title=text["week"]), alt.Tooltip("dates:N", title=text["dates"])]
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("week:Q", title=text["week"], axis=alt.Axis(tickMinStep=1, format="d")))
+        x=alt.X("week:Q", title=text["dated_week" if firsts else "week"], axis=axis))
     band = base.mark_area(opacity=0.3, color="#0072B2").encode(
         # the axis fits the data (a 0–100% axis flattens a series around 94% into a line)
         y=alt.Y("lower:Q", title=text["estimate"], axis=alt.Axis(format=fmt),
                 scale=alt.Scale(zero=False, nice=True)), y2="upper:Q",
-        tooltip=[alt.Tooltip("week:Q", title=text["week"]),
+        tooltip=[*week_tip,
                  alt.Tooltip("lower:Q", title=text["interval"] + " ↓", format=fmt),
                  alt.Tooltip("upper:Q", title=text["interval"] + " ↑", format=fmt)])
     line = base.mark_line(point=True, color="#0072B2").encode(
         y=alt.Y("estimate:Q"),
-        tooltip=[alt.Tooltip("week:Q", title=text["week"]),
-                 alt.Tooltip("estimate:Q", title=text["estimate"], format=fmt)])
+        tooltip=[*week_tip, alt.Tooltip("estimate:Q", title=text["estimate"], format=fmt)])
     layers = [band.properties(name="series_band"), line.properties(name="series_line")]
     reference = [{"week": p["week"], "national": p["estimate"]} for p in (national or [])
                  if known(p.get("estimate"))] if unit != "pupils" else []

@@ -397,6 +397,14 @@ def series(con: duckdb.DuckDBPyConnection, school_year: str, measure: str, level
     return out
 
 
+def with_dates(points: list[dict], dates: dict) -> list[dict]:
+    """`points` of :func:`series` with each week's first and last school day in the area
+    (``first_day``, ``last_day``; None for a week the calendar lacks), from
+    `service.register.lookup.week_dates`."""
+    return [{**p, "first_day": dates.get(p["week"], (None, None))[0],
+             "last_day": dates.get(p["week"], (None, None))[1]} for p in points]
+
+
 def _number(value) -> float | None:
     """A released value, or None where the week has no estimate (NaN is not JSON, and a page
     must never print "nan")."""

@@ -27,7 +27,7 @@ AXE_VERSION = "4.14.1"
 AXE = ASSETS / "axe" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 YEAR = "2025-2026"
-LEVELS = ["municipality", "swv", "rmc", "province", "school"]
+LEVELS = ["municipality", "residence", "swv", "rmc", "province", "school"]
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")]
@@ -153,7 +153,7 @@ def test_axe_finds_no_violation_in_any_state(site, browser):
         _check(page, f"{lang} compare", found)
         # every other level (a count's table and chart differ from a rate's only in the
         # verdict column and the national line, checked at province level above)
-        for level in ("rmc", "swv", "municipality"):
+        for level in ("rmc", "swv", "municipality", "residence"):
             page.select_option("#level", level)
             _check(page, f"{lang} {level} absence_rate", found)
         # the table sorted by verdict; schools found by name (8,400 rows: searched, as a user would)

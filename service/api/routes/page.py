@@ -49,7 +49,7 @@ MEDIA_TYPES = {"html": "text/html; charset=utf-8", "js": "text/javascript; chars
                "txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 STATIC_CACHE = "public, max-age=3600"
 Lang = Annotated[Literal["nl", "en"], Query(description="language of the chart's texts")]
-MapLevel = Annotated[MapLevelName, Query(description="municipality, province or rmc")]
+MapLevel = Annotated[MapLevelName, Query(description="municipality, province, rmc or residence")]
 ChartLevel = Annotated[CompareLevel, Query(description="municipality, province, rmc, swv or school")]
 
 

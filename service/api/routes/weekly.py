@@ -10,6 +10,7 @@ import asyncio
 from typing import Annotated, Literal
 
 import io
+from datetime import date
 
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -50,6 +51,9 @@ class WeekReleasePublic(BaseModel):
 
 class SeriesPoint(BaseModel):
     week: int
+    first_day: date | None = Field(None, description="the week's first school day in the area "
+                                   "(over the holiday regions of its schools)")
+    last_day: date | None = Field(None, description="the week's last school day in the area")
     release_id: str
     estimate: float | None
     lower: float | None
@@ -120,7 +124,9 @@ def get_series(school_year: YearPath, db: DbDep, database: DatabaseDep, request:
     if lookup.area_name(db, area, levels) is None:
         raise NotFound("no such area in the register", errors=[{
             "in": "query", "field": "area", "message": "no area of this level with this code"}])
-    points = weekly.series(db, school_year, measure, level, area, sector, database=database)
+    points = weekly.with_dates(weekly.series(db, school_year, measure, level, area, sector,
+                                             database=database),
+                               lookup.week_dates(db, school_year, level, area))
     if not points and not weekly.week_releases(db, school_year):
         raise NotFound("no weeks of this school year are released")
     if negotiation.wants_csv(request, fmt):

@@ -42,7 +42,8 @@ def weekly_chart(school_year: SchoolYearPath, db: DbDep, database: DatabaseDep,
             "in": "query", "field": "area", "message": "no area of this level with this code"}])
     if not weekly.week_releases(db, school_year):
         raise NotFound("no weeks of this school year are released")
-    points = weekly.series(db, school_year, measure, level, area, database=database)
+    points = weekly.with_dates(weekly.series(db, school_year, measure, level, area, database=database),
+                               lookup.week_dates(db, school_year, level, area))
     national = None if level == "country" else weekly.series(db, school_year, measure, "country",
                                                              "NL", database=database)
     return series_chart(points, measure, name, units[measure], lang, national=national)
