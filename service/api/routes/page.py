@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query, Request, Response
 from service.compare import charts
 from service.api import PREFIX, roles
 from service.api.params import AREA_LIST_PATTERN, CompareLevel, MapLevelName
-from service.api.comparing import (AreasQuery, DatasetQuery, MeasureQuery, SectorQuery,
+from service.api.comparing import (DatasetQuery, MeasureQuery, SectorQuery,
                                    run_comparison)
 from service.api.deps import DbDep
 from service.api.problems import InvalidInput, NotFound
