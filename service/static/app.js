@@ -285,6 +285,21 @@ function showWarnings(c) {
   }
 }
 
+/** The direct estimate's interval, and for a school's share the model estimate beside it
+ * (docs/privacy.md, "Small-area estimates"), labelled as such; the verdict stays the direct one's. */
+function intervalCell(area, unit) {
+  const cell = document.createElement("span");
+  cell.append(area.text?.[state.lang] ?? "\u2013");
+  if (area.model_estimate == null) return cell;
+  const model = document.createElement("small");
+  model.className = "model-estimate";
+  model.title = t("modelTitle");
+  model.textContent = fill(t("modelLine"), { value: number(area.model_estimate, unit),
+    lower: number(area.model_lower, unit), upper: number(area.model_upper, unit) });
+  cell.append(document.createElement("br"), model);
+  return cell;
+}
+
 function renderTable() {
   const c = state.comparison;
   showWarnings(c);
@@ -318,7 +333,7 @@ function renderTable() {
     const shown = area.shown_text?.[state.lang] ?? number(area.shown ?? area.estimate, unit, area.decimals ?? 1);
     const pupils = area.pupils == null ? "\u2013" : number(area.pupils, "pupils");
     const cells = [pick, rankCell(area), area.code, area.name, pupils, withFlag(shown, area),
-      area.text?.[state.lang] ?? "–", verdictText(area, v), area.level === "residence" ? "\u2013" : link];
+      intervalCell(area, unit), verdictText(area, v), area.level === "residence" ? "\u2013" : link];
     cells.forEach((content, i) => {
       const td = document.createElement(i === 3 ? "th" : "td");
       if (i === 3) td.scope = "row";

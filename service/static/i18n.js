@@ -81,6 +81,10 @@ export const TEXTS = {
     colSelect: "kies",
     colRank: "rang (1 = hoogste; 95%-bereik)",
     colPupils: "leerlingen",
+    modelLine: "modelschatting {value} (95% zeker tussen {lower} en {upper})",
+    modelTitle: "Schatting die kracht leent van vergelijkbare leerlingen (dezelfde gemeente en " +
+      "sector): smaller, maar naar het midden getrokken. Het oordeel hiernaast hoort bij de directe " +
+      "schatting, die de school alleen beschrijft.",
     sortBy: "Sorteer op",
     sorts: { rank: "rang", estimate: "schatting", name: "naam", verdict: "oordeel" },
     rankExplain: "Rang 1 is de hoogste schatting van de {n} gebieden met een schatting; tussen " +
@@ -226,6 +230,10 @@ export const TEXTS = {
     colSelect: "pick",
     colRank: "rank (1 = highest; 95% range)",
     colPupils: "pupils",
+    modelLine: "model estimate {value} (95% sure between {lower} and {upper})",
+    modelTitle: "An estimate that borrows strength from similar pupils (same municipality and " +
+      "sector): narrower, but pulled toward the middle. The verdict beside it belongs to the " +
+      "direct estimate, which describes the school alone.",
     sortBy: "Sort by",
     sorts: { rank: "rank", estimate: "estimate", name: "name", verdict: "verdict" },
     rankExplain: "Rank 1 is the highest estimate of the {n} areas with an estimate; in brackets " +
