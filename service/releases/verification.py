@@ -11,9 +11,10 @@ A release verifies when
    unnoticed.
 
 A region's archive (``GET /v1/regions/{level}/{code}/archive``) holds one such folder per
-release and the service's public key as ``signing-key.pem``, which must be the key given to
-verify with. Nothing signs the archive's list of releases, so a release folder removed whole
-from it goes unnoticed; each release that is there is checked in full.
+release, the service's public key as ``signing-key.pem`` (which must be the key given to
+verify with), and at its root its own signed package listing ``index.csv`` and ``weekly.csv``;
+index.csv names every release folder, so a folder added or removed whole is noticed too.
+(Archives made before the root package carry none: there a removed folder goes unnoticed.)
 
 The signature is checked before anything in datapackage.json is believed, and files are
 hashed in chunks, so a large or hostile archive costs time, not memory.
@@ -23,7 +24,9 @@ Every failure raises :class:`VerificationError` with one line naming the file an
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import zipfile
 import zlib
@@ -38,6 +41,8 @@ PACKAGE = "datapackage.json"
 SIGNATURE = "datapackage.json.sig"
 #: The public key a region's archive carries at its root.
 ARCHIVE_KEY = "signing-key.pem"
+#: A region archive's list of its release folders, signed through its root package.
+INDEX = "index.csv"
 #: Larger than any datapackage.json or signature the service writes (a few kB and 64 bytes).
 MAX_PACKAGE_BYTES = 4 * 1024 * 1024
 MAX_SIGNATURE_BYTES = 1024
@@ -160,18 +165,22 @@ def _same_key(files: _Files, public) -> bool:
 
 def _verify(files: _Files, public) -> list[str]:
     names = set(files.names())
-    if PACKAGE in names:
-        prefixes = [""]
-    else:
-        prefixes = sorted(n[: -len(PACKAGE)] for n in names
-                          if n.endswith("/" + PACKAGE) and n.count("/") == 1)
-        if not prefixes:
-            raise VerificationError(f"no {PACKAGE}: this is not a release download")
+    folders = sorted(n[: -len(PACKAGE)] for n in names
+                     if n.endswith("/" + PACKAGE) and n.count("/") == 1)
+    prefixes = ([""] if PACKAGE in names else []) + folders
+    if not prefixes:
+        raise VerificationError(f"no {PACKAGE}: this is not a release download")
     checked: list[str] = []
     for prefix in prefixes:
         checked += _verify_release(files, names, prefix, public)
+    if folders and INDEX in names and INDEX in checked:   # a region's archive with its signed index
+        listed = {row["folder"] + "/" for row in csv.DictReader(io.StringIO(
+            _read(files, INDEX, MAX_PACKAGE_BYTES * 64).decode("utf-8")))}
+        for folder in sorted(listed ^ set(folders)):
+            where = "missing" if folder in listed else "not listed in index.csv"
+            raise VerificationError(f"the release folder {folder} is {where}")
     expected = set(checked) | {prefix + SIGNATURE for prefix in prefixes}
-    if prefixes != [""] and ARCHIVE_KEY in names:
+    if folders and ARCHIVE_KEY in names:
         if not _same_key(files, public):
             raise VerificationError(f"the archive's {ARCHIVE_KEY} is not the public key given "
                                     "to verify with")

@@ -194,7 +194,8 @@ class Aanwezig:
                              params={"format": fmt}).content
 
     def region_archive(self, level: str, code: str) -> bytes:
-        """Every release of one region, one folder each, with the signing key."""
+        """Everything published for one area (public): a folder per release, index.csv,
+        weekly.csv (every published week), the archive's signed package and the signing key."""
         return self._request("GET", f"/v1/regions/{level}/{code}/archive").content
 
     def datapackage(self, release_id: str) -> dict:

@@ -2,14 +2,11 @@
 
 Every stored release is differentially private, so reading one costs no budget and exposes
 nothing beyond what its budget allows; the standard and weekly releases are public. A
-region's one-archive download of everything for its own area needs a region key for that
-area (or policy/admin).
+region's archive of everything for one area is public too (service/releases/region_archive.py).
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,15 +14,14 @@ from pydantic import BaseModel
 
 from service.releases import stored as releases
 from service.api import PREFIX, roles
-from service.api.auth import Role
-from service.api.deps import CurrentKey, DbDep, SettingsDep
+from service.api.deps import DbDep, SettingsDep
 from service.api.middleware.public_cache import public_cache_control
 from service.api.pagination import PageDep, PageOf, paginated
 from service.api.params import AreaCodePath, RegionLevel, ReleaseIdPath, ReleaseKind
 from service.api.problems import NotFound
 from service.releases.subsets import FileCache, area_files, area_members, release_files
-from service.api.auth import AccessDenied
-from service.releases.signing import private_key, public_pem
+from service.releases.region_archive import region_archive as archive
+from service.releases.signing import private_key, public_pem, sign
 
 router = APIRouter(prefix=PREFIX, tags=["releases"])
 #: Who may call each route of this module (service/api/roles.py: deny by default).
@@ -42,8 +38,7 @@ ACCESS = roles.declare(
                 example={"path": {"release_id": "RNOSUCHRELEASE", "level": "municipality",
                                   "code": "GM0363"}}),
     roles.route("GET", "/v1/signing-key", roles.PUBLIC),
-    roles.route("GET", "/v1/regions/{level}/{code}/archive",
-                roles.allow(Role.region, Role.policy, Role.admin, scoped=True),
+    roles.route("GET", "/v1/regions/{level}/{code}/archive", roles.PUBLIC,
                 example={"path": {"level": "municipality", "code": "GM0363"}}),
 )
 
@@ -145,25 +140,19 @@ def get_area_release(release_id: ReleaseIdPath, level: RegionLevel, code: AreaCo
 
 
 @router.get("/regions/{level}/{code}/archive",
-            summary="Everything published for one area, in one zip (region keys: own area)",
+            summary="Everything published for one area, in one zip (public): a folder per "
+                    "release, an index, every published week in one CSV",
             response_class=Response, responses={200: {"content": {"application/zip": {}}}})
-def region_archive(level: RegionLevel, code: AreaCodePath, request: Request, db: DbDep, settings: SettingsDep,
-                   key: CurrentKey):
-    if key.role is Role.region and key.scope != f"{level}:{code}":
-        raise AccessDenied("a region key may only download its own area")
+def region_archive(level: RegionLevel, code: AreaCodePath, request: Request, db: DbDep,
+                   settings: SettingsDep):
     area_members(db, level, code)                   # UnknownArea: 404
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for item in releases.list_releases(db):
-            release_id = item["release_id"]
-            files = _cache(request).get(
-                ("area", release_id, level, code),
-                lambda: area_files(db, settings, _record(db, release_id), level, code))
-            for name, data in files.files.items():
-                zf.writestr(f"{release_id}/{name}", data)
-            zf.writestr(f"{release_id}/datapackage.json.sig", files.signature)
-        zf.writestr("signing-key.pem", public_pem(private_key(settings)))
-    return Response(buf.getvalue(), media_type=MEDIA["zip"],
+    key = private_key(settings)
+    data = archive(level, code, releases.list_releases(db),
+                   lambda release_id: _cache(request).get(
+                       ("area", release_id, level, code),
+                       lambda: area_files(db, settings, _record(db, release_id), level, code)),
+                   lambda package: sign(key, package), public_pem(key))
+    return Response(data, media_type=MEDIA["zip"],
                     headers={"Content-Disposition": f'attachment; filename="aanwezig-{level}-{code}.zip"'})
 
 
