@@ -54,12 +54,17 @@ def test_unstable_estimates_are_marked_in_the_table_and_counted_beside_it(site, 
     page.close()
 
 
+def _view(site, browser, view: str):
+    """The page at `view` (a query string), drawn, and /v1/compare's answer for it."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{site}/?{view}")
+    settled(page)
+    return page, _api(page, f"/v1/compare?{view}")
+
+
 def test_a_view_without_warnings_shows_no_note(site, browser):
     """Counts by province: no ratio, every area has an estimate: nothing to warn about."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(f"{site}/?measure=enrolled&level=province")
-    settled(page)
-    answer = _api(page, "/v1/compare?measure=enrolled&level=province")
+    page, answer = _view(site, browser, "measure=enrolled&level=province")
     assert not any(a["flags"] and set(a["flags"]) & {UNSTABLE, NO_ESTIMATE} for a in answer["areas"])
     assert not page.is_visible("#table-warnings") and not page.is_visible("#dotplot-warnings")
     assert "\u26a0" not in page.inner_text("#areas")
@@ -67,10 +72,7 @@ def test_a_view_without_warnings_shows_no_note(site, browser):
 
 
 def test_a_compared_unstable_area_carries_the_mark_on_its_card(site, browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(f"{site}/?measure=chronic_share&level=municipality")
-    settled(page)
-    answer = _api(page, "/v1/compare?measure=chronic_share&level=municipality")
+    page, answer = _view(site, browser, "measure=chronic_share&level=municipality")
     unstable = [a for a in answer["areas"] if UNSTABLE in a["flags"]][:1]
     stable = [a for a in answer["areas"] if a["estimate"] is not None and not a["flags"]][:1]
     assert unstable and stable
