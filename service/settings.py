@@ -28,7 +28,7 @@ DEV_ADMIN_KEY = "dev-only-admin-key-not-for-production"
 #: An upload holding its share of the memory budget, before its files are read
 #: (tests/system/test_upload_memory_budget.py: an upload arriving then must be refused).
 PAUSE_SECONDS = {"release.charged": 600.0, "release.stored": 600.0, "upload.reserved": 8.0}
-PAUSE_STEPS = ("release.charged", "release.stored", "upload.reserved")
+PAUSE_STEPS = tuple(PAUSE_SECONDS)
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 

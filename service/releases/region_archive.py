@@ -61,9 +61,10 @@ def _csv(header: list[str], rows: list[list]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _weekly(weeks: list[tuple[dict, dict]]) -> bytes:
+def _weekly(weeks: list[tuple[dict, dict]]) -> tuple[list[str], bytes]:
     """Every week release's published rows in one table, week first, `node:*` rows left out
-    (they are the totals later weeks build on, without intervals of their own)."""
+    (they are the totals later weeks build on, without intervals of their own): its header
+    and its CSV."""
     columns = next((payload["columns"] for _, payload in weeks), ["measure"])
     i_measure = columns.index("measure")
     rows = []
@@ -71,7 +72,8 @@ def _weekly(weeks: list[tuple[dict, dict]]) -> bytes:
         for row in payload["rows"]:
             if not str(row[i_measure]).startswith("node:"):
                 rows.append([item["dataset"], int(item["spec"].get("week", 0)), item["release_id"], *row])
-    return _csv(["dataset", "week", "release_id", *columns], rows)
+    header = ["dataset", "week", "release_id", *columns]
+    return header, _csv(header, rows)
 
 
 def _package(level: str, code: str, files: dict[str, bytes], weekly_columns: list[str]) -> bytes:
@@ -115,8 +117,8 @@ def region_archive(level: str, code: str, items: list[dict],
                                item["spec"].get("week") if item["kind"] == "week" else None,
                                item["created_at"], len(payload["rows"]),
                                hashlib.sha256(files.files["datapackage.json"]).hexdigest()])
-        root = {INDEX: _csv([f[0] for f in INDEX_FIELDS], index_rows), WEEKLY: _weekly(weeks)}
-        weekly_columns = root[WEEKLY].split(b"\r\n", 1)[0].decode("utf-8").split(",")
+        weekly_columns, weekly = _weekly(weeks)
+        root = {INDEX: _csv([f[0] for f in INDEX_FIELDS], index_rows), WEEKLY: weekly}
         package = _package(level, code, root, weekly_columns)
         for name, data in root.items():
             zf.writestr(name, data)

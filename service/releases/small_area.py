@@ -54,11 +54,13 @@ def school_sizes(cells: pd.DataFrame, areas: AreaLevels) -> np.ndarray:
     return np.maximum(np.nan_to_num(np.array([size.get(c, np.nan) for c in areas.school_codes])), 1.0)
 
 
-def prior(cells: pd.DataFrame, areas: AreaLevels, measure: str) -> tuple[np.ndarray, np.ndarray]:
+def prior(cells: pd.DataFrame, areas: AreaLevels, measure: str,
+          sizes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per school (register order): the prior mean — the published (shown) value of its
     municipality × sector, or the country's for its sector where that has no estimate, or the
     country's over all sectors — and the prior variance m(1 − m)/n + sd(m)², n the school's
-    published size (nan where not even the country has an estimate)."""
+    published size (`sizes`, else read from the cells; nan where not even the country has an
+    estimate)."""
     sector, municipality = _school_sector_and_municipality(areas)
     region = _published(cells, measure, "municipality", "shown")
     region_sd = _published(cells, measure, "municipality", "sd")
@@ -74,7 +76,8 @@ def prior(cells: pd.DataFrame, areas: AreaLevels, measure: str) -> tuple[np.ndar
         own = np.isfinite(mean) & np.isfinite(sd)
     mean, sd = np.where(own, mean, np.nan), np.where(own, sd, np.nan)
     m = np.clip(mean, 0.005, 0.995)
-    return mean, m * (1.0 - m) / school_sizes(cells, areas) + np.nan_to_num(sd) ** 2
+    sizes = school_sizes(cells, areas) if sizes is None else sizes
+    return mean, m * (1.0 - m) / sizes + np.nan_to_num(sd) ** 2
 
 
 def covariates(cells: pd.DataFrame, areas: AreaLevels, measure: str) -> np.ndarray:
@@ -104,6 +107,7 @@ def model_columns(cells: pd.DataFrame, areas: AreaLevels) -> pd.DataFrame:
     out = cells.copy()
     for col in MODEL_COLUMNS:
         out[col] = pd.Series([None] * len(out), index=out.index, dtype=object)
+    sizes = school_sizes(out, areas)
     for measure in MODEL_MEASURES:
         rows = out.index[(out["measure"] == measure) & (out["level"] == "school")
                          & (out["sector"] == "all")]
@@ -111,10 +115,10 @@ def model_columns(cells: pd.DataFrame, areas: AreaLevels) -> pd.DataFrame:
             continue
         school = out.loc[rows].set_index("area_code").loc[areas.school_codes]
         direct, sd = _number(school["estimate"]), _number(school["sd"])
-        mean, variance = prior(out, areas, measure)
+        mean, variance = prior(out, areas, measure, sizes)
         has = np.isfinite(mean) & np.isfinite(variance)   # none: not even the country's value
         post = beta_posterior(direct[has], sd[has] ** 2, mean[has], variance[has],
-                              pupils=school_sizes(out, areas)[has])
+                              pupils=sizes[has])
         for col, part in zip(MODEL_COLUMNS, (post.estimate, post.lower, post.upper)):
             values = np.full(len(rows), np.nan)
             values[has] = part
